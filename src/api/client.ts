@@ -1,0 +1,106 @@
+/**
+ * Typed clients for the controller API and the agent API. The CLI, the agent, the lab and
+ * (later) the Docker and CNI plugins all go through these; none builds URLs by hand.
+ */
+import { Transport } from './transport.js';
+import type {
+  AttachRequest,
+  CreateEndpointRequest,
+  CreateNetworkRequest,
+  EndpointStatusRequest,
+  Health,
+  RegisterHostRequest,
+  Snapshot,
+  WatchMessage,
+} from './types.js';
+import type { Endpoint, Host, Network, Tenant } from '../model/types.js';
+
+const enc = encodeURIComponent;
+
+export class ControllerClient {
+  readonly transport: Transport;
+
+  constructor(address: string, timeoutMs?: number) {
+    this.transport = new Transport(address, 'CONTROLLER_UNREACHABLE', timeoutMs);
+  }
+
+  health = () => this.transport.request<Health>('GET', '/v1/health');
+  listTenants = () => this.transport.request<Tenant[]>('GET', '/v1/tenants');
+  getTenant = (name: string) => this.transport.request<Tenant>('GET', `/v1/tenants/${enc(name)}`);
+  createTenant = (name: string) => this.transport.request<Tenant>('POST', '/v1/tenants', { name });
+  deleteTenant = (name: string) => this.transport.request<void>('DELETE', `/v1/tenants/${enc(name)}`);
+
+  listNetworks = (tenant?: string) =>
+    this.transport.request<Network[]>('GET', tenant ? `/v1/tenants/${enc(tenant)}/networks` : '/v1/networks');
+  getNetwork = (tenant: string, name: string) =>
+    this.transport.request<Network>('GET', `/v1/tenants/${enc(tenant)}/networks/${enc(name)}`);
+  createNetwork = (tenant: string, req: CreateNetworkRequest) =>
+    this.transport.request<Network>('POST', `/v1/tenants/${enc(tenant)}/networks`, req);
+  deleteNetwork = (tenant: string, name: string) =>
+    this.transport.request<void>('DELETE', `/v1/tenants/${enc(tenant)}/networks/${enc(name)}`);
+
+  listEndpoints = (filter: { tenant?: string; network?: string; host?: string } = {}) => {
+    const q = new URLSearchParams(Object.entries(filter).filter(([, v]) => v) as [string, string][]).toString();
+    return this.transport.request<Endpoint[]>('GET', `/v1/endpoints${q ? `?${q}` : ''}`);
+  };
+  getEndpoint = (id: string) => this.transport.request<Endpoint>('GET', `/v1/endpoints/${enc(id)}`);
+  createEndpoint = (tenant: string, network: string, req: CreateEndpointRequest) =>
+    this.transport.request<Endpoint>('POST', `/v1/tenants/${enc(tenant)}/networks/${enc(network)}/endpoints`, req);
+  setEndpointStatus = (id: string, req: EndpointStatusRequest) =>
+    this.transport.request<Endpoint>('PATCH', `/v1/endpoints/${enc(id)}/status`, req);
+  deleteEndpoint = (id: string) => this.transport.request<void>('DELETE', `/v1/endpoints/${enc(id)}`);
+
+  listHosts = () => this.transport.request<Host[]>('GET', '/v1/hosts');
+  registerHost = (name: string, req: RegisterHostRequest) =>
+    this.transport.request<Host>('PUT', `/v1/hosts/${enc(name)}`, req);
+  deleteHost = (name: string) => this.transport.request<void>('DELETE', `/v1/hosts/${enc(name)}`);
+
+  snapshot = () => this.transport.request<Snapshot>('GET', '/v1/snapshot');
+
+  /**
+   * Streams watch messages after `revision` until the stream ends or `signal` aborts.
+   * Resolves when the stream closes (the caller resumes from its last revision).
+   */
+  async watch(revision: number, onMessage: (m: WatchMessage) => void, signal?: AbortSignal): Promise<void> {
+    const res = await this.transport.stream(`/v1/watch?revision=${revision}`);
+    const abort = () => res.destroy();
+    signal?.addEventListener('abort', abort, { once: true });
+    let buffered = '';
+    try {
+      for await (const chunk of res) {
+        buffered += (chunk as Buffer).toString('utf8');
+        let nl: number;
+        while ((nl = buffered.indexOf('\n')) >= 0) {
+          const line = buffered.slice(0, nl).trim();
+          buffered = buffered.slice(nl + 1);
+          if (line) onMessage(JSON.parse(line) as WatchMessage);
+        }
+      }
+    } catch (err) {
+      if (!signal?.aborted) throw err;
+    } finally {
+      signal?.removeEventListener('abort', abort);
+    }
+  }
+
+  close(): void {
+    this.transport.close();
+  }
+}
+
+export class AgentClient {
+  readonly transport: Transport;
+
+  constructor(address: string, timeoutMs?: number) {
+    this.transport = new Transport(address, 'AGENT_UNREACHABLE', timeoutMs);
+  }
+
+  health = () => this.transport.request<Health>('GET', '/v1/health');
+  attach = (req: AttachRequest) => this.transport.request<Endpoint>('POST', '/v1/endpoints', req);
+  detach = (id: string) => this.transport.request<void>('DELETE', `/v1/endpoints/${enc(id)}`);
+  listEndpoints = () => this.transport.request<Endpoint[]>('GET', '/v1/endpoints');
+
+  close(): void {
+    this.transport.close();
+  }
+}

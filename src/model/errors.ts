@@ -1,0 +1,92 @@
+/**
+ * The one error catalog (STYLE.md, after fastify and kine). Every failure a user can cause or
+ * meet has a code here with its HTTP status, its CNI error code (spec codes where they fit,
+ * ours from 100 up) and a one-line summary; docs/errors.md documents each (a test checks).
+ * A TenetError is safe to show a user: its message says what is wrong and how to fix it.
+ * Anything else that escapes is a bug and is reported as INTERNAL.
+ */
+
+export interface CatalogEntry {
+  status: number;
+  cni: number;
+  summary: string;
+}
+
+export const CATALOG = {
+  BAD_REQUEST: { status: 400, cni: 7, summary: 'The request is malformed or a field has the wrong type.' },
+  INVALID_NAME: { status: 400, cni: 7, summary: 'A name does not follow the naming rule.' },
+  INVALID_CIDR: { status: 400, cni: 7, summary: 'A subnet is not an IPv4 CIDR with host bits clear.' },
+  GATEWAY_OUTSIDE_SUBNET: { status: 400, cni: 7, summary: 'The gateway is not a usable address of the subnet.' },
+  INVALID_IP: { status: 400, cni: 7, summary: 'An address is not a dotted IPv4 address.' },
+  INVALID_MAC: { status: 400, cni: 7, summary: 'A MAC address is malformed, multicast or all zeros.' },
+  INVALID_MTU: { status: 400, cni: 7, summary: 'An MTU is outside 576..9000.' },
+  INVALID_VNI: { status: 400, cni: 7, summary: 'A VNI is outside 1..16777215.' },
+  INVALID_IFNAME: { status: 400, cni: 7, summary: 'An interface name is empty, too long or has bad characters.' },
+  SUBNET_OVERLAP: { status: 409, cni: 100, summary: "A subnet overlaps another network's subnet in the same tenant." },
+  TENANT_NOT_FOUND: { status: 404, cni: 101, summary: 'No tenant has that name.' },
+  NETWORK_NOT_FOUND: { status: 404, cni: 102, summary: 'The tenant has no network of that name.' },
+  ENDPOINT_NOT_FOUND: { status: 404, cni: 103, summary: 'No endpoint has that id.' },
+  HOST_NOT_FOUND: { status: 404, cni: 104, summary: 'No host of that name has registered.' },
+  TENANT_EXISTS: { status: 409, cni: 105, summary: 'A tenant of that name exists already.' },
+  NETWORK_EXISTS: { status: 409, cni: 106, summary: 'The tenant has a network of that name already.' },
+  TENANT_IN_USE: { status: 409, cni: 107, summary: 'The tenant still has networks.' },
+  NETWORK_IN_USE: { status: 409, cni: 108, summary: 'The network still has endpoints.' },
+  IP_IN_USE: { status: 409, cni: 109, summary: 'The requested address is held by another endpoint.' },
+  IP_OUTSIDE_SUBNET: { status: 400, cni: 110, summary: "The requested address is not a usable address of the network's subnet." },
+  SUBNET_EXHAUSTED: { status: 409, cni: 111, summary: 'Every address of the subnet is in use.' },
+  VNI_IN_USE: { status: 409, cni: 112, summary: 'The requested VNI belongs to another network.' },
+  ENDPOINT_EXISTS: { status: 409, cni: 113, summary: 'An endpoint with that id exists with different settings.' },
+  NETNS_NOT_FOUND: { status: 400, cni: 3, summary: 'The network namespace to attach does not exist on this host.' },
+  IFNAME_IN_USE: { status: 409, cni: 114, summary: 'The namespace already has an interface of that name.' },
+  NOT_LOCAL_HOST: { status: 400, cni: 115, summary: 'An endpoint was sent to an agent that does not run its host.' },
+  CONTROLLER_UNREACHABLE: { status: 503, cni: 11, summary: 'The controller did not answer.' },
+  AGENT_UNREACHABLE: { status: 503, cni: 11, summary: 'The agent on this host did not answer.' },
+  DATAPATH_FAILED: { status: 500, cni: 116, summary: 'The kernel refused a change; the change was rolled back.' },
+  STORE_CONFLICT: { status: 409, cni: 11, summary: 'Concurrent writers kept changing the same object; try again.' },
+  COMPACTED: { status: 410, cni: 117, summary: 'A watch asked for a revision the store has compacted away; re-list.' },
+  LAB_ERROR: { status: 400, cni: 118, summary: 'A lab command cannot be carried out as asked.' },
+  NOT_ROOT: { status: 403, cni: 119, summary: 'The command changes kernel networking and must run as root.' },
+  INTERNAL: { status: 500, cni: 999, summary: 'A bug: the logs have the details.' },
+} as const satisfies Record<string, CatalogEntry>;
+
+export type ErrorCode = keyof typeof CATALOG;
+
+export class TenetError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly userSafe = true;
+
+  /** `message` says what is wrong; `fix` (optional) says what to do about it. */
+  constructor(code: ErrorCode, message: string, fix?: string) {
+    super(fix ? `${message}: ${fix}` : message);
+    this.name = 'TenetError';
+    this.code = code;
+    this.status = CATALOG[code].status;
+  }
+
+  toJSON(): WireError {
+    return { error: { code: this.code, message: this.message } };
+  }
+}
+
+export interface WireError {
+  error: { code: string; message: string };
+}
+
+export function isTenetError(err: unknown): err is TenetError {
+  return err instanceof TenetError;
+}
+
+/** Converts anything thrown into a TenetError; unknown errors become INTERNAL (a bug). */
+export function asTenetError(err: unknown): TenetError {
+  if (isTenetError(err)) return err;
+  const detail = err instanceof Error ? err.message : String(err);
+  return new TenetError('INTERNAL', `internal error: ${detail}`);
+}
+
+/** Rebuilds a TenetError from its wire form (the client side of the API). */
+export function fromWire(body: unknown, status: number): TenetError {
+  const e = (body as Partial<WireError> | undefined)?.error;
+  const code = e && e.code in CATALOG ? (e.code as ErrorCode) : 'INTERNAL';
+  return new TenetError(code, e?.message ?? `unexpected HTTP ${status} from the API`);
+}

@@ -1,0 +1,107 @@
+/**
+ * Input validation shared by the controller, the agent and the CLI. Each check throws a
+ * catalogued TenetError whose message names the bad value and the way to fix it, so bad
+ * input is rejected before anything changes.
+ */
+import { contains, formatCidr, formatIp, parseCidr, parseIp, usableRange, type Cidr } from '../base/cidr.js';
+import { TenetError } from './errors.js';
+
+const NAME = /^[a-z0-9][a-z0-9-]{0,30}[a-z0-9]$|^[a-z0-9]$/;
+const HOST_NAME = /^[a-z0-9][a-z0-9.-]{0,62}$/i;
+const IFNAME = /^[a-zA-Z0-9_.-]{1,15}$/;
+const MAC = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/;
+
+export const MAX_VNI = 0xffffff;
+
+export function validateName(kind: string, name: unknown): string {
+  if (typeof name !== 'string' || !NAME.test(name)) {
+    throw new TenetError(
+      'INVALID_NAME',
+      `invalid ${kind} name ${JSON.stringify(name)}`,
+      'use 1-32 lowercase letters, digits or dashes, starting and ending with a letter or digit',
+    );
+  }
+  return name;
+}
+
+export function validateHostName(name: unknown): string {
+  if (typeof name !== 'string' || !HOST_NAME.test(name)) {
+    throw new TenetError('INVALID_NAME', `invalid host name ${JSON.stringify(name)}`, 'use letters, digits, dots or dashes (at most 63)');
+  }
+  return name;
+}
+
+export function validateSubnet(text: unknown): Cidr {
+  const cidr = typeof text === 'string' ? parseCidr(text) : undefined;
+  if (!cidr) {
+    throw new TenetError('INVALID_CIDR', `invalid subnet ${JSON.stringify(text)}`, 'give an IPv4 network such as 192.168.10.0/24 (host bits clear)');
+  }
+  if (cidr.prefixLen > 30) {
+    throw new TenetError('INVALID_CIDR', `subnet ${formatCidr(cidr)} is too small`, 'use a prefix of /30 or shorter so it holds a gateway and an endpoint');
+  }
+  return cidr;
+}
+
+export function validateIp(field: string, text: unknown): number {
+  const ip = typeof text === 'string' ? parseIp(text) : undefined;
+  if (ip === undefined) {
+    throw new TenetError('INVALID_IP', `invalid ${field} ${JSON.stringify(text)}`, 'give a dotted IPv4 address such as 192.168.10.5');
+  }
+  return ip;
+}
+
+/** The gateway must be a usable host address of the subnet; default is the first one. */
+export function resolveGateway(subnet: Cidr, gateway: unknown): string {
+  const { first, last } = usableRange(subnet);
+  if (gateway === undefined || gateway === null || gateway === '') return formatIp(first);
+  const gw = validateIp('gateway', gateway);
+  if (!contains(subnet, gw) || gw < first || gw > last) {
+    throw new TenetError(
+      'GATEWAY_OUTSIDE_SUBNET',
+      `gateway ${formatIp(gw)} is not a usable address of ${formatCidr(subnet)}`,
+      `pick one from ${formatIp(first)} to ${formatIp(last)}, or leave it out for ${formatIp(first)}`,
+    );
+  }
+  return formatIp(gw);
+}
+
+export function validateMtu(mtu: unknown): number {
+  if (mtu === undefined || mtu === null || mtu === 0) return 0;
+  if (typeof mtu !== 'number' || !Number.isInteger(mtu) || mtu < 576 || mtu > 9000) {
+    throw new TenetError('INVALID_MTU', `invalid MTU ${JSON.stringify(mtu)}`, 'give a whole number from 576 to 9000, or leave it out for underlay MTU - 50');
+  }
+  return mtu;
+}
+
+export function validateVni(vni: unknown): number | undefined {
+  if (vni === undefined || vni === null || vni === 0) return undefined;
+  if (typeof vni !== 'number' || !Number.isInteger(vni) || vni < 1 || vni > MAX_VNI) {
+    throw new TenetError('INVALID_VNI', `invalid VNI ${JSON.stringify(vni)}`, `give a whole number from 1 to ${MAX_VNI}, or leave it out to allocate one`);
+  }
+  return vni;
+}
+
+export function validateMac(mac: unknown): string | undefined {
+  if (mac === undefined || mac === null || mac === '') return undefined;
+  const text = typeof mac === 'string' ? mac.toLowerCase() : '';
+  const first = parseInt(text.slice(0, 2), 16);
+  if (!MAC.test(text) || (first & 1) === 1 || text === '00:00:00:00:00:00') {
+    throw new TenetError('INVALID_MAC', `invalid MAC address ${JSON.stringify(mac)}`, 'give a unicast address such as 02:00:00:00:00:05');
+  }
+  return text;
+}
+
+export function validateIfname(name: unknown): string {
+  if (name === undefined || name === null || name === '') return 'eth0';
+  if (typeof name !== 'string' || !IFNAME.test(name)) {
+    throw new TenetError('INVALID_IFNAME', `invalid interface name ${JSON.stringify(name)}`, 'use 1-15 letters, digits, dots, dashes or underscores');
+  }
+  return name;
+}
+
+export function requireString(field: string, value: unknown): string {
+  if (typeof value !== 'string' || value === '') {
+    throw new TenetError('BAD_REQUEST', `missing or invalid field "${field}"`, 'it must be a non-empty string');
+  }
+  return value;
+}

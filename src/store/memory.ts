@@ -1,0 +1,98 @@
+/**
+ * In-memory store for unit tests: the full contract (revisions, txn, watch, compaction)
+ * with none of the durability. It keeps a log of every revision, like the SQLite backend.
+ */
+import { CompactedError, type Compare, type KeyValue, type ListResult, type Op, type Store, type Watch, type WatchEvent, type WatchHandlers, type WriteResult } from './types.js';
+import { WatchHub } from './watch-hub.js';
+
+export class MemoryStore implements Store {
+  private rev = 0;
+  private compacted = 0;
+  private readonly current = new Map<string, KeyValue>();
+  private readonly log: WatchEvent[] = [];
+  private readonly hub = new WatchHub();
+
+  async get(key: string): Promise<KeyValue | undefined> {
+    return this.current.get(key);
+  }
+
+  async list(prefix: string, revision?: number): Promise<ListResult> {
+    if (revision !== undefined && revision < this.rev) return this.listAt(prefix, revision);
+    const items = [...this.current.values()].filter((kv) => kv.key.startsWith(prefix));
+    return { revision: this.rev, items: items.sort((a, b) => (a.key < b.key ? -1 : 1)) };
+  }
+
+  async create(key: string, value: string): Promise<WriteResult> {
+    return this.txn([{ key, modRevision: 0 }], [{ type: 'put', key, value }]);
+  }
+
+  async update(key: string, value: string, modRevision: number): Promise<WriteResult> {
+    if (modRevision === 0) return { ok: false, revision: this.rev };
+    return this.txn([{ key, modRevision }], [{ type: 'put', key, value }]);
+  }
+
+  async delete(key: string, modRevision?: number): Promise<WriteResult> {
+    const kv = this.current.get(key);
+    if (!kv) return { ok: false, revision: this.rev };
+    return this.txn([{ key, modRevision: modRevision ?? kv.modRevision }], [{ type: 'delete', key }]);
+  }
+
+  async txn(compares: Compare[], ops: Op[]): Promise<WriteResult> {
+    const holds = compares.every((c) => (this.current.get(c.key)?.modRevision ?? 0) === c.modRevision);
+    if (!holds) return { ok: false, revision: this.rev };
+    const rev = this.rev + 1;
+    const events = ops.flatMap((op) => this.apply(op, rev));
+    if (events.length > 0) {
+      this.rev = rev;
+      this.log.push(...events);
+      this.hub.publish(events);
+    }
+    return { ok: true, revision: this.rev };
+  }
+
+  watch(prefix: string, afterRevision: number, handlers: WatchHandlers): Watch {
+    return this.hub.subscribe(prefix, afterRevision, handlers, () => {
+      if (afterRevision < this.compacted) throw new CompactedError(afterRevision, this.compacted);
+      return this.log.filter((e) => e.kv.modRevision > afterRevision);
+    });
+  }
+
+  async compact(revision: number): Promise<void> {
+    this.compacted = Math.max(this.compacted, Math.min(revision, this.rev));
+    const keep = this.log.filter((e) => e.kv.modRevision > this.compacted);
+    this.log.splice(0, this.log.length, ...keep);
+  }
+
+  async revision(): Promise<number> {
+    return this.rev;
+  }
+
+  async close(): Promise<void> {
+    this.hub.closeAll();
+  }
+
+  private apply(op: Op, rev: number): WatchEvent[] {
+    const prev = this.current.get(op.key);
+    if (op.type === 'delete') {
+      if (!prev) return [];
+      this.current.delete(op.key);
+      return [{ type: 'delete', kv: { key: op.key, value: '', createRevision: prev.createRevision, modRevision: rev }, prevKv: prev }];
+    }
+    const kv = { key: op.key, value: op.value, createRevision: prev?.createRevision ?? rev, modRevision: rev };
+    this.current.set(op.key, kv);
+    return [{ type: 'put', kv, prevKv: prev }];
+  }
+
+  /** Rebuilds the state at a past revision from the log (history above the compaction point). */
+  private listAt(prefix: string, revision: number): ListResult {
+    if (revision < this.compacted) throw new CompactedError(revision, this.compacted);
+    const state = new Map([...this.current].filter(([k]) => k.startsWith(prefix)));
+    for (const e of [...this.log].reverse()) {
+      if (e.kv.modRevision <= revision || !e.kv.key.startsWith(prefix)) continue;
+      if (e.prevKv) state.set(e.kv.key, e.prevKv);
+      else state.delete(e.kv.key);
+    }
+    const items = [...state.values()].sort((a, b) => (a.key < b.key ? -1 : 1));
+    return { revision, items };
+  }
+}
