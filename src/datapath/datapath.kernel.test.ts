@@ -1,0 +1,91 @@
+/**
+ * The datapath on the real kernel: two simulated hosts on an underlay, tenants, networks and
+ * workloads, driven through Datapath.set() exactly as the agent drives it. Asserts what a
+ * user checks: the ping over the right path works, over the wrong path it does not.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { silentLogger } from '../base/logger.js';
+import type { Endpoint, Network } from '../model/types.js';
+import { Datapath } from './datapath.js';
+import { buildPlan } from './plan.js';
+import { TestUnderlay } from './testing/underlay.js';
+import { ep, host, net } from './testing/objects.js';
+
+const u = new TestUnderlay();
+const red = net('acme', 'red', '192.168.10.0/24', 4101);
+const green = net('acme', 'green', '192.168.20.0/24', 4102);
+const blue = net('other', 'blue', '192.168.10.0/24', 4103); // same subnet as red, other tenant
+let endpoints: Endpoint[] = [];
+const networks: Network[] = [red, green, blue];
+
+async function setAll(): Promise<string[]> {
+  const hosts = [...u.hosts].map(([name, h]) => host(name, h.vtep));
+  const changed: string[] = [];
+  for (const [name, h] of u.hosts) {
+    const dp = new Datapath(u.runner, silentLogger, { hostNs: h.ns });
+    const plan = buildPlan({ host: name, vtep: h.vtep, underlayMtu: 1500, nsPrefix: `${h.ns}-`, networks, endpoints, hosts });
+    const result = await dp.set(plan);
+    assert.equal(result.failedPorts.size, 0, [...result.failedPorts.values()].map((e) => e.message).join('; '));
+    changed.push(...result.changed);
+  }
+  return changed;
+}
+
+describe('datapath on the kernel', { skip: process.getuid?.() !== 0 && 'needs root' }, () => {
+  before(async () => {
+    await u.create(['h1', 'h2']);
+    const w = async (name: string) => u.workload(name);
+    endpoints = [
+      ep('c1', red, 'h1', '192.168.10.2', await w('c1')),
+      ep('c2', red, 'h2', '192.168.10.3', await w('c2')),
+      ep('c4', red, 'h1', '192.168.10.4', await w('c4')),
+      ep('c3', green, 'h2', '192.168.20.2', await w('c3')),
+      ep('d1', blue, 'h1', '192.168.10.2', await w('d1')),
+      ep('d2', blue, 'h2', '192.168.10.3', await w('d2')),
+      ep('d9', blue, 'h2', '192.168.10.9', await w('d9')),
+    ];
+    await setAll();
+  });
+  after(() => u.destroy());
+
+  it('connects a network across hosts and on one host', async () => {
+    assert.ok(await u.ping('c1', '192.168.10.3'), 'c1 -> c2 across hosts');
+    assert.ok(await u.ping('c2', '192.168.10.2'), 'c2 -> c1 across hosts');
+    assert.ok(await u.ping('c1', '192.168.10.4'), 'c1 -> c4 on the same host');
+    assert.ok(await u.ping('c1', '192.168.10.1'), 'c1 -> its anycast gateway');
+  });
+
+  it('isolates networks of one tenant', async () => {
+    assert.equal(await u.ping('c1', '192.168.20.2'), false, 'red c1 must not reach green c3');
+    assert.equal(await u.ping('c3', '192.168.10.2'), false, 'green c3 must not reach red c1');
+    assert.equal(await u.ping('c1', '192.168.20.1'), false, "red c1 must not reach green's gateway");
+  });
+
+  it('keeps tenants with the same subnet apart, each pair working', async () => {
+    assert.ok(await u.ping('d1', '192.168.10.3'), 'other/d1 -> other/d2');
+    assert.ok(await u.ping('c1', '192.168.10.3'), 'acme/c1 -> acme/c2');
+    assert.equal(await u.ping('c1', '192.168.10.9'), false, 'acme/c1 must not reach other/d9');
+  });
+
+  it('gives workloads the underlay MTU minus 50 and the gateway as default route', async () => {
+    const link = await u.exec(u.workloadNs('c1'), ['ip', '-j', 'link', 'show', 'eth0']);
+    assert.equal(JSON.parse(link)[0].mtu, 1450);
+    const route = await u.exec(u.workloadNs('c1'), ['ip', '-j', 'route', 'show', 'default']);
+    assert.equal(JSON.parse(route)[0].gateway, '192.168.10.1');
+  });
+
+  it('changes nothing when the plan is applied again', async () => {
+    assert.deepEqual(await setAll(), []);
+  });
+
+  it('removes a detached endpoint, and a tenant namespace with its last endpoint', async () => {
+    endpoints = endpoints.filter((e) => e.id !== 'c4' && e.tenant !== 'other');
+    await setAll();
+    assert.equal(await u.ping('c1', '192.168.10.4'), false, 'c4 is gone');
+    assert.ok(await u.ping('c1', '192.168.10.3'), 'c2 still answers');
+    const names = await u.runner.run(['ip', 'netns', 'list']);
+    assert.doesNotMatch(names.stdout, new RegExp(`${u.prefix}-h1-other`));
+    assert.deepEqual(await setAll(), []);
+  });
+});

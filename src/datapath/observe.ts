@@ -1,0 +1,117 @@
+/**
+ * Reads a tenant namespace's kernel state (`ip -j`, `bridge -j`, `nft list`) in parallel,
+ * one process each, and reduces it to TenantState. Parsing is separate from running so it
+ * can be tested against captured JSON without root.
+ */
+import { readdir } from 'node:fs/promises';
+import type { CommandRunner } from './runner.js';
+import { isOurs, isVxlan, NFT_TABLE } from './names.js';
+import type { FdbEntry, LinkState, NeighEntry, TenantState } from './state.js';
+import { emptyTenantState } from './state.js';
+
+export const NETNS_DIR = '/run/netns';
+
+/** Named network namespaces (what `ip netns list` shows), read without spawning a process. */
+export async function listNamespaces(dir = NETNS_DIR): Promise<string[]> {
+  try {
+    return (await readdir(dir)).sort();
+  } catch {
+    return [];
+  }
+}
+
+export async function observeTenant(runner: CommandRunner, ns: string, exists: boolean): Promise<TenantState> {
+  if (!exists) return emptyTenantState();
+  const [links, fdb, neigh, nft] = await Promise.all([
+    runner.run(['ip', '-n', ns, '-j', '-d', 'addr', 'show']),
+    runner.run(['bridge', '-n', ns, '-j', 'fdb', 'show']),
+    runner.run(['ip', '-n', ns, '-j', 'neigh', 'show']),
+    runner.run(['ip', 'netns', 'exec', ns, 'nft', 'list', 'table', 'inet', NFT_TABLE], { allowFail: true }),
+  ]);
+  return {
+    exists: true,
+    links: parseLinks(links.stdout),
+    fdb: parseFdb(fdb.stdout),
+    neigh: parseNeigh(neigh.stdout),
+    nftHash: nft.code === 0 ? parseNftHash(nft.stdout) : undefined,
+  };
+}
+
+interface RawLink {
+  ifname: string;
+  flags?: string[];
+  mtu: number;
+  address?: string;
+  master?: string;
+  linkinfo?: { info_kind?: string; info_data?: Record<string, unknown> };
+  addr_info?: { family: string; local: string; prefixlen: number }[];
+}
+
+export function parseLinks(json: string): Map<string, LinkState> {
+  const links = new Map<string, LinkState>();
+  for (const raw of parseJsonArray<RawLink>(json)) {
+    if (!isOurs(raw.ifname)) continue;
+    const data = raw.linkinfo?.info_data ?? {};
+    links.set(raw.ifname, {
+      name: raw.ifname,
+      kind: raw.linkinfo?.info_kind ?? '',
+      master: raw.master,
+      mtu: raw.mtu,
+      mac: raw.address ?? '',
+      up: (raw.flags ?? []).includes('UP'),
+      addrs: (raw.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`),
+      vxlan:
+        raw.linkinfo?.info_kind === 'vxlan'
+          ? {
+              id: Number(data.id),
+              local: String(data.local ?? ''),
+              port: Number(data.port),
+              learning: data.learning === true,
+              proxy: data.proxy === true,
+            }
+          : undefined,
+    });
+  }
+  return links;
+}
+
+interface RawFdb {
+  mac: string;
+  ifname: string;
+  dst?: string;
+  master?: string;
+  flags?: string[];
+  state?: string;
+}
+
+export function parseFdb(json: string): FdbEntry[] {
+  const out: FdbEntry[] = [];
+  for (const raw of parseJsonArray<RawFdb>(json)) {
+    if (!isVxlan(raw.ifname)) continue;
+    if (raw.dst && (raw.flags ?? []).includes('self')) out.push({ mac: raw.mac, dev: raw.ifname, kind: 'remote', dst: raw.dst });
+    else if (raw.master && raw.state === 'static') out.push({ mac: raw.mac, dev: raw.ifname, kind: 'bridge' });
+  }
+  return out;
+}
+
+interface RawNeigh {
+  dst: string;
+  dev: string;
+  lladdr?: string;
+  state?: string[];
+}
+
+export function parseNeigh(json: string): NeighEntry[] {
+  return parseJsonArray<RawNeigh>(json)
+    .filter((n) => isVxlan(n.dev) && n.lladdr && (n.state ?? []).includes('PERMANENT'))
+    .map((n) => ({ ip: n.dst, dev: n.dev, mac: n.lladdr! }));
+}
+
+export function parseNftHash(text: string): string | undefined {
+  return /comment "tenet:([0-9a-f]+)"/.exec(text)?.[1];
+}
+
+function parseJsonArray<T>(text: string): T[] {
+  const trimmed = text.trim();
+  return trimmed ? (JSON.parse(trimmed) as T[]) : [];
+}

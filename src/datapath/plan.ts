@@ -1,0 +1,132 @@
+/**
+ * Plan: from the objects the controller distributes to the kernel state one host should have.
+ * Pure and deterministic (sorted), so the same objects always give the same plan and the
+ * reconciler can compare it with what it reads back from the kernel.
+ *
+ * A tenant gets a namespace on this host when it has at least one endpoint here; the
+ * namespace then carries every network of the tenant (bridge + VXLAN + anycast gateway), so
+ * routing between networks can happen on the first hop once a policy allows it.
+ */
+import { parseCidr } from '../base/cidr.js';
+import { gatewayMac } from '../model/mac.js';
+import { VXLAN_OVERHEAD, type Endpoint, type Host, type Network } from '../model/types.js';
+import { bridgeName, portName, tenantNs, vxlanName } from './names.js';
+
+export interface PlanInput {
+  host: string;
+  vtep: string;
+  underlayMtu: number;
+  nsPrefix: string;
+  networks: Network[];
+  endpoints: Endpoint[];
+  hosts: Host[];
+}
+
+export interface RemoteEndpoint {
+  ip: string;
+  mac: string;
+  vtep: string;
+}
+
+export interface NetworkPlan {
+  vni: number;
+  bridge: string;
+  vxlan: string;
+  mtu: number;
+  /** "192.168.10.1/24" on the bridge: the anycast gateway. */
+  gatewayCidr: string;
+  gatewayMac: string;
+  vtep: string;
+  remotes: RemoteEndpoint[];
+  /** VTEPs of other hosts with endpoints in this network: head-end replication for BUM. */
+  floodVteps: string[];
+}
+
+export interface PortPlan {
+  endpointId: string;
+  port: string;
+  bridge: string;
+  netns: string;
+  ifname: string;
+  mac: string;
+  ipCidr: string;
+  gateway: string;
+  mtu: number;
+  /** Only the primary interface (eth0) gets the default route; others get their subnet. */
+  defaultRoute: boolean;
+}
+
+export interface TenantPlan {
+  tenant: string;
+  ns: string;
+  networks: NetworkPlan[];
+  ports: PortPlan[];
+}
+
+export interface HostPlan {
+  nsPrefix: string;
+  tenants: TenantPlan[];
+}
+
+export function networkMtu(net: Network, underlayMtu: number): number {
+  return net.mtu > 0 ? net.mtu : underlayMtu - VXLAN_OVERHEAD;
+}
+
+export function buildPlan(input: PlanInput): HostPlan {
+  const local = input.endpoints.filter((e) => e.host === input.host);
+  const tenants = [...new Set(local.map((e) => e.tenant))].sort();
+  return { nsPrefix: input.nsPrefix, tenants: tenants.map((t) => tenantPlan(input, t)) };
+}
+
+function tenantPlan(input: PlanInput, tenant: string): TenantPlan {
+  const networks = input.networks.filter((n) => n.tenant === tenant).sort((a, b) => a.vni - b.vni);
+  const ports = input.endpoints
+    .filter((e) => e.host === input.host && e.tenant === tenant)
+    .flatMap((e) => {
+      const net = networks.find((n) => n.id === e.networkId);
+      return net ? [portPlan(e, net, input.underlayMtu)] : [];
+    })
+    .sort((a, b) => (a.port < b.port ? -1 : 1));
+  return {
+    tenant,
+    ns: tenantNs(input.nsPrefix, tenant),
+    networks: networks.map((n) => networkPlan(input, n)),
+    ports,
+  };
+}
+
+function networkPlan(input: PlanInput, net: Network): NetworkPlan {
+  const vteps = new Map(input.hosts.map((h) => [h.name, h.vtep]));
+  const remotes = input.endpoints
+    .filter((e) => e.networkId === net.id && e.host !== input.host && vteps.has(e.host))
+    .map((e) => ({ ip: e.ip, mac: e.mac, vtep: vteps.get(e.host)! }))
+    .filter((r) => r.vtep !== input.vtep)
+    .sort((a, b) => (a.mac < b.mac ? -1 : 1));
+  const prefixLen = parseCidr(net.subnet)?.prefixLen ?? 32;
+  return {
+    vni: net.vni,
+    bridge: bridgeName(net.vni),
+    vxlan: vxlanName(net.vni),
+    mtu: networkMtu(net, input.underlayMtu),
+    gatewayCidr: `${net.gateway}/${prefixLen}`,
+    gatewayMac: gatewayMac(net.vni),
+    vtep: input.vtep,
+    remotes,
+    floodVteps: [...new Set(remotes.map((r) => r.vtep))].sort(),
+  };
+}
+
+function portPlan(e: Endpoint, net: Network, underlayMtu: number): PortPlan {
+  return {
+    endpointId: e.id,
+    port: portName(e.id),
+    bridge: bridgeName(net.vni),
+    netns: e.netns,
+    ifname: e.ifname,
+    mac: e.mac,
+    ipCidr: `${e.ip}/${e.prefixLen}`,
+    gateway: e.gateway,
+    mtu: networkMtu(net, underlayMtu),
+    defaultRoute: e.ifname === 'eth0',
+  };
+}

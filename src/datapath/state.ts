@@ -1,0 +1,50 @@
+/**
+ * What the reconciler reads back from the kernel for one tenant namespace, reduced to the
+ * attributes Tenet manages. Only objects with Tenet's names (names.ts) are listed, so state
+ * somebody else put there is neither compared nor deleted.
+ */
+
+export interface VxlanAttrs {
+  id: number;
+  local: string;
+  port: number;
+  learning: boolean;
+  proxy: boolean;
+}
+
+export interface LinkState {
+  name: string;
+  kind: string;
+  master?: string;
+  mtu: number;
+  mac: string;
+  up: boolean;
+  /** IPv4 addresses in CIDR form. */
+  addrs: string[];
+  vxlan?: VxlanAttrs;
+}
+
+/** "remote": `self` entry with a VTEP dst on a VXLAN device; "bridge": `master static` entry. */
+export interface FdbEntry {
+  mac: string;
+  dev: string;
+  kind: 'remote' | 'bridge';
+  dst?: string;
+}
+
+export interface NeighEntry {
+  ip: string;
+  dev: string;
+  mac: string;
+}
+
+export interface TenantState {
+  exists: boolean;
+  links: Map<string, LinkState>;
+  fdb: FdbEntry[];
+  neigh: NeighEntry[];
+  /** Hash recorded in the comment of Tenet's nftables table; undefined when there is none. */
+  nftHash?: string;
+}
+
+export const emptyTenantState = (): TenantState => ({ exists: false, links: new Map(), fdb: [], neigh: [] });
