@@ -38,12 +38,12 @@ const TENANT_SYSCTLS = [
 export class Datapath {
   /**
    * `hostNs`: the namespace holding the underlay, when it is not the agent's own (tests drive
-   * several simulated hosts from one process).
+   * several simulated hosts from one process). `listNamespaces`: a stand-in for /run/netns.
    */
   constructor(
     private readonly runner: CommandRunner,
     private readonly logger: Logger,
-    private readonly opts: { hostNs?: string; netnsDir?: string } = {},
+    private readonly opts: { hostNs?: string; listNamespaces?: () => Promise<string[]> } = {},
   ) {}
 
   /**
@@ -52,7 +52,7 @@ export class Datapath {
    */
   async set(plan: HostPlan, onlyTenants?: Set<string>): Promise<SetResult> {
     if (!/^[a-z0-9][a-z0-9-]*-$/.test(plan.nsPrefix)) throw new Error(`unsafe namespace prefix ${JSON.stringify(plan.nsPrefix)}`);
-    const existing = new Set(await listNamespaces(this.opts.netnsDir));
+    const existing = new Set(await (this.opts.listNamespaces ?? listNamespaces)());
     const result: SetResult = { failedPorts: new Map(), changed: [] };
     const targets = plan.tenants.filter((t) => !onlyTenants || onlyTenants.has(t.tenant));
     for (const tenant of targets) await this.converge(tenant.ns, tenant, existing.has(tenant.ns), result);

@@ -1,0 +1,114 @@
+/**
+ * The per-host agent: keeps this host's kernel in line with the controller's objects.
+ *
+ * Every kernel change goes through one SerialQueue, so an attach and a watch-driven
+ * reconcile never interleave. Watch events only mark tenants dirty; a reconcile then plans
+ * from the whole cache and converges just those tenants. A periodic full resync repairs
+ * drift (somebody deleted a link by hand). The agent never flushes: a restart re-reads the
+ * kernel, finds it matching, and changes nothing (datapath.ts).
+ */
+import type { ControllerClient } from '../api/client.js';
+import { SerialQueue } from '../base/async.js';
+import type { Logger } from '../base/logger.js';
+import { Datapath, type SetResult } from '../datapath/datapath.js';
+import { buildPlan } from '../datapath/plan.js';
+import { ObjectCache, type Change } from './cache.js';
+import { runSync } from './sync.js';
+import type { Underlay } from './underlay.js';
+import { StatusReporter } from './status.js';
+
+export interface AgentOptions {
+  host: string;
+  nsPrefix: string;
+  underlay: Underlay;
+  controller: ControllerClient;
+  datapath: Datapath;
+  logger: Logger;
+  heartbeatMs?: number;
+  resyncMs?: number;
+}
+
+export class Agent {
+  readonly cache = new ObjectCache();
+  readonly queue = new SerialQueue();
+  private readonly abort = new AbortController();
+  private readonly status: StatusReporter;
+  private dirty: Set<string> | 'all' = new Set();
+  private scheduled = false;
+  private listed = false;
+  private timers: NodeJS.Timeout[] = [];
+  private realizedRevision = 0;
+
+  constructor(readonly opts: AgentOptions) {
+    this.status = new StatusReporter(opts.controller, this.cache, opts.logger);
+  }
+
+  get host(): string {
+    return this.opts.host;
+  }
+
+  /** Registers the host, then lists, watches and reconciles in the background. */
+  async start(): Promise<void> {
+    await this.register();
+    void runSync(this.opts.controller, this.cache, { onListed: () => this.onListed(), onChange: (c) => this.onChange(c) }, this.opts.logger, this.abort.signal);
+    this.timers.push(setInterval(() => void this.register().catch(() => {}), this.opts.heartbeatMs ?? 10_000));
+    this.timers.push(setInterval(() => this.markDirty('all'), this.opts.resyncMs ?? 60_000));
+  }
+
+  stop(): void {
+    this.abort.abort();
+    for (const t of this.timers) clearInterval(t);
+  }
+
+  /** Converges the given tenants now (serialized); used by attach and detach. */
+  reconcileTenants(tenants: Set<string>): Promise<SetResult> {
+    return this.queue.run(() => this.reconcile(tenants));
+  }
+
+  private register() {
+    const { vtep, mtu } = this.opts.underlay;
+    return this.opts.controller.registerHost(this.host, { vtep, underlayMtu: mtu, realizedRevision: this.realizedRevision });
+  }
+
+  private onListed(): void {
+    this.listed = true;
+    this.markDirty('all');
+  }
+
+  private onChange(change: Change): void {
+    this.markDirty(change.tenant ?? 'all');
+  }
+
+  private markDirty(tenant: string | 'all'): void {
+    if (!this.listed) return; // never act on a partial view: deleting would be wrong
+    if (tenant === 'all' || this.dirty === 'all') this.dirty = 'all';
+    else this.dirty.add(tenant);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      const dirty = this.dirty;
+      this.dirty = new Set();
+      this.queue.run(() => this.reconcile(dirty === 'all' ? undefined : dirty)).catch((err) => {
+        this.opts.logger.error({ err: (err as Error).message }, 'reconcile failed; will retry on the next change or resync');
+      });
+    });
+  }
+
+  private async reconcile(tenants?: Set<string>): Promise<SetResult> {
+    const revision = this.cache.revision;
+    const plan = buildPlan({
+      host: this.host,
+      vtep: this.opts.underlay.vtep,
+      underlayMtu: this.opts.underlay.mtu,
+      nsPrefix: this.opts.nsPrefix,
+      networks: [...this.cache.networks.values()],
+      endpoints: [...this.cache.endpoints.values()],
+      hosts: [...this.cache.hosts.values()],
+    });
+    const result = await this.opts.datapath.set(plan, tenants);
+    if (!tenants) this.realizedRevision = revision;
+    await this.status.report(this.host, plan, result, tenants);
+    return result;
+  }
+}
