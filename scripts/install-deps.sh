@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what Tenet needs on a fresh Debian 12 machine, and only what is missing:
+# the kernel tools (iproute2, nftables, ping, conntrack, iperf3, nsenter) and the locked npm
+# dependencies. Safe to run again; `make run` and `make test` both call it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+declare -A PKG_FOR=([ip]=iproute2 [bridge]=iproute2 [nft]=nftables [ping]=iputils-ping \
+  [conntrack]=conntrack [iperf3]=iperf3 [nsenter]=util-linux [make]=make [g++]=g++ [python3]=python3)
+missing=()
+for cmd in "${!PKG_FOR[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("${PKG_FOR[$cmd]}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  pkgs=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
+  echo "install-deps: installing $pkgs"
+  export DEBIAN_FRONTEND=noninteractive
+  # A fresh machine has no package lists yet; refresh them once before installing.
+  apt-get update -qq
+  # shellcheck disable=SC2086
+  apt-get install -y -qq --no-install-recommends $pkgs >/dev/null
+fi
+
+# npm ci only when the lockfile changed since the last install (it takes a minute: the
+# SQLite binding is compiled here, no prebuilt binary is downloaded).
+stamp=node_modules/.tenet-lock-stamp
+if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
+  echo "install-deps: npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+  cp package-lock.json "$stamp"
+fi

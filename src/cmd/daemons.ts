@@ -1,0 +1,89 @@
+/**
+ * The long-running commands: `tenet up` (controller + agent in one process, the embedded
+ * single-host default), `tenet controller` and `tenet agent`. Each runs until SIGINT or
+ * SIGTERM, then closes its sockets; the kernel state is left as it is, so workloads keep
+ * their connectivity while Tenet restarts.
+ */
+import type { Command } from 'commander';
+import { DEFAULT_AGENT_SOCKET, DEFAULT_CONTROLLER_SOCKET, DEFAULT_DATA_DIR, DEFAULT_HTTP_LISTEN } from '../api/defaults.js';
+import type { Logger } from '../base/logger.js';
+import { TenetError } from '../model/errors.js';
+import { startAgent } from './agent.js';
+import { startController } from './controller.js';
+import { createLogger } from './logging.js';
+
+interface DaemonFlags {
+  dataDir: string;
+  listen: string;
+  socket: string;
+  agentSocket: string;
+  controller?: string;
+  host?: string;
+  nsPrefix: string;
+  vtepIp?: string;
+  underlayDev?: string;
+}
+
+export function addDaemonCommands(program: Command): void {
+  const up = program.command('up').description('run controller and agent on this host (embedded SQLite store)');
+  controllerOptions(agentOptions(up)).option('--agent-socket <path>', 'agent API socket', DEFAULT_AGENT_SOCKET).action(async (f: DaemonFlags) => {
+    requireRoot('tenet up');
+    const logger = createLogger('tenet');
+    const controller = await startController(f, logger);
+    const agent = await startAgent({ ...f, controller: `unix:${f.socket}`, socket: f.agentSocket }, logger);
+    logger.info({ api: [`unix:${f.socket}`, f.listen && `http://${f.listen}`].filter(Boolean), agentSocket: f.agentSocket, dataDir: f.dataDir }, 'tenet is up: point the CLI at it with TENET_API (the default finds it)');
+    await untilSignal(logger, async () => {
+      await agent.close();
+      await controller.close();
+    });
+  });
+  const ctl = program.command('controller').description('run a controller only');
+  controllerOptions(ctl).action(async (f: DaemonFlags) => {
+    const logger = createLogger('tenet-controller');
+    const controller = await startController(f, logger);
+    await untilSignal(logger, controller.close);
+  });
+  const agent = program.command('agent').description('run an agent only (one per host)');
+  agentOptions(agent)
+    .requiredOption('--controller <address>', 'controller address: unix:/path or http://host:port')
+    .option('--listen <path>', 'agent API socket', DEFAULT_AGENT_SOCKET)
+    .action(async (f: DaemonFlags & { listen: string; controller: string }) => {
+      requireRoot('tenet agent');
+      const logger = createLogger('tenet-agent');
+      const running = await startAgent({ ...f, socket: f.listen }, logger);
+      await untilSignal(logger, running.close);
+    });
+}
+
+function controllerOptions(cmd: Command): Command {
+  return cmd
+    .option('--data-dir <dir>', 'where the embedded store keeps its data', DEFAULT_DATA_DIR)
+    .option('--listen <host:port>', "HTTP API address ('' for none)", DEFAULT_HTTP_LISTEN)
+    .option('--socket <path>', 'API unix socket', DEFAULT_CONTROLLER_SOCKET);
+}
+
+function agentOptions(cmd: Command): Command {
+  return cmd
+    .option('--host <name>', 'name of this host (default: the hostname)')
+    .option('--ns-prefix <prefix>', 'prefix of the tenant namespaces this agent owns', 'tenet-')
+    .option('--vtep-ip <address>', 'underlay address for VXLAN (default: from the default route)')
+    .option('--underlay-dev <name>', 'underlay interface (default: from the default route)');
+}
+
+function requireRoot(what: string): void {
+  if (process.getuid?.() !== 0) throw new TenetError('NOT_ROOT', `${what} programs the kernel's networking and must run as root`, 'run it with sudo');
+}
+
+function untilSignal(logger: Logger, close: () => Promise<void>): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = (signal: string) => {
+      logger.info({ signal }, 'shutting down; kernel state is kept');
+      close().then(resolve, (err) => {
+        logger.error({ err: (err as Error).message }, 'error while shutting down');
+        resolve();
+      });
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+}
