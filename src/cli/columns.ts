@@ -1,0 +1,51 @@
+/** How each API object reads in a table: the columns a network engineer scans first. */
+import { formatAge, type Cell, type Column } from '../base/table.js';
+import type { Endpoint, Host, Network, Tenant } from '../model/types.js';
+
+export const tenantColumns: Column<Tenant>[] = [
+  { header: 'NAME', value: (t) => t.name },
+  { header: 'ID', value: (t) => t.id },
+  { header: 'CREATED', value: (t) => formatAge(t.createdAt) },
+];
+
+/** MTU 0 means "underlay MTU - 50 on each host"; say so rather than print a zero. */
+export const mtuText = (mtu: number | undefined): Cell => (mtu ? mtu : 'auto');
+
+export const networkColumns: Column<Network>[] = [
+  { header: 'TENANT', value: (n) => n.tenant },
+  { header: 'NAME', value: (n) => n.name },
+  { header: 'SUBNET', value: (n) => n.subnet },
+  { header: 'GATEWAY', value: (n) => n.gateway },
+  { header: 'VNI', value: (n) => n.vni },
+  { header: 'MTU', value: (n) => mtuText(n.mtu) },
+];
+
+export const ipWithPrefix = (e: Endpoint): string => `${e.ip}/${e.prefixLen}`;
+
+/** What `ep attach` prints: enough to use the endpoint straight away. */
+export const attachedColumns: Column<Endpoint>[] = [
+  { header: 'ID', value: (e) => e.id },
+  { header: 'IP', value: ipWithPrefix },
+  { header: 'MAC', value: (e) => e.mac },
+  { header: 'IFNAME', value: (e) => e.ifname },
+  { header: 'STATUS', value: (e) => e.status },
+];
+
+export const endpointColumns: Column<Endpoint>[] = [
+  { header: 'ID', value: (e) => e.id },
+  { header: 'TENANT', value: (e) => e.tenant },
+  { header: 'NETWORK', value: (e) => e.network },
+  { header: 'HOST', value: (e) => e.host },
+  { header: 'IP', value: ipWithPrefix },
+  { header: 'MAC', value: (e) => e.mac },
+  { header: 'IFNAME', value: (e) => e.ifname },
+  { header: 'STATUS', value: (e) => e.status },
+];
+
+export const hostColumns: Column<Host>[] = [
+  { header: 'NAME', value: (h) => h.name },
+  { header: 'VTEP', value: (h) => h.vtep },
+  { header: 'UNDERLAY MTU', value: (h) => h.underlayMtu },
+  { header: 'LAST SEEN', value: (h) => formatAge(h.lastSeen) },
+  { header: 'REVISION', value: (h) => h.realizedRevision },
+];

@@ -1,0 +1,80 @@
+/**
+ * The lab: simulated Tenet hosts on one machine (DESIGN.md "The lab"). Each host is a
+ * network namespace on a shared underlay bridge and runs a real agent; lab containers are
+ * namespaces attached through the agents. The CLI (`tenet lab …`), the end-to-end tests
+ * and the benchmarks all drive it through this class. Needs root.
+ */
+import type { CommandResult } from '../datapath/runner.js';
+import type { Endpoint } from '../model/types.js';
+import { resolveConfig, type LabConfig, type ResolvedConfig } from './config.js';
+import { labExec, labExecCapture, labRm, labRun, requireState, type RunOptions } from './containers.js';
+import { labDown, type DownReport } from './down.js';
+import { agentAlive } from './procs.js';
+import { loadState, type LabContainer, type LabState } from './state.js';
+import { labUp } from './up.js';
+
+export interface LabListing {
+  prefix: string;
+  up: boolean;
+  controllerSocket?: string;
+  hosts: { name: string; netns: string; vtep: string; pid?: number; alive: boolean; socket: string }[];
+  containers: LabContainer[];
+  processes: { name: string; pid?: number; alive: boolean; log: string }[];
+}
+
+export class Lab {
+  readonly config: ResolvedConfig;
+
+  constructor(config: LabConfig = {}) {
+    this.config = resolveConfig(config);
+  }
+
+  get prefix(): string {
+    return this.config.prefix;
+  }
+
+  up(hosts: number): Promise<LabState> {
+    return labUp(this.config, hosts);
+  }
+
+  run(host: string, name: string, opts: RunOptions): Promise<Endpoint> {
+    return labRun(this.config, host, name, opts);
+  }
+
+  /** Runs argv in the container with the terminal attached; resolves to its exit code. */
+  exec(name: string, argv: string[]): Promise<number> {
+    return labExec(this.config, name, argv);
+  }
+
+  execCapture(name: string, argv: string[]): Promise<CommandResult> {
+    return labExecCapture(this.config, name, argv);
+  }
+
+  rm(name: string): Promise<void> {
+    return labRm(this.config, name);
+  }
+
+  down(): Promise<DownReport> {
+    return labDown(this.config);
+  }
+
+  /** The recorded state; throws LAB_ERROR when no lab is up. */
+  state(): LabState {
+    return requireState(this.config);
+  }
+
+  ls(): LabListing {
+    const state = loadState(this.config.statePath);
+    const hosts = (state?.hosts ?? []).map((h) => ({ ...h, alive: agentAlive(h.pid, h.nsPrefix) }));
+    return {
+      prefix: this.prefix,
+      up: state !== undefined,
+      controllerSocket: state?.controllerSocket,
+      hosts: hosts.map(({ name, netns, vtep, pid, alive, socket }) => ({ name, netns, vtep, pid, alive, socket })),
+      containers: state?.containers ?? [],
+      processes: hosts.map((h) => ({ name: `agent ${h.name}`, pid: h.pid, alive: h.alive, log: h.log })),
+    };
+  }
+}
+
+export type { LabConfig, RunOptions, DownReport, LabState };

@@ -1,0 +1,54 @@
+/** How the lab commands print: tables for people, the raw objects with `-o json`. */
+import { formatJson, tableOf, type OutputFormat } from '../base/table.js';
+import type { DownReport } from './down.js';
+import type { LabListing } from './lab.js';
+import type { LabState } from './state.js';
+
+const yesNo = (b: boolean) => (b ? 'yes' : 'no');
+
+export function renderUp(format: OutputFormat, state: LabState): string {
+  if (format === 'json') return formatJson(state);
+  const hosts = tableOf(state.hosts, [
+    { header: 'HOST', value: (h) => h.name },
+    { header: 'NETNS', value: (h) => h.netns },
+    { header: 'VTEP', value: (h) => h.vtep },
+    { header: 'AGENT PID', value: (h) => h.pid },
+    { header: 'LOG', value: (h) => h.log },
+  ]);
+  return `lab ${state.prefix} is up with ${state.hosts.length} host(s) on underlay ${state.underlayCidr}\n${hosts}`;
+}
+
+export function renderLs(format: OutputFormat, l: LabListing): string {
+  if (format === 'json') return formatJson(l);
+  if (!l.up) return `no lab with prefix ${l.prefix} is up\n`;
+  const hosts = tableOf(l.hosts, [
+    { header: 'NAME', value: (h) => h.name },
+    { header: 'NETNS', value: (h) => h.netns },
+    { header: 'VTEP', value: (h) => h.vtep },
+    { header: 'PID', value: (h) => h.pid },
+    { header: 'ALIVE', value: (h) => yesNo(h.alive) },
+  ]);
+  const containers = tableOf(l.containers, [
+    { header: 'NAME', value: (c) => c.name },
+    { header: 'HOST', value: (c) => c.host },
+    { header: 'TENANT', value: (c) => c.tenant },
+    { header: 'NETWORK', value: (c) => c.network },
+    { header: 'IP', value: (c) => `${c.ip}/${c.prefixLen}` },
+    { header: 'ENDPOINT', value: (c) => c.endpointId },
+  ]);
+  const processes = tableOf(l.processes, [
+    { header: 'NAME', value: (p) => p.name },
+    { header: 'PID', value: (p) => p.pid },
+    { header: 'ALIVE', value: (p) => yesNo(p.alive) },
+    { header: 'LOG', value: (p) => p.log },
+  ]);
+  return `HOSTS\n${hosts}\nCONTAINERS\n${containers}\nPROCESSES\n${processes}`;
+}
+
+export function renderDown(format: OutputFormat, prefix: string, r: DownReport): string {
+  if (format === 'json') return formatJson(r);
+  const nothing = r.agentsStopped.length + r.namespacesDeleted.length + r.hostsForgotten.length === 0;
+  if (nothing) return `no lab with prefix ${prefix} was up; nothing to remove\n`;
+  const forgotten = r.hostsForgotten.length ? `; controller forgot ${r.hostsForgotten.join(', ')}` : '';
+  return `lab ${prefix} is down: stopped ${r.agentsStopped.length} agent(s), deleted ${r.namespacesDeleted.length} namespace(s)${forgotten}\n`;
+}

@@ -1,0 +1,105 @@
+/**
+ * `lab up`: the underlay, the host namespaces, then one real agent per host. The state file
+ * is written before the first kernel change and after each step, and a failure tears the
+ * lab down again (agent logs are kept), so nothing is left half-built.
+ */
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { AgentClient, ControllerClient } from '../api/client.js';
+import { waitFor } from '../base/async.js';
+import { formatCidr } from '../base/cidr.js';
+import { CommandError } from '../datapath/runner.js';
+import { isTenetError, TenetError } from '../model/errors.js';
+import { labNsPrefix, MAX_HOSTS, planHost, underlayNs, type ResolvedConfig } from './config.js';
+import { labDown } from './down.js';
+import { addNamespaces, buildUnderlay, listNamespaces } from './netns.js';
+import { agentAlive, isLabAgent, launchDetached } from './procs.js';
+import { saveState, type LabHost, type LabState } from './state.js';
+
+export async function labUp(c: ResolvedConfig, count: number): Promise<LabState> {
+  if (!Number.isInteger(count) || count < 1 || count > MAX_HOSTS) {
+    throw new TenetError('LAB_ERROR', `cannot make a lab of ${count} hosts`, `give --hosts from 1 to ${MAX_HOSTS}`);
+  }
+  await ensureNotUp(c);
+  await checkController(c);
+  const hosts = Array.from({ length: count }, (_, i) => planHost(c, i + 1));
+  const state: LabState = {
+    version: 1,
+    prefix: c.prefix,
+    controllerSocket: c.controllerSocket,
+    underlayNs: underlayNs(c.prefix),
+    underlayCidr: formatCidr(c.underlay),
+    createdAt: new Date().toISOString(),
+    hosts,
+    containers: [],
+  };
+  mkdirSync(c.labDir, { recursive: true });
+  saveState(c.statePath, state);
+  try {
+    await addNamespaces(c.runner, [state.underlayNs, ...hosts.map((h) => h.netns)]);
+    await buildUnderlay(c.runner, state.underlayNs, hosts, c.underlay.prefixLen);
+    c.logger.info({ prefix: c.prefix, hosts: count }, 'lab underlay and hosts are up');
+    await startAgents(c, state);
+    return state;
+  } catch (err) {
+    c.logger.warn({ prefix: c.prefix, err: String(err) }, 'lab up failed; removing what it made');
+    await labDown(c).catch(() => undefined);
+    throw asLabError(err);
+  }
+}
+
+async function ensureNotUp(c: ResolvedConfig): Promise<void> {
+  const leftovers = (await listNamespaces(c.runner)).filter((n) => n.startsWith(labNsPrefix(c.prefix)));
+  if (existsSync(c.statePath) || leftovers.length > 0) {
+    const what = existsSync(c.statePath) ? c.statePath : `namespaces ${leftovers.join(', ')}`;
+    throw new TenetError('LAB_ERROR', `a lab with prefix ${c.prefix} is already up (${what})`, 'run `tenet lab down` first');
+  }
+}
+
+/** Fails before anything is built: agents without a controller would never become ready. */
+async function checkController(c: ResolvedConfig): Promise<void> {
+  const client = new ControllerClient(c.controllerAddress, 3000);
+  try {
+    await client.health();
+  } finally {
+    client.close();
+  }
+}
+
+async function startAgents(c: ResolvedConfig, state: LabState): Promise<void> {
+  for (const h of state.hosts as LabHost[]) {
+    const argv = c.agentArgv(h, c);
+    // `down` recognises agents by these two tokens; an argv without them could never be stopped.
+    if (!isLabAgent(argv.join(' '), h.nsPrefix)) {
+      throw new TenetError('LAB_ERROR', `agent command for ${h.name} lacks "agent" and "--ns-prefix ${h.nsPrefix}"`, 'fix the lab agentArgv');
+    }
+    rmSync(h.socket, { force: true });
+    h.pid = await launchDetached(argv, h.log);
+    saveState(c.statePath, state);
+    c.logger.info({ host: h.name, pid: h.pid, log: h.log }, 'lab agent started');
+  }
+  await Promise.all(state.hosts.map((h) => waitHealthy(c, h)));
+}
+
+async function waitHealthy(c: ResolvedConfig, h: LabHost): Promise<void> {
+  const client = new AgentClient(`unix:${h.socket}`, 1000);
+  const probe = async () => {
+    if (!agentAlive(h.pid, h.nsPrefix)) {
+      throw new TenetError('LAB_ERROR', `the agent of ${h.name} exited while starting`, `see ${h.log}`);
+    }
+    return client.health().then(() => true, () => undefined);
+  };
+  try {
+    await waitFor(probe, c.agentTimeoutMs, `agent ${h.name}`, 100);
+  } catch (err) {
+    if (isTenetError(err)) throw err;
+    const secs = Math.round(c.agentTimeoutMs / 1000);
+    throw new TenetError('LAB_ERROR', `the agent of ${h.name} did not answer on ${h.socket} within ${secs} s`, `see ${h.log}`);
+  } finally {
+    client.close();
+  }
+}
+
+function asLabError(err: unknown): unknown {
+  if (!(err instanceof CommandError)) return err;
+  return new TenetError('LAB_ERROR', `building the lab failed: ${err.message}`, 'it was removed again; run as root with iproute2 installed');
+}
