@@ -13,13 +13,14 @@ export class MemoryStore implements Store {
   private readonly hub = new WatchHub();
 
   async get(key: string): Promise<KeyValue | undefined> {
-    return this.current.get(key);
+    const kv = this.current.get(key);
+    return kv && { ...kv };
   }
 
   async list(prefix: string, revision?: number): Promise<ListResult> {
     if (revision !== undefined && revision < this.rev) return this.listAt(prefix, revision);
     const items = [...this.current.values()].filter((kv) => kv.key.startsWith(prefix));
-    return { revision: this.rev, items: items.sort((a, b) => (a.key < b.key ? -1 : 1)) };
+    return { revision: this.rev, items: sortedCopies(items) };
   }
 
   async create(key: string, value: string): Promise<WriteResult> {
@@ -92,7 +93,11 @@ export class MemoryStore implements Store {
       if (e.prevKv) state.set(e.kv.key, e.prevKv);
       else state.delete(e.kv.key);
     }
-    const items = [...state.values()].sort((a, b) => (a.key < b.key ? -1 : 1));
-    return { revision, items };
+    return { revision, items: sortedCopies([...state.values()]) };
   }
+}
+
+/** Copies, so a caller that edits what it got cannot edit the store (as with SQLite). */
+function sortedCopies(items: KeyValue[]): KeyValue[] {
+  return items.map((kv) => ({ ...kv })).sort((a, b) => (a.key < b.key ? -1 : 1));
 }

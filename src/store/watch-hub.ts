@@ -22,8 +22,11 @@ export class WatchHub {
     try {
       past = history();
     } catch (err) {
-      queueMicrotask(() => handlers.onError(err as Error));
-      return { cancel: () => {} };
+      // Reported later, like events, so the caller holds the Watch first and can cancel it.
+      queueMicrotask(() => {
+        if (!sub.cancelled) handlers.onError(err as Error);
+      });
+      return { cancel: () => void (sub.cancelled = true) };
     }
     this.subs.add(sub);
     this.deliver(sub, past);
@@ -49,7 +52,8 @@ export class WatchHub {
     const mine = events.filter((e) => e.kv.key.startsWith(sub.prefix) && e.kv.modRevision > sub.lastDelivered);
     if (mine.length === 0) return;
     sub.lastDelivered = mine[mine.length - 1]!.kv.modRevision;
-    for (const group of groupByRevision(mine)) {
+    // Each watcher gets its own copy: one that edits an event must not edit another's.
+    for (const group of groupByRevision(structuredClone(mine))) {
       queueMicrotask(() => {
         if (!sub.cancelled) sub.handlers.onEvents(group);
       });

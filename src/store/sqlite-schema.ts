@@ -1,0 +1,53 @@
+/**
+ * The SQL of the SQLite backend (sqlite.ts explains the design). Kept apart so the store
+ * logic reads as TypeScript and the schema can be read in one place.
+ */
+
+/**
+ * `id` orders changes (several rows share a `rev` when a txn writes several keys);
+ * AUTOINCREMENT so ids never repeat even after compaction deletes the newest row.
+ * `prev_id` points at the key's previous live row, so prevKv needs no search.
+ */
+export const SCHEMA = `
+CREATE TABLE IF NOT EXISTS log (
+  id         INTEGER PRIMARY KEY AUTOINCREMENT,
+  rev        INTEGER NOT NULL,
+  key        TEXT    NOT NULL,
+  value      TEXT,
+  create_rev INTEGER NOT NULL,
+  prev_id    INTEGER
+);
+CREATE INDEX IF NOT EXISTS log_key_id ON log (key, id);
+CREATE INDEX IF NOT EXISTS log_rev ON log (rev);
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT OR IGNORE INTO meta (name, value) VALUES ('revision', 0), ('compacted', 0);
+`;
+
+/** Matches keys under @prefix; the range test lets SQLite use the key index. */
+const UNDER_PREFIX = `key >= @prefix AND substr(key, 1, length(@prefix)) = @prefix`;
+
+export const SQL = {
+  meta: `SELECT value FROM meta WHERE name = ?`,
+  setMeta: `UPDATE meta SET value = ? WHERE name = ?`,
+  latest: `SELECT * FROM log WHERE key = ? ORDER BY id DESC LIMIT 1`,
+  insert: `INSERT INTO log (rev, key, value, create_rev, prev_id) VALUES (?, ?, ?, ?, ?)`,
+  /** The latest row of each key at or below @rev, if it is not a deletion. */
+  listAt: `
+    SELECT * FROM log WHERE id IN (
+      SELECT MAX(id) FROM log WHERE ${UNDER_PREFIX} AND rev <= @rev GROUP BY key
+    ) AND value IS NOT NULL ORDER BY key`,
+  /** Changes after @after in commit order, each with the row it replaced. */
+  history: `
+    SELECT l.rev, l.key, l.value, l.create_rev,
+           p.rev AS prev_rev, p.value AS prev_value, p.create_rev AS prev_create_rev
+    FROM log l LEFT JOIN log p ON p.id = l.prev_id
+    WHERE l.rev > @after AND l.key >= @prefix AND substr(l.key, 1, length(@prefix)) = @prefix
+    ORDER BY l.rev, l.id`,
+  /**
+   * Drops every row at or below @rev except each key's latest row there when it is live:
+   * exactly what list-at-revision and prevKv above @rev still need.
+   */
+  compact: `
+    DELETE FROM log WHERE rev <= @rev AND (value IS NULL OR id < (
+      SELECT MAX(id) FROM log AS newer WHERE newer.key = log.key AND newer.rev <= @rev))`,
+};

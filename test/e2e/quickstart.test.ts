@@ -1,0 +1,84 @@
+/**
+ * The issue's quick start, as a user runs it: the real `tenet` executable, a real controller
+ * process with its SQLite store, `tenet lab` hosts each running a real agent process.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { execFileSync } from 'node:child_process';
+import type { Endpoint, Host, Network, Tenant } from '../../src/model/types.js';
+import { TenetEnv } from '../support/procs.js';
+
+const t = new TenetEnv();
+const ok = async (...args: string[]) => {
+  const r = await t.tenet(...args);
+  assert.equal(r.code, 0, `tenet ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+};
+const ping = async (from: string, ip: string) => (await t.tenet('lab', 'exec', from, '--', 'ping', '-c1', '-W1', ip)).code === 0;
+
+describe('quick start with real processes', { skip: process.getuid?.() !== 0 && 'needs root' }, () => {
+  before(() => t.startController());
+  after(() => t.destroy());
+
+  it('builds networks, a two-host lab, and containers that reach each other over VXLAN', async () => {
+    await ok('tenant', 'create', 'admin');
+    await ok('net', 'create', 'red', '--tenant', 'admin', '--subnet', '192.168.10.0/24');
+    await ok('net', 'create', 'green', '--tenant', 'admin', '--subnet', '192.168.20.0/24');
+    await ok('lab', 'up', '--hosts', '2');
+    const ip1 = (await ok('lab', 'run', 'h1', 'c1', '--tenant', 'admin', '--net', 'red')).trim();
+    const ip2 = (await ok('lab', 'run', 'h2', 'c2', '--tenant', 'admin', '--net', 'red')).trim();
+    const ip3 = (await ok('lab', 'run', 'h2', 'c3', '--tenant', 'admin', '--net', 'green')).trim();
+    assert.deepEqual([ip1, ip2, ip3], ['192.168.10.2', '192.168.10.3', '192.168.20.2']);
+    assert.ok(await ping('c1', ip2), 'c1 -> c2 across hosts');
+    assert.equal(await ping('c1', ip3), false, 'red must not reach green');
+  });
+
+  it('lists networks, endpoints, hosts and the lab as tables and JSON', async () => {
+    assert.match(await ok('net', 'ls'), /red\s.*192\.168\.10\.0\/24/);
+    const nets = await t.json<Network[]>('net', 'ls', '--tenant', 'admin');
+    assert.deepEqual(nets.map((n) => n.name).sort(), ['green', 'red']);
+    assert.match(await ok('net', 'show', 'red', '--tenant', 'admin'), /192\.168\.10\.3/);
+    const eps = await t.json<Endpoint[]>('ep', 'ls');
+    assert.equal(eps.length, 3);
+    assert.ok(eps.every((e) => e.status === 'up' && e.mtu === 1450), JSON.stringify(eps));
+    const hosts = await t.json<Host[]>('host', 'ls');
+    assert.deepEqual(hosts.map((h) => h.name).sort(), ['h1', 'h2']);
+    const lab = await t.json<{ hosts: unknown[]; containers: { name: string }[]; processes: { pid: number }[] }>('lab', 'ls');
+    assert.equal(lab.hosts.length, 2);
+    assert.deepEqual(lab.containers.map((c) => c.name).sort(), ['c1', 'c2', 'c3']);
+    assert.ok(lab.processes.length >= 2 && lab.processes.every((p) => p.pid > 0));
+  });
+
+  it('lets two tenants use the same subnet on the same hosts, each pair working', async () => {
+    await ok('tenant', 'create', 'beta');
+    await ok('net', 'create', 'red', '--tenant', 'beta', '--subnet', '192.168.10.0/24');
+    const b1 = (await ok('lab', 'run', 'h1', 'b1', '--tenant', 'beta', '--net', 'red', '--ip', '192.168.10.3')).trim();
+    const b2 = (await ok('lab', 'run', 'h2', 'b2', '--tenant', 'beta', '--net', 'red', '--ip', '192.168.10.2')).trim();
+    const b9 = (await ok('lab', 'run', 'h2', 'b9', '--tenant', 'beta', '--net', 'red', '--ip', '192.168.10.99')).trim();
+    assert.ok(await ping('b1', b2), 'beta pair');
+    assert.ok(await ping('c1', '192.168.10.3'), 'admin pair still works');
+    assert.equal(await ping('c1', b9), false, 'admin must not reach beta');
+    assert.equal(b1, '192.168.10.3');
+  });
+
+  it('keeps every object across a controller restart, and traffic keeps flowing', async () => {
+    const before = { t: await t.json<Tenant[]>('tenant', 'ls'), n: await t.json<Network[]>('net', 'ls'), e: await t.json<Endpoint[]>('ep', 'ls') };
+    await t.stopController();
+    assert.ok(await ping('c1', '192.168.10.3'), 'the datapath does not need the controller');
+    await t.startController();
+    assert.deepEqual(await t.json<Tenant[]>('tenant', 'ls'), before.t);
+    assert.deepEqual(await t.json<Network[]>('net', 'ls'), before.n);
+    assert.deepEqual(await t.json<Endpoint[]>('ep', 'ls'), before.e);
+    const ip = (await ok('lab', 'run', 'h2', 'c4', '--tenant', 'admin', '--net', 'red')).trim();
+    assert.ok(await ping('c1', ip), 'agents reconnected: a new endpoint is reachable from the other host');
+  });
+
+  it('removes everything it made with lab down', async () => {
+    await ok('lab', 'down');
+    const left = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').filter((l) => l.startsWith(`${t.prefix}-`));
+    assert.deepEqual(left, []);
+    assert.deepEqual(await t.json<Host[]>('host', 'ls'), []);
+    assert.deepEqual(await t.json<Endpoint[]>('ep', 'ls'), [], 'the hosts went with their endpoints');
+    assert.equal((await t.tenet('lab', 'down')).code, 0, 'a second down is a no-op');
+  });
+});

@@ -1,0 +1,73 @@
+/**
+ * Test support: the real `tenet` executable as a user runs it, with an isolated controller
+ * (temporary data dir and socket) and a unique lab prefix, so tests never touch a real
+ * `tenet up` or each other.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { ControllerClient } from '../../src/api/client.js';
+import { waitFor } from '../../src/base/async.js';
+
+export const TENET = new URL('../../src/cmd/tenet.js', import.meta.url).pathname;
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export class TenetEnv {
+  readonly dir = mkdtempSync(join(tmpdir(), 'tenet-e2e-'));
+  readonly prefix = `te${randomBytes(2).toString('hex')}`;
+  readonly socket = join(this.dir, 'tenet.sock');
+  controller?: ChildProcess;
+
+  get env(): NodeJS.ProcessEnv {
+    return { ...process.env, TENET_API: `unix:${this.socket}`, TENET_RUN_DIR: join(this.dir, 'run'), TENET_LAB_PREFIX: this.prefix, TENET_LOG_LEVEL: 'warn' };
+  }
+
+  async startController(): Promise<void> {
+    this.controller = spawn(process.execPath, [TENET, 'controller', '--data-dir', join(this.dir, 'data'), '--listen', '', '--socket', this.socket], {
+      env: this.env,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    const client = new ControllerClient(`unix:${this.socket}`);
+    await waitFor(() => client.health().then((h) => h.ok || undefined, () => undefined), 10_000, 'the controller to answer');
+    client.close();
+  }
+
+  async stopController(): Promise<void> {
+    const child = this.controller;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+  }
+
+  /** Runs `tenet ARGS…` and returns what a user would see. */
+  tenet(...args: string[]): Promise<CliResult> {
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, [TENET, ...args], { env: this.env });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (c: Buffer) => (stdout += c));
+      child.stderr.on('data', (c: Buffer) => (stderr += c));
+      child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+    });
+  }
+
+  async json<T>(...args: string[]): Promise<T> {
+    const r = await this.tenet(...args, '-o', 'json');
+    if (r.code !== 0) throw new Error(`tenet ${args.join(' ')} failed: ${r.stderr}`);
+    return JSON.parse(r.stdout) as T;
+  }
+
+  async destroy(): Promise<void> {
+    await this.tenet('lab', 'down');
+    await this.stopController();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
