@@ -1,0 +1,49 @@
+/**
+ * The controller's HTTP API (/v1), served by fastify over any Store. The controller keeps
+ * no state of its own: every request reads and conditionally writes the store, so several
+ * replicas can serve one store (DESIGN.md "Processes").
+ *
+ * Fastify's own logger is off; the injected Logger records each request at debug and each
+ * change at info, with tenant/network/endpoint/host as fields.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Logger } from '../base/logger.js';
+import type { Store } from '../store/types.js';
+import { endpointRoutes } from './endpoints.js';
+import { installErrorHandler } from './error-handler.js';
+import { hostRoutes } from './hosts.js';
+import { networkRoutes } from './networks.js';
+import { snapshotRoutes } from './snapshot.js';
+import { tenantRoutes } from './tenants.js';
+import { watchRoutes } from './watch.js';
+
+export interface ControllerAppOptions {
+  store: Store;
+  logger: Logger;
+  version: string;
+  /** Idle time after which a watch stream sends a bookmark line. */
+  bookmarkMs?: number;
+}
+
+export const DEFAULT_BOOKMARK_MS = 5_000;
+
+/**
+ * Builds the app with every /v1 route. The returned instance has booted (fastify instances
+ * are thenables, and an async function awaits what it returns): call listen() or inject(),
+ * and close() to end open watch streams and stop.
+ */
+export async function buildControllerApp(opts: ControllerAppOptions): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false });
+  const ctx = { store: opts.store, log: opts.logger };
+  installErrorHandler(app, opts.logger);
+  app.addHook('onResponse', async (req, reply) => {
+    opts.logger.debug({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+  });
+  snapshotRoutes(app, ctx, opts.version);
+  tenantRoutes(app, ctx);
+  networkRoutes(app, ctx);
+  endpointRoutes(app, ctx);
+  hostRoutes(app, ctx);
+  watchRoutes(app, ctx, opts.bookmarkMs ?? DEFAULT_BOOKMARK_MS);
+  return app;
+}

@@ -1,0 +1,61 @@
+/** Network routes, and network deletion (refused while the network has endpoints). */
+import type { FastifyInstance } from 'fastify';
+import { TenetError } from '../model/errors.js';
+import { keys } from '../model/keys.js';
+import type { Network } from '../model/types.js';
+import { withDeleteGuard } from './guard.js';
+import { requireNetwork, requireTenant } from './lookups.js';
+import { createNetwork } from './network-create.js';
+import { internalKeys, listObjs, type Ctx } from './repo.js';
+
+type TenantParams = { Params: { tenant: string } };
+type NetworkParams = { Params: { tenant: string; network: string } };
+
+export function networkRoutes(app: FastifyInstance, ctx: Ctx): void {
+  app.get('/v1/networks', async () => (await listObjs<Network>(ctx.store, keys.networks())).items);
+
+  app.get<TenantParams>('/v1/tenants/:tenant/networks', async (req) => {
+    await requireTenant(ctx.store, req.params.tenant);
+    return (await listObjs<Network>(ctx.store, keys.networksOf(req.params.tenant))).items;
+  });
+
+  app.post<TenantParams>('/v1/tenants/:tenant/networks', async (req, reply) =>
+    reply.code(201).send(await createNetwork(ctx, req.params.tenant, req.body)),
+  );
+
+  app.get<NetworkParams>('/v1/tenants/:tenant/networks/:network', async (req) =>
+    (await requireNetwork(ctx.store, req.params.tenant, req.params.network)).obj,
+  );
+
+  app.delete<NetworkParams>('/v1/tenants/:tenant/networks/:network', async (req, reply) => {
+    await deleteNetwork(ctx, req.params.tenant, req.params.network);
+    return reply.code(204).send();
+  });
+}
+
+/** The network, its VNI key and the delete guard go in one txn (see guard.ts for the guard). */
+async function deleteNetwork(ctx: Ctx, tenant: string, name: string): Promise<void> {
+  const net = await requireNetwork(ctx.store, tenant, name);
+  const guardKey = internalKeys.deleting('network', net.obj.id);
+  const revision = await withDeleteGuard(ctx.store, guardKey, `network ${name} of tenant ${tenant}`, async (guard) => {
+    const held = (await ctx.store.list(keys.ipsOf(net.obj.id))).items;
+    if (held.length > 0) {
+      const ids = held.slice(0, 5).map((kv) => kv.value).join(', ');
+      const more = held.length > 5 ? ` and ${held.length - 5} more` : '';
+      throw new TenetError('NETWORK_IN_USE', `network ${name} of tenant ${tenant} still has endpoints: ${ids}${more}`, 'detach them first (tenet ep detach)');
+    }
+    const netKey = keys.network(tenant, name);
+    const res = await ctx.store.txn(
+      [{ key: netKey, modRevision: net.kv.modRevision }, guard],
+      [
+        { type: 'delete', key: netKey },
+        { type: 'delete', key: keys.vni(net.obj.vni) },
+        { type: 'delete', key: guard.key },
+      ],
+    );
+    // Networks are never updated, so a failed compare means someone else deleted it.
+    if (!res.ok) throw new TenetError('NETWORK_NOT_FOUND', `network ${name} of tenant ${tenant} was deleted meanwhile`);
+    return res.revision;
+  });
+  ctx.log.info({ tenant, network: name, networkId: net.obj.id, vni: net.obj.vni, revision }, 'network deleted');
+}
