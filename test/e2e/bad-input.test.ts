@@ -1,0 +1,64 @@
+/**
+ * Every bad input of the issue, through the real CLI against a real controller and agent:
+ * one line on stderr that says what is wrong and how to fix it, exit status 1, and nothing
+ * changed (the store's objects are the same before and after).
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { TenetEnv } from '../support/procs.js';
+
+const t = new TenetEnv();
+
+async function everything(): Promise<string> {
+  const parts = await Promise.all([t.tenet('tenant', 'ls', '-o', 'json'), t.tenet('net', 'ls', '-o', 'json'), t.tenet('ep', 'ls', '-o', 'json')]);
+  return parts.map((p) => p.stdout).join('\n');
+}
+
+const CASES: [string, string[], RegExp][] = [
+  ['malformed CIDR', ['net', 'create', 'bad', '--tenant', 'acme', '--subnet', '10.1.2.300/24'], /invalid subnet .*192\.168\.10\.0\/24/],
+  ['host bits set', ['net', 'create', 'bad', '--tenant', 'acme', '--subnet', '10.1.2.5/24'], /invalid subnet/],
+  ['overlapping CIDR', ['net', 'create', 'bad', '--tenant', 'acme', '--subnet', '192.168.10.128/25'], /overlaps.*red/],
+  ['gateway outside the subnet', ['net', 'create', 'bad', '--tenant', 'acme', '--subnet', '10.9.0.0/24', '--gateway', '10.8.0.1'], /gateway 10\.8\.0\.1 .*not a usable address/],
+  ['unknown tenant', ['net', 'create', 'x', '--tenant', 'nobody', '--subnet', '10.9.0.0/24'], /tenant .*nobody/],
+  ['unknown network', ['ep', 'attach', '--tenant', 'acme', '--net', 'nope', '--netns', 'NETNS'], /network .*nope/],
+  ['duplicate tenant', ['tenant', 'create', 'acme'], /exists/],
+  ['duplicate network', ['net', 'create', 'red', '--tenant', 'acme', '--subnet', '10.9.0.0/24'], /already/],
+  ['address in use', ['ep', 'attach', '--tenant', 'acme', '--net', 'tiny', '--netns', 'NETNS', '--ip', '10.7.0.2'], /10\.7\.0\.2 .*(in use|held)/],
+  ['address outside the subnet', ['ep', 'attach', '--tenant', 'acme', '--net', 'red', '--netns', 'NETNS', '--ip', '10.0.0.9'], /10\.0\.0\.9/],
+  ['exhausted subnet', ['ep', 'attach', '--tenant', 'acme', '--net', 'tiny', '--netns', 'NETNS'], /exhausted|no free address|every address/i],
+  ['deleting a network with endpoints', ['net', 'rm', 'tiny', '--tenant', 'acme'], /endpoint/],
+  ['attaching a namespace that does not exist', ['ep', 'attach', '--tenant', 'acme', '--net', 'red', '--netns', '/run/netns/tenet-no-such-ns'], /does not exist/],
+];
+
+describe('bad input through the CLI', { skip: process.getuid?.() !== 0 && 'needs root' }, () => {
+  let netns = '';
+  before(async () => {
+    await t.startController();
+    for (const args of [['tenant', 'create', 'acme'], ['net', 'create', 'red', '--tenant', 'acme', '--subnet', '192.168.10.0/24'], ['net', 'create', 'tiny', '--tenant', 'acme', '--subnet', '10.7.0.0/30'], ['lab', 'up', '--hosts', '1']]) {
+      const r = await t.tenet(...args);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    const r = await t.tenet('lab', 'run', 'h1', 'full', '--tenant', 'acme', '--net', 'tiny');
+    assert.equal(r.stdout.trim(), '10.7.0.2', r.stderr);
+    execFileSync('ip', ['netns', 'add', `${t.prefix}-c-spare`]); // lab down removes it with the rest
+    netns = `/run/netns/${t.prefix}-c-spare`;
+    await t.tenet('lab', 'run', 'h1', 'probe', '--tenant', 'acme', '--net', 'red');
+  });
+  after(() => t.destroy());
+
+  for (const [what, args, message] of CASES) {
+    it(`rejects ${what}`, async () => {
+      const before = await everything();
+      const agent = `unix:${t.env.TENET_RUN_DIR}/lab/${t.prefix}-h1.sock`;
+      const withNs = args.map((a) => (a === 'NETNS' ? netns : a));
+      const r = await t.tenet(...withNs, ...(args[0] === 'ep' ? ['--agent', agent] : []));
+      const lines = r.stderr.trim().split('\n');
+      assert.equal(r.code, 1, `exit status; stderr: ${r.stderr}`);
+      assert.equal(lines.length, 1, `one line: ${r.stderr}`);
+      assert.match(lines[0]!, /^tenet: /);
+      assert.match(lines[0]!, message);
+      assert.equal(await everything(), before, 'nothing changed');
+    });
+  }
+});
