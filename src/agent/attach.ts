@@ -11,6 +11,7 @@ import type { Logger } from '../base/logger.js';
 import { TenetError } from '../model/errors.js';
 import type { Endpoint } from '../model/types.js';
 import { validateIfname, validateMac, validateName } from '../model/validate.js';
+import { tenantNs } from '../datapath/names.js';
 import type { Agent } from './agent.js';
 
 export async function attach(agent: Agent, req: AttachRequest, logger: Logger): Promise<Endpoint> {
@@ -22,7 +23,7 @@ export async function attach(agent: Agent, req: AttachRequest, logger: Logger): 
   const created = await agent.opts.controller.createEndpoint(tenant, network, { host: agent.host, netns, ifname, ip: req.ip, mac, id: req.id });
   agent.cache.putLocalEndpoint(created);
   const result = await agent.reconcileTenants(new Set([tenant]));
-  const failure = result.failedPorts.get(created.id);
+  const failure = result.failedPorts.get(created.id) ?? result.failedNamespaces.get(tenantNs(agent.opts.nsPrefix, tenant));
   if (failure) {
     await rollback(agent, created.id, logger);
     throw failure;

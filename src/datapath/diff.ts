@@ -4,8 +4,9 @@
  * only what differs, and deletes only Tenet-named objects that the plan no longer has.
  *
  * Order inside a tenant: stale objects go first (a deleted network's VNI may come back),
- * then bridges, VXLAN devices, forwarding entries; new ports are separate steps (diffPorts)
- * because a port's workload namespace is the user's and may refuse us.
+ * then bridges, VXLAN devices, forwarding entries; new ports are separate steps (PortSteps)
+ * because a port's workload namespace is the user's and may refuse us. Removing a whole
+ * namespace is not a diff: see KernelOps.removeNamespace.
  */
 import type { NetworkPlan, PortPlan, TenantPlan } from './plan.js';
 import type { LinkState, TenantState } from './state.js';
@@ -15,7 +16,6 @@ import { rulesetScript } from './nft.js';
 export interface TenantSteps {
   ns: string;
   createNs: boolean;
-  deleteNs: boolean;
   /** `ip -n ns -batch -`, first: stale links (a deleted network's VNI may come right back). */
   cleanup: string[];
   /** `ip -batch -` in the agent's own namespace: VXLAN devices are born here (underlay socket). */
@@ -28,6 +28,8 @@ export interface TenantSteps {
   nft?: string;
   /** Ports to create, each with its own commands (see PortSteps). */
   newPorts: PortSteps[];
+  /** Existing ports whose workload end needs a change (an MTU change of the network). */
+  workloadFixes: { plan: PortPlan; commands: string[] }[];
 }
 
 export interface PortSteps {
@@ -39,16 +41,11 @@ export interface PortSteps {
 }
 
 export function isNoop(s: TenantSteps): boolean {
-  return !s.createNs && !s.deleteNs && !s.cleanup.length && !s.host.length && !s.tenant.length && !s.bridge.length && !s.nft && !s.newPorts.length;
+  return !s.createNs && !s.cleanup.length && !s.host.length && !s.tenant.length && !s.bridge.length && !s.nft && !s.newPorts.length && !s.workloadFixes.length;
 }
 
-export function diffTenant(ns: string, plan: TenantPlan | undefined, state: TenantState): TenantSteps {
-  const steps: TenantSteps = { ns, createNs: false, deleteNs: false, cleanup: [], host: [], tenant: [], bridge: [], newPorts: [] };
-  if (!plan) {
-    steps.deleteNs = state.exists;
-    return steps;
-  }
-  steps.createNs = !state.exists;
+export function diffTenant(ns: string, plan: TenantPlan, state: TenantState): TenantSteps {
+  const steps: TenantSteps = { ns, createNs: !state.exists, cleanup: [], host: [], tenant: [], bridge: [], newPorts: [], workloadFixes: [] };
   const dying = staleLinks(plan, state);
   steps.cleanup.push(...[...dying].map((name) => `link del ${name}`));
   for (const net of plan.networks) {
@@ -61,8 +58,12 @@ export function diffTenant(ns: string, plan: TenantPlan | undefined, state: Tena
   steps.tenant.push(...neighCommands(plan, state, dying));
   for (const port of plan.ports) {
     const link = state.links.get(port.port);
-    if (link) steps.tenant.push(...portFixes(port, link));
-    else steps.newPorts.push(newPort(port));
+    if (!link) {
+      steps.newPorts.push(newPort(port));
+      continue;
+    }
+    steps.tenant.push(...portFixes(port, link));
+    if (link.mtu !== port.mtu) steps.workloadFixes.push({ plan: port, commands: [`link set ${port.ifname} mtu ${port.mtu}`] });
   }
   const nft = rulesetScript(plan);
   if (nft.hash !== state.nftHash) steps.nft = nft.script;

@@ -8,9 +8,24 @@ import { createHash } from 'node:crypto';
 export const bridgeName = (vni: number): string => `tnbr${vni}`;
 export const vxlanName = (vni: number): string => `tnvx${vni}`;
 
-/** Host-side veth of an endpoint, in the tenant namespace: "tnv" + 10 hex digits (13 chars). */
-export function portName(endpointId: string): string {
-  return `tnv${createHash('sha1').update(endpointId).digest('hex').slice(0, 10)}`;
+/** What a port embodies: if any of it changes, the port is a different one. */
+export interface PortIdentity {
+  id: string;
+  netns: string;
+  ifname: string;
+  ip: string;
+  mac: string;
+}
+
+/**
+ * Host-side veth of an endpoint, in the tenant namespace: "tnv" + 10 hex digits (13 chars).
+ * The hash covers the whole identity, not just the id: an endpoint deleted and re-created
+ * with the same id (a CNI retry) in another namespace or with another address gets a new
+ * port, and the old one is removed as stale, instead of being mistaken for it.
+ */
+export function portName(e: PortIdentity): string {
+  const identity = [e.id, e.netns, e.ifname, e.ip, e.mac].join('|');
+  return `tnv${createHash('sha1').update(identity).digest('hex').slice(0, 10)}`;
 }
 
 export function tenantNs(nsPrefix: string, tenant: string): string {

@@ -119,7 +119,7 @@ function networkPlan(input: PlanInput, net: Network): NetworkPlan {
 function portPlan(e: Endpoint, net: Network, underlayMtu: number): PortPlan {
   return {
     endpointId: e.id,
-    port: portName(e.id),
+    port: portName(e),
     bridge: bridgeName(net.vni),
     netns: e.netns,
     ifname: e.ifname,

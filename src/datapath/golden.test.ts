@@ -1,0 +1,112 @@
+/**
+ * Golden transcripts: the exact commands Tenet runs for a few scenarios, reads included, with
+ * every batch and nft script, recorded on the fake kernel. They are documentation as much as
+ * tests: read src/datapath/testdata/*.golden to learn what Tenet programs. A change to the
+ * datapath that changes them is a visible diff; accept it with UPDATE_GOLDEN=1 and review.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { silentLogger } from '../base/logger.js';
+import type { Endpoint, Network } from '../model/types.js';
+import { Datapath, type SetResult } from './datapath.js';
+import { portName } from './names.js';
+import { buildPlan } from './plan.js';
+import { RecordingRunner, type CommandRunner } from './runner.js';
+import { FakeKernel } from './testing/fake-kernel.js';
+import { ep, host, net } from './testing/objects.js';
+
+const TESTDATA = new URL('../../../src/datapath/testdata/', import.meta.url);
+const dir = mkdtempSync(join(tmpdir(), 'tenet-golden-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const red = net('acme', 'red', '192.168.10.0/24', 4101);
+const green = net('acme', 'green', '192.168.20.0/24', 4102);
+const blue = net('beta', 'blue', '192.168.10.0/24', 4201);
+const hosts = [host('h1', '10.0.0.1'), host('h2', '10.0.0.2')];
+const w = (name: string): string => join(dir, name);
+const c1 = ep('c1', red, 'h1', '192.168.10.2', w('c1'));
+const c2 = ep('c2', red, 'h2', '192.168.10.3', w('c2'));
+const c3 = ep('c3', green, 'h2', '192.168.20.2', w('c3'));
+const c4 = ep('c4', red, 'h1', '192.168.10.4', w('c4'));
+const d1 = ep('d1', blue, 'h1', '192.168.10.2', w('d1'));
+
+function kernel(): FakeKernel {
+  const k = new FakeKernel();
+  for (const name of ['c1', 'c2', 'c3', 'c4', 'd1']) {
+    writeFileSync(w(name), '');
+    k.addWorkload(w(name));
+  }
+  return k;
+}
+
+function set(runner: CommandRunner, k: FakeKernel, networks: Network[], endpoints: Endpoint[]): Promise<SetResult> {
+  const plan = buildPlan({ host: 'h1', vtep: '10.0.0.1', underlayMtu: 1500, nsPrefix: 'tn-', networks, endpoints, hosts });
+  return new Datapath(runner, silentLogger, { listNamespaces: () => k.listNamespaces() }).set(plan);
+}
+
+/** Runs set() on top of `k` through a recorder; returns the transcript, workload paths made stable. */
+async function record(k: FakeKernel, networks: Network[], endpoints: Endpoint[]): Promise<{ result: SetResult; text: string }> {
+  const recorder = new RecordingRunner((argv, input) => k.exec(argv, input));
+  const result = await set(recorder, k, networks, endpoints);
+  let text = recorder.transcript();
+  // Port names hash the workload path; show the names the /run/netns paths would give.
+  for (const e of [c1, c2, c3, c4, d1]) text = text.replaceAll(portName(e), portName({ ...e, netns: `/run/netns/${e.id}` }));
+  return { result, text: text.replaceAll(`${dir}/`, '/run/netns/') + '\n' };
+}
+
+function golden(name: string, about: string[], transcript: string): void {
+  const file = new URL(`${name}.golden`, TESTDATA);
+  const text = [...about.map((l) => `# ${l}`), '# (Workload namespaces appear as /run/netns/NAME; the test uses temporary files.)', transcript].join('\n');
+  if (process.env.UPDATE_GOLDEN === '1') {
+    mkdirSync(TESTDATA, { recursive: true });
+    writeFileSync(file, text);
+    return;
+  }
+  let want: string;
+  try {
+    want = readFileSync(file, 'utf8');
+  } catch {
+    assert.fail(`missing ${file.pathname}: run the test once with UPDATE_GOLDEN=1 and review the file`);
+  }
+  assert.equal(text, want, `${name}.golden differs: if the change is intended, rerun with UPDATE_GOLDEN=1 and review the diff`);
+}
+
+describe('golden transcripts', () => {
+  it('fresh host: one tenant, two networks, one remote host', async () => {
+    const k = kernel();
+    const { result, text } = await record(k, [red, green], [c1, c2, c3]);
+    assert.deepEqual([result.changed, result.failedPorts.size], [['tn-acme'], 0]);
+    golden('fresh-host', [
+      'Host h1 (VTEP 10.0.0.1), nothing programmed yet. Tenant acme: red 192.168.10.0/24 (VNI 4101)',
+      'with c1 here and c2 on h2 (VTEP 10.0.0.2); green 192.168.20.0/24 (VNI 4102) with c3 on h2.',
+      'The namespace does not exist, so nothing is read before it is made.',
+    ], text);
+  });
+
+  it('adding one endpoint to an existing setup', async () => {
+    const k = kernel();
+    await set(k, k, [red, green], [c1, c2, c3]);
+    const { result, text } = await record(k, [red, green], [c1, c2, c3, c4]);
+    assert.deepEqual([result.changed, result.failedPorts.size], [['tn-acme'], 0]);
+    golden('add-endpoint', [
+      'The fresh-host setup, then c4 (192.168.10.4, red) attached on h1: the namespace is read back',
+      '(links, fdb, neighbours, nft table) and only the new port is made.',
+    ], text);
+  });
+
+  it('removing the last endpoint of a tenant', async () => {
+    const k = kernel();
+    await set(k, k, [red, blue], [c1, c2, d1]);
+    const { result, text } = await record(k, [red, blue], [c1, c2]);
+    assert.deepEqual([result.changed, result.failedPorts.size], [['tn-beta'], 0]);
+    golden('remove-last-endpoint', [
+      'h1 has acme (c1 on red, c2 on h2) and beta (d1 on blue, same subnet as red); d1 leaves the',
+      "plan. In a full set() acme is read and found current (no command), and beta's namespace goes",
+      "with its bridge, VXLAN device and veth pair. d1's eth0 goes with the pair, but asynchronously:",
+      'the kernel tears a namespace down after `ip netns del` has returned (the fake does it at once).',
+    ], text);
+  });
+});

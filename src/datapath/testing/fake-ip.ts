@@ -1,0 +1,245 @@
+/**
+ * Test support: the `ip` and `bridge` lines Tenet emits, interpreted against the fake kernel's
+ * objects (fake-model.ts) with the kernel's refusals: a name taken, a device missing, a VNI
+ * already bound in the namespace that creates the device (the UDP socket stays there even
+ * after the device moves; checked against Linux 6.18: "A VXLAN device with the specified
+ * VNI already exists."). A line the fake does not know is an error, never a silent success.
+ */
+import { contains, maskOf, parseIp } from '../../base/cidr.js';
+import { KernelError, newLink, type FakeLink, type FakeNs, type FakeVxlan } from './fake-model.js';
+
+const NO_DEVICE = (name: string) => new KernelError(`Cannot find device "${name}"`, 1);
+const EXISTS = new KernelError('RTNETLINK answers: File exists');
+const NOENT = new KernelError('RTNETLINK answers: No such file or directory');
+const unsupported = (words: string[]) => new KernelError(`fake kernel: unsupported command: ${words.join(' ')}`, 255);
+const ZERO_MAC = '00:00:00:00:00:00';
+
+export class KernelModel {
+  readonly namespaces = new Map<string, FakeNs>();
+
+  ns(name: string): FakeNs {
+    const ns = this.namespaces.get(name);
+    if (!ns) throw new KernelError(`Cannot open network namespace "${name}": No such file or directory`, 255);
+    return ns;
+  }
+
+  /** Removes a link as the kernel does: with its veth peer, its routes and its static entries. */
+  removeLink(ns: FakeNs, name: string): void {
+    const link = ns.links.get(name);
+    if (!link) return;
+    this.detach(ns, link);
+    ns.links.delete(name);
+    for (const [dst, r] of ns.routes) if (r.dev === name) ns.routes.delete(dst);
+    if (link.kind === 'bridge') for (const l of ns.links.values()) if (l.master === name) l.master = undefined;
+    if (link.peer) {
+      const other = this.namespaces.get(link.peer.ns);
+      const peer = other?.links.get(link.peer.name);
+      if (other && peer) {
+        peer.peer = undefined;
+        this.removeLink(other, peer.name);
+      }
+    }
+  }
+
+  /** One line of `ip` in namespace `nsName`. */
+  ip(nsName: string, words: string[]): void {
+    const ns = this.ns(nsName);
+    const [obj, verb] = words;
+    if (obj === 'link' && verb === 'add') return this.linkAdd(ns, words);
+    if (obj === 'link' && verb === 'set') return this.linkSet(ns, words);
+    if (obj === 'link' && (verb === 'del' || verb === 'delete') && words.length === 3) {
+      if (!ns.links.has(words[2]!)) throw NO_DEVICE(words[2]!);
+      return this.removeLink(ns, words[2]!);
+    }
+    const opts = options(words.slice(3), ['dev', 'lladdr', 'nud', 'via']);
+    const dev = opts.get('dev');
+    if (dev === undefined || !ns.links.has(dev)) throw dev === undefined ? unsupported(words) : NO_DEVICE(dev);
+    const link = ns.links.get(dev)!;
+    const target = words[2]!;
+    if (obj === 'addr' && verb === 'add' && opts.size === 1) return addrAdd(link, target);
+    if (obj === 'addr' && verb === 'del' && opts.size === 1) {
+      if (!link.addrs.includes(target)) throw new KernelError('Error: ipv4: Address not found.');
+      link.addrs = link.addrs.filter((a) => a !== target);
+      return;
+    }
+    if (obj === 'neigh' && verb === 'replace' && opts.get('nud') === 'permanent' && opts.has('lladdr') && opts.size === 3) {
+      link.neigh.set(target, opts.get('lladdr')!);
+      return;
+    }
+    if (obj === 'neigh' && verb === 'del' && opts.size === 1) {
+      if (!link.neigh.delete(target)) throw NOENT;
+      return;
+    }
+    if (obj === 'route' && verb === 'replace' && target === 'default' && opts.has('via') && opts.size === 2) {
+      return routeReplace(ns, link, opts.get('via')!);
+    }
+    throw unsupported(words);
+  }
+
+  /** One line of `bridge` in namespace `nsName`: fdb entries only. */
+  bridge(nsName: string, words: string[]): void {
+    const ns = this.ns(nsName);
+    const [obj, verb, mac, devWord, dev, ...rest] = words;
+    if (obj !== 'fdb' || devWord !== 'dev' || !mac || !dev || !['add', 'append', 'replace', 'del'].includes(verb!)) throw unsupported(words);
+    const link = ns.links.get(dev);
+    if (!link) throw NO_DEVICE(dev);
+    const flags = new Set(rest.filter((w, i) => rest[i - 1] !== 'dst' && w !== 'dst'));
+    const dst = rest.includes('dst') ? rest[rest.indexOf('dst') + 1] : undefined;
+    if (flags.has('master') && flags.size === (verb === 'del' ? 1 : 2) && (verb === 'del' || flags.has('static')) && !dst) {
+      return masterFdb(ns, link, verb!, mac);
+    }
+    if (flags.has('self') && dst && flags.size === (verb === 'del' ? 1 : 2) && (verb === 'del' || flags.has('permanent'))) {
+      if (!link.vxlan) throw new KernelError('RTNETLINK answers: Operation not supported');
+      return selfFdb(link, verb!, mac, dst);
+    }
+    throw unsupported(words);
+  }
+
+  private linkAdd(ns: FakeNs, words: string[]): void {
+    const name = words[2]!;
+    const typeAt = words.indexOf('type');
+    const own = options(words.slice(3, typeAt), ['mtu', 'address']);
+    const kind = words[typeAt + 1];
+    const rest = words.slice(typeAt + 2);
+    if (typeAt < 0 || !kind) throw unsupported(words);
+    if (ns.links.has(name)) throw EXISTS;
+    const fields: Partial<FakeLink> = { ...(own.has('mtu') ? { mtu: Number(own.get('mtu')) } : {}), ...(own.has('address') ? { mac: own.get('address')! } : {}) };
+    if (kind === 'bridge' || kind === 'dummy') {
+      if (rest.length) throw unsupported(words);
+      ns.links.set(name, newLink(name, kind, fields));
+    } else if (kind === 'vxlan') {
+      ns.links.set(name, newLink(name, kind, { ...fields, vxlan: this.vxlanAttrs(ns, rest, words) }));
+    } else if (kind === 'veth' && rest[0] === 'peer' && rest[1] === 'name' && rest[2]) {
+      const peerOpts = options(rest.slice(3), ['netns', 'address', 'mtu']);
+      const target = peerOpts.has('netns') ? this.netnsArg(peerOpts.get('netns')!) : ns;
+      if (target.links.has(rest[2]) || (target === ns && rest[2] === name)) throw EXISTS;
+      const peerMtu = peerOpts.has('mtu') ? { mtu: Number(peerOpts.get('mtu')) } : {};
+      const peerMac = peerOpts.has('address') ? { mac: peerOpts.get('address')! } : {};
+      ns.links.set(name, newLink(name, 'veth', { ...fields, peer: { ns: target.name, name: rest[2] } }));
+      target.links.set(rest[2], newLink(rest[2], 'veth', { ...peerMtu, ...peerMac, peer: { ns: ns.name, name } }));
+    } else {
+      throw unsupported(words);
+    }
+  }
+
+  private vxlanAttrs(ns: FakeNs, rest: string[], words: string[]): FakeVxlan {
+    const flags: string[] = rest.filter((w) => w === 'nolearning' || w === 'proxy');
+    const opts = options(rest.filter((w) => !flags.includes(w)), ['id', 'local', 'dstport']);
+    if (!opts.has('id') || !opts.has('dstport')) throw unsupported(words);
+    const learning = !flags.includes('nolearning');
+    const v = { id: Number(opts.get('id')), local: opts.get('local') ?? '', port: Number(opts.get('dstport')), learning, proxy: flags.includes('proxy'), srcNs: ns.name };
+    for (const other of this.namespaces.values()) {
+      for (const l of other.links.values()) {
+        if (l.vxlan && l.vxlan.srcNs === ns.name && l.vxlan.id === v.id && l.vxlan.port === v.port) {
+          throw new KernelError('Error: A VXLAN device with the specified VNI already exists.');
+        }
+      }
+    }
+    return v;
+  }
+
+  private linkSet(ns: FakeNs, words: string[]): void {
+    const name = words[2]!;
+    const flags: string[] = words.slice(3).filter((w) => w === 'up' || w === 'down');
+    const opts = options(words.slice(3).filter((w) => !flags.includes(w)), ['netns', 'master', 'address', 'mtu']);
+    const link = ns.links.get(name);
+    if (!link) throw NO_DEVICE(name);
+    const master = opts.get('master');
+    if (master !== undefined && ns.links.get(master)?.kind !== 'bridge') throw new KernelError(`Error: argument "${master}" is wrong: Device does not exist`, 255);
+    const target = opts.has('netns') ? this.netnsArg(opts.get('netns')!) : undefined;
+    if (target && target !== ns && target.links.has(name)) throw EXISTS;
+    if (opts.has('address')) link.mac = opts.get('address')!;
+    if (opts.has('mtu')) link.mtu = Number(opts.get('mtu'));
+    if (master !== undefined && link.master !== master) {
+      this.detach(ns, link);
+      link.master = master;
+    }
+    if (flags.length) link.up = flags.at(-1) === 'up';
+    if (target && target !== ns) this.move(ns, link, target);
+  }
+
+  /** A device changing namespace loses its master, addresses and neighbours, and goes down. */
+  private move(from: FakeNs, link: FakeLink, to: FakeNs): void {
+    this.detach(from, link);
+    from.links.delete(link.name);
+    Object.assign(link, { up: false, addrs: [], neigh: new Map() });
+    to.links.set(link.name, link);
+    const peer = link.peer && this.namespaces.get(link.peer.ns)?.links.get(link.peer.name);
+    if (peer) peer.peer = { ns: to.name, name: link.name };
+  }
+
+  private detach(ns: FakeNs, link: FakeLink): void {
+    const bridge = link.master ? ns.links.get(link.master) : undefined;
+    if (bridge) for (const [mac, port] of bridge.bridgeFdb) if (port === link.name) bridge.bridgeFdb.delete(mac);
+    link.master = undefined;
+  }
+
+  private netnsArg(arg: string): FakeNs {
+    const ns = this.namespaces.get(arg);
+    if (!ns) throw new KernelError(`Error: argument "${arg}" is wrong: Invalid "netns" value`, 255);
+    return ns;
+  }
+}
+
+/** "key value" pairs; any word that is not one of `keys` followed by a value is refused. */
+function options(words: string[], keys: string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (let i = 0; i < words.length; i += 2) {
+    if (!keys.includes(words[i]!) || words[i + 1] === undefined) throw unsupported([`... ${words.join(' ')}`]);
+    out.set(words[i]!, words[i + 1]!);
+  }
+  return out;
+}
+
+function addrAdd(link: FakeLink, cidr: string): void {
+  const [ip, len] = cidr.split('/');
+  if (parseIp(ip ?? '') === undefined || !/^\d+$/.test(len ?? '')) throw new KernelError(`Error: any valid prefix is expected rather than "${cidr}".`, 1);
+  if (link.addrs.includes(cidr)) throw new KernelError('Error: ipv4: Address already assigned.');
+  link.addrs.push(cidr);
+}
+
+/** A gateway must be on a subnet of an address of the (up) device, as the kernel checks. */
+function routeReplace(ns: FakeNs, link: FakeLink, via: string): void {
+  const gw = parseIp(via);
+  const onLink = link.addrs.some((a) => {
+    const [ip, len] = a.split('/');
+    const prefixLen = Number(len);
+    return gw !== undefined && contains({ base: (parseIp(ip!)! & maskOf(prefixLen)) >>> 0, prefixLen }, gw);
+  });
+  if (!link.up) throw new KernelError('Error: Nexthop device is not up.');
+  if (!onLink) throw new KernelError('Error: Nexthop has invalid gateway.');
+  ns.routes.set('default', { via, dev: link.name });
+}
+
+function masterFdb(ns: FakeNs, port: FakeLink, verb: string, mac: string): void {
+  const bridge = port.master ? ns.links.get(port.master) : undefined;
+  if (!bridge) throw new KernelError('RTNETLINK answers: Operation not supported');
+  const current = bridge.bridgeFdb.get(mac);
+  if (verb === 'del') {
+    if (current !== port.name) throw NOENT;
+    bridge.bridgeFdb.delete(mac);
+  } else {
+    if (verb === 'add' && current !== undefined) throw EXISTS;
+    bridge.bridgeFdb.set(mac, port.name);
+  }
+}
+
+/** VXLAN entries: one per MAC; only the all-zeros (flood) entry may list several VTEPs. */
+function selfFdb(link: FakeLink, verb: string, mac: string, dst: string): void {
+  const dsts = link.remotes.get(mac);
+  if (verb === 'del') {
+    if (!dsts?.includes(dst)) throw NOENT;
+    const left = dsts.filter((d) => d !== dst);
+    if (left.length) link.remotes.set(mac, left);
+    else link.remotes.delete(mac);
+  } else if (!dsts) {
+    link.remotes.set(mac, [dst]);
+  } else if (verb === 'add') {
+    throw EXISTS;
+  } else if (verb === 'replace') {
+    if (mac === ZERO_MAC) throw new KernelError('Error: Cannot replace non-unicast fdb entries.');
+    if (!dsts.includes(dst)) dsts[0] = dst;
+  } else if (mac === ZERO_MAC && !dsts.includes(dst)) {
+    dsts.push(dst);
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * Test support: FakeKernel, an in-memory kernel behind the CommandRunner interface. It runs
+ * the exact argv and batches the datapath emits (ip, bridge, nft, nsenter) and answers the
+ * reads of observe.ts with JSON in iproute2's shapes, so Datapath.set() can be driven through
+ * any history of plans without root, and two histories compared with dump().
+ *
+ * It refuses what the kernel refuses (fake-ip.ts), and an `ip -batch` stops at its first
+ * failing line, as the real one does without -force. Commands it does not know fail with
+ * exit 255: a new command in the datapath must be taught here, not silently accepted.
+ *
+ * Workload namespaces are named by path, as endpoints name them; the datapath checks the path
+ * exists on disk first, so a test registers a real temporary file with addWorkload().
+ */
+import { CommandError, type CommandResult, type CommandRunner, type RunOptions } from '../runner.js';
+import { KernelModel } from './fake-ip.js';
+import { addrJson, dumpModel, fdbJson, KernelError, neighJson, newNs, nftText, type FakeNs } from './fake-model.js';
+
+type Table = NonNullable<FakeNs['nft']>;
+
+export class FakeKernel extends KernelModel implements CommandRunner {
+  /** Every command run except the reads of observe.ts, with its batch: a no-op adds none. */
+  readonly mutations: string[] = [];
+  private readonly injected: { prefix: string; stderr: string }[] = [];
+
+  /** `hostNs`: the agent's own namespace, where `ip -batch -` without `-n` lands. */
+  constructor(readonly hostNs = 'host') {
+    super();
+    this.namespaces.set(hostNs, newNs(hostNs, false));
+  }
+
+  /** Makes the next command starting with `prefix` fail once (a workload that vanishes mid-attach). */
+  failNext(prefix: string, stderr: string): void {
+    this.injected.push({ prefix, stderr });
+  }
+
+  addWorkload(path: string): void {
+    if (this.namespaces.has(path)) throw new Error(`workload ${path} already registered`);
+    this.namespaces.set(path, newNs(path, true));
+  }
+
+  /** What /run/netns would hold: named namespaces, without the host's own. */
+  async listNamespaces(): Promise<string[]> {
+    return [...this.namespaces.values()].filter((ns) => !ns.workload && ns.name !== this.hostNs).map((ns) => ns.name).sort();
+  }
+
+  /** Canonical text of every namespace, or of the named ones (names or workload paths). */
+  dump(only?: string[]): string {
+    return dumpModel([...this.namespaces.values()].filter((ns) => !only || only.includes(ns.name)));
+  }
+
+  async run(argv: string[], opts: RunOptions = {}): Promise<CommandResult> {
+    const result = this.exec(argv, opts.input);
+    if (result.code !== 0 && !opts.allowFail) throw new CommandError(argv, result);
+    return result;
+  }
+
+  /** Synchronous core of run(), never throwing on a kernel refusal (RecordingRunner can wrap it). */
+  exec(argv: string[], input = ''): CommandResult {
+    try {
+      const read = this.read(argv);
+      if (read !== undefined) return { code: 0, stdout: read, stderr: '' };
+      this.mutations.push([argv.join(' '), ...input.trimEnd().split('\n').filter(Boolean).map((l) => `  ${l}`)].join('\n'));
+      const fault = this.injected.findIndex((f) => argv.join(' ').startsWith(f.prefix));
+      if (fault >= 0) throw new KernelError(this.injected.splice(fault, 1)[0]!.stderr, 1);
+      this.mutate(argv, input);
+      return { code: 0, stdout: '', stderr: '' };
+    } catch (err) {
+      if (!(err instanceof KernelError)) throw err;
+      return { code: err.code, stdout: '', stderr: `${err.message}\n` };
+    }
+  }
+
+  private read(argv: string[]): string | undefined {
+    const [tool, flag, ns, ...rest] = argv;
+    const args = rest.join(' ');
+    if (tool === 'ip' && flag === '-n' && args === '-j -d addr show') return addrJson(this.ns(ns!));
+    if (tool === 'ip' && flag === '-n' && args === '-j neigh show') return neighJson(this.ns(ns!));
+    if (tool === 'bridge' && flag === '-n' && args === '-j fdb show') return fdbJson(this.ns(ns!));
+    if (tool === 'ip' && flag === 'netns' && ns === 'exec' && rest.slice(1).join(' ') === 'nft list table inet tenet') {
+      const table = this.ns(rest[0]!).nft;
+      if (!table) throw new KernelError('Error: No such file or directory\nlist table inet tenet\n                ^^^^^', 1);
+      return nftText(table);
+    }
+    return undefined;
+  }
+
+  private mutate(argv: string[], input: string): void {
+    const [tool, a1, a2, ...rest] = argv;
+    const line = argv.join(' ');
+    if (tool === 'ip' && a1 === 'netns' && a2 === 'add' && rest.length === 1) return this.addNs(rest[0]!);
+    if (tool === 'ip' && a1 === 'netns' && a2 === 'del' && rest.length === 1) return this.delNs(rest[0]!);
+    if (tool === 'ip' && a1 === 'netns' && a2 === 'exec' && rest[1] === 'sysctl') return void this.ns(rest[0]!);
+    if (tool === 'ip' && a1 === 'netns' && a2 === 'exec' && rest.slice(1).join(' ') === 'nft -f -') return this.nft(this.ns(rest[0]!), input);
+    if (line === 'ip -batch -') return this.batch(input, (w) => this.ip(this.hostNs, w), this.hostNs);
+    if (tool === 'ip' && a1 === '-n' && rest.join(' ') === '-batch -') return this.batch(input, (w) => this.ip(a2!, w), a2);
+    if (tool === 'ip' && a1 === '-n' && rest.length > 0) return this.ip(a2!, rest);
+    if (tool === 'bridge' && a1 === '-n' && rest.join(' ') === '-batch -') return this.batch(input, (w) => this.bridge(a2!, w), a2);
+    if (tool === 'nsenter' && a1?.startsWith('--net=') && [a2, ...rest].join(' ') === 'ip -batch -') {
+      const path = a1.slice('--net='.length);
+      if (!this.namespaces.get(path)?.workload) throw new KernelError(`nsenter: cannot open ${path}: No such file or directory`, 1);
+      return this.batch(input, (w) => this.ip(path, w), path);
+    }
+    throw new KernelError(`fake kernel: unsupported command: ${line}`, 255);
+  }
+
+  /** `ip -batch -` / `bridge -batch -` in namespace `ns`: line by line, stopping at the first failure. */
+  private batch(input: string, one: (words: string[]) => void, ns: string): void {
+    this.ns(ns);
+    for (const [i, text] of input.split('\n').entries()) {
+      const words = text.trim().split(/\s+/).filter(Boolean);
+      if (!words.length || words[0]!.startsWith('#')) continue;
+      try {
+        one(words);
+      } catch (err) {
+        if (err instanceof KernelError) throw new KernelError(`${err.message}\nCommand failed -:${i + 1}`, 1);
+        throw err;
+      }
+    }
+  }
+
+  private addNs(name: string): void {
+    if (this.namespaces.has(name)) throw new KernelError(`Cannot create namespace file "/run/netns/${name}": File exists`, 1);
+    this.namespaces.set(name, newNs(name, false));
+  }
+
+  /** Its links go with it; so do VXLAN devices created in it and moved elsewhere (their socket was here). */
+  private delNs(name: string): void {
+    const ns = this.namespaces.get(name);
+    if (!ns || ns.workload || name === this.hostNs) throw new KernelError(`Cannot remove namespace file "/run/netns/${name}": No such file or directory`, 1);
+    for (const link of [...ns.links.keys()]) this.removeLink(ns, link);
+    this.namespaces.delete(name);
+    for (const other of this.namespaces.values()) {
+      for (const l of [...other.links.values()]) if (l.vxlan?.srcNs === name) this.removeLink(other, l.name);
+    }
+  }
+
+  /** `nft -f -`: the one script shape rulesetScript() writes, applied as one transaction. */
+  private nft(ns: FakeNs, script: string): void {
+    let table: Table | undefined = ns.nft && { comment: ns.nft.comment, body: [...ns.nft.body] };
+    const lines = script.split('\n');
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i]!.trim();
+      if (!line) continue;
+      if (line === 'table inet tenet {}') table ??= { comment: '', body: [] };
+      else if (line === 'delete table inet tenet') {
+        if (!table) throw new KernelError('Error: Could not process rule: No such file or directory', 1);
+        table = undefined;
+      } else if (line === 'table inet tenet {') {
+        table ??= { comment: '', body: [] };
+        i = readTableBody(lines, i + 1, table);
+      } else throw new KernelError(`fake kernel: unsupported nft statement: ${line}`, 1);
+    }
+    ns.nft = table;
+  }
+}
+
+/** Reads a table's lines up to its closing brace; returns the index of that brace. */
+function readTableBody(lines: string[], start: number, table: Table): number {
+  let depth = 1;
+  for (let i = start; i < lines.length; i++) {
+    const raw = lines[i]!;
+    const comment = depth === 1 ? /^comment "(.*)"$/.exec(raw.trim()) : null;
+    depth += (raw.match(/{/g) ?? []).length - (raw.match(/}/g) ?? []).length;
+    if (depth === 0) return i;
+    if (comment) table.comment = comment[1]!;
+    else table.body.push(raw.replace(/^ {2}/, ''));
+  }
+  throw new KernelError('Error: syntax error, unexpected end of file', 1);
+}

@@ -1,0 +1,145 @@
+/**
+ * Test support: the kernel objects the fake kernel (fake-kernel.ts) keeps, the rules that tie
+ * them together (a veth pair dies whole; a bridge takes its ports' static entries with it; a
+ * namespace takes its links), and how they read back: as the JSON of `ip -j` / `bridge -j`
+ * that observe.ts parses, and as one canonical text (`dumpModel`) for comparing two kernels.
+ */
+import { createHash } from 'node:crypto';
+
+/** What a kernel refusal looks like to the fake: the stderr line and exit code of `ip`. */
+export class KernelError extends Error {
+  constructor(message: string, readonly code = 2) {
+    super(message);
+  }
+}
+
+export interface FakeVxlan {
+  id: number;
+  local: string;
+  port: number;
+  learning: boolean;
+  proxy: boolean;
+  /** Where the device was created: its UDP socket, and its VNI, stay there after a move. */
+  srcNs: string;
+}
+
+export interface FakeLink {
+  name: string;
+  kind: string;
+  mtu: number;
+  mac: string;
+  up: boolean;
+  master?: string;
+  addrs: string[];
+  vxlan?: FakeVxlan;
+  peer?: { ns: string; name: string };
+  /** VXLAN `self` entries: MAC → remote VTEPs. */
+  remotes: Map<string, string[]>;
+  /** On a bridge, its `master static` entries: MAC → port. */
+  bridgeFdb: Map<string, string>;
+  /** Neighbours on this device: IP → MAC (all permanent). */
+  neigh: Map<string, string>;
+}
+
+export interface FakeNs {
+  /** A name under /run/netns, or a path for a workload namespace. */
+  name: string;
+  workload: boolean;
+  links: Map<string, FakeLink>;
+  routes: Map<string, { via: string; dev: string }>;
+  /** Tenet's `inet tenet` table, when there is one. */
+  nft?: { comment: string; body: string[] };
+}
+
+/** Stand-in for the random MAC the kernel gives a new device: stable per name, so states compare. */
+export function pseudoMac(name: string): string {
+  const b = createHash('sha1').update(name).digest();
+  return [(b[0]! & 0xfe) | 0x02, ...b.subarray(1, 6)].map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
+export function newLink(name: string, kind: string, fields: Partial<FakeLink> = {}): FakeLink {
+  const mtu = kind === 'loopback' ? 65536 : 1500;
+  const mac = kind === 'loopback' ? '00:00:00:00:00:00' : pseudoMac(name);
+  return { name, kind, mtu, mac, up: false, addrs: [], remotes: new Map(), bridgeFdb: new Map(), neigh: new Map(), ...fields };
+}
+
+export function newNs(name: string, workload: boolean): FakeNs {
+  return { name, workload, links: new Map([['lo', newLink('lo', 'loopback')]]), routes: new Map() };
+}
+
+/** `ip -j -d addr show`, with the fields observe.ts reads (and a few it must ignore). */
+export function addrJson(ns: FakeNs): string {
+  const out = [...ns.links.values()].map((l, i) => ({
+    ifindex: i + 1,
+    ifname: l.name,
+    flags: [...(l.kind === 'loopback' ? ['LOOPBACK'] : ['BROADCAST', 'MULTICAST']), ...(l.up ? ['UP', 'LOWER_UP'] : [])],
+    mtu: l.mtu,
+    operstate: l.up ? 'UP' : 'DOWN',
+    ...(l.master ? { master: l.master } : {}),
+    address: l.mac,
+    ...(l.kind === 'loopback' ? {} : { linkinfo: { info_kind: l.kind, ...(l.vxlan ? { info_data: vxlanJson(l.vxlan) } : {}) } }),
+    addr_info: l.addrs.map((a) => ({ family: 'inet', local: a.split('/')[0], prefixlen: Number(a.split('/')[1]), scope: 'global', label: l.name })),
+  }));
+  return JSON.stringify(out);
+}
+
+function vxlanJson(v: FakeVxlan): Record<string, unknown> {
+  // iproute2 prints "proxy" only when it is set, "learning" always.
+  return { id: v.id, local: v.local, port_range: { low: 0, high: 0 }, port: v.port, learning: v.learning, ...(v.proxy ? { proxy: true } : {}), ttl: 0, ageing: 300 };
+}
+
+/** `bridge -j fdb show`: static and remote entries, plus the permanent ones the kernel adds itself. */
+export function fdbJson(ns: FakeNs): string {
+  const out: Record<string, unknown>[] = [];
+  for (const l of ns.links.values()) {
+    if (l.master) out.push({ mac: l.mac, ifname: l.name, flags: [], master: l.master, state: 'permanent' });
+    if (l.kind === 'bridge') out.push({ mac: l.mac, ifname: l.name, flags: [], master: l.name, state: 'permanent' });
+    for (const [mac, port] of l.bridgeFdb) out.push({ mac, ifname: port, flags: [], master: l.name, state: 'static' });
+    for (const [mac, dsts] of l.remotes) for (const dst of dsts) out.push({ mac, ifname: l.name, dst, flags: ['self'], state: 'permanent' });
+  }
+  return JSON.stringify(out);
+}
+
+export function neighJson(ns: FakeNs): string {
+  const out = [...ns.links.values()].flatMap((l) => [...l.neigh].map(([dst, lladdr]) => ({ dst, dev: l.name, lladdr, state: ['PERMANENT'] })));
+  return JSON.stringify(out);
+}
+
+/** `nft list table inet tenet`, indented with tabs as nft prints it. */
+export function nftText(table: NonNullable<FakeNs['nft']>): string {
+  const body = table.body.map((line) => line.replace(/^( {2})+/, (s) => '\t'.repeat(s.length / 2)));
+  return ['table inet tenet {', `\tcomment "${table.comment}"`, ...body.map((l) => `\t${l}`), '}', ''].join('\n');
+}
+
+/** Every namespace, link, entry and route, sorted: two kernels are alike when their dumps are. */
+export function dumpModel(namespaces: Iterable<FakeNs>): string {
+  const lines: string[] = [];
+  for (const ns of [...namespaces].sort((a, b) => cmp(a.name, b.name))) {
+    lines.push(`${ns.workload ? 'workload' : 'netns'} ${ns.name}`);
+    const links = [...ns.links.values()].filter((l) => !(ns.workload && l.kind === 'loopback')); // not ours to manage
+    for (const l of links.sort((a, b) => cmp(a.name, b.name))) lines.push(...dumpLink(l));
+    for (const [dst, r] of [...ns.routes].sort()) lines.push(`  route ${dst} via ${r.via} dev ${r.dev}`);
+    if (ns.nft) lines.push(`  nft table inet tenet comment "${ns.nft.comment}"`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+function dumpLink(l: FakeLink): string[] {
+  const v = l.vxlan;
+  const attrs = [
+    `  link ${l.name} ${l.kind}`,
+    v ? `id ${v.id} local ${v.local} dstport ${v.port}${v.learning ? '' : ' nolearning'}${v.proxy ? ' proxy' : ''} created-in ${v.srcNs}` : '',
+    l.peer ? `peer ${l.peer.ns}:${l.peer.name}` : '',
+    l.master ? `master ${l.master}` : '',
+    `mtu ${l.mtu} address ${l.mac} ${l.up ? 'up' : 'down'}`,
+    ...[...l.addrs].sort().map((a) => `inet ${a}`),
+  ];
+  return [
+    attrs.filter(Boolean).join(' '),
+    ...[...l.bridgeFdb].sort().map(([mac, port]) => `    fdb ${mac} dev ${port} master static`),
+    ...[...l.remotes].sort().flatMap(([mac, dsts]) => [...dsts].sort().map((d) => `    fdb ${mac} dst ${d} self permanent`)),
+    ...[...l.neigh].sort().map(([ip, mac]) => `    neigh ${ip} lladdr ${mac} permanent`),
+  ];
+}
+
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
