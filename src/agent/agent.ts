@@ -66,8 +66,8 @@ export class Agent {
   }
 
   private register() {
-    const { vtep, mtu } = this.opts.underlay;
-    return this.opts.controller.registerHost(this.host, { vtep, underlayMtu: mtu, realizedRevision: this.realizedRevision });
+    const { vtep, mtu, name } = this.opts.underlay;
+    return this.opts.controller.registerHost(this.host, { vtep, underlayMtu: mtu, underlay: name, realizedRevision: this.realizedRevision });
   }
 
   private onListed(): void {
@@ -101,6 +101,7 @@ export class Agent {
       host: this.host,
       vtep: this.opts.underlay.vtep,
       underlayMtu: this.opts.underlay.mtu,
+      underlay: this.opts.underlay.name,
       nsPrefix: this.opts.nsPrefix,
       networks: [...this.cache.networks.values()],
       endpoints: [...this.cache.endpoints.values()],

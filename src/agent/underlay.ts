@@ -10,6 +10,8 @@ import type { CommandRunner } from '../datapath/runner.js';
 import { TenetError } from '../model/errors.js';
 
 export interface Underlay {
+  /** Name of the underlay network (Host.underlay). */
+  name: string;
   vtep: string;
   dev?: string;
   mtu: number;
@@ -22,7 +24,7 @@ interface RawAddrLink {
   addr_info?: { family: string; local: string; scope: string }[];
 }
 
-export async function detectUnderlay(runner: CommandRunner, logger: Logger, vtepIp?: string, dev?: string): Promise<Underlay> {
+export async function detectUnderlay(runner: CommandRunner, logger: Logger, vtepIp?: string, dev?: string): Promise<Omit<Underlay, 'name'>> {
   const links = JSON.parse((await runner.run(['ip', '-j', 'addr', 'show'])).stdout || '[]') as RawAddrLink[];
   const v4 = (l: RawAddrLink) => (l.addr_info ?? []).filter((a) => a.family === 'inet' && a.scope === 'global');
   if (vtepIp) {

@@ -49,6 +49,8 @@ export interface EndpointStatusRequest {
 export interface RegisterHostRequest {
   vtep: string;
   underlayMtu: number;
+  /** Underlay network name (default "default"); see Host.underlay. */
+  underlay?: string;
   realizedRevision?: number;
 }
 

@@ -25,7 +25,7 @@ const ep: Endpoint = {
   id: 'ep-1', tenant: 'admin', network: 'red', networkId: 'n-1', host: 'h1', netns: '/run/netns/c1', ifname: 'eth0',
   mac: '0a:58:c0:a8:0a:02', ip: '192.168.10.2', prefixLen: 24, gateway: '192.168.10.1', status: 'up', createdAt: now, updatedAt: now,
 };
-const host: Host = { name: 'h1', vtep: '10.99.0.2', underlayMtu: 1500, lastSeen: new Date(Date.now() - 3000).toISOString(), realizedRevision: 42 };
+const host: Host = { name: 'h1', vtep: '10.99.0.2', underlayMtu: 1500, underlay: 'lab-tnlab', lastSeen: new Date(Date.now() - 3000).toISOString(), realizedRevision: 42 };
 const notFound = (code: string, message: string): Reply => ({ status: 404, body: { error: { code, message } } });
 
 function route(method: string, url: string): Reply {
@@ -147,5 +147,5 @@ test('ep detach, ep ls with filters, tenant rm', async () => {
 test('host ls shows the heartbeat as an age', async () => {
   const r = await tenet('host', 'ls');
   assert.equal(r.code, 0, r.err);
-  assert.match(r.out, /^NAME\s+VTEP\s+UNDERLAY MTU\s+LAST SEEN\s+REVISION\nh1\s+10\.99\.0\.2\s+1500\s+\d+s ago\s+42\n$/);
+  assert.match(r.out, /^NAME\s+VTEP\s+UNDERLAY\s+MTU\s+LAST SEEN\s+REVISION\nh1\s+10\.99\.0\.2\s+lab-tnlab\s+1500\s+\d+s ago\s+42\n$/);
 });

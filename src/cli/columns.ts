@@ -45,7 +45,8 @@ export const endpointColumns: Column<Endpoint>[] = [
 export const hostColumns: Column<Host>[] = [
   { header: 'NAME', value: (h) => h.name },
   { header: 'VTEP', value: (h) => h.vtep },
-  { header: 'UNDERLAY MTU', value: (h) => h.underlayMtu },
+  { header: 'UNDERLAY', value: (h) => h.underlay },
+  { header: 'MTU', value: (h) => h.underlayMtu },
   { header: 'LAST SEEN', value: (h) => formatAge(h.lastSeen) },
   { header: 'REVISION', value: (h) => h.realizedRevision },
 ];

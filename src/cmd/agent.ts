@@ -9,7 +9,8 @@ import { detectUnderlay } from '../agent/underlay.js';
 import { Datapath } from '../datapath/datapath.js';
 import { ExecRunner } from '../datapath/runner.js';
 import { TenetError } from '../model/errors.js';
-import { validateHostName } from '../model/validate.js';
+import { DEFAULT_UNDERLAY } from '../model/types.js';
+import { validateHostName, validateName } from '../model/validate.js';
 import { listenUnix } from './listen.js';
 import { VERSION } from './version.js';
 
@@ -20,19 +21,20 @@ export interface AgentConfig {
   nsPrefix: string;
   vtepIp?: string;
   underlayDev?: string;
+  underlayName?: string;
 }
 
 export async function startAgent(cfg: AgentConfig, baseLogger: Logger): Promise<{ agent: Agent; close(): Promise<void> }> {
   const host = validateHostName(cfg.host ?? hostname());
   const logger = baseLogger.child({ host });
   const runner = new ExecRunner();
-  const underlay = await detectUnderlay(runner, logger, cfg.vtepIp, cfg.underlayDev);
+  const underlay = { name: validateName('underlay', cfg.underlayName ?? DEFAULT_UNDERLAY), ...(await detectUnderlay(runner, logger, cfg.vtepIp, cfg.underlayDev)) };
   const controller = new ControllerClient(cfg.controller);
   const agent = new Agent({ host, nsPrefix: cfg.nsPrefix, underlay, controller, datapath: new Datapath(runner, logger), logger });
   await startWithRetry(agent, logger);
   const app = buildAgentApp(agent, logger, VERSION);
   await listenUnix(app, cfg.socket);
-  logger.info({ socket: cfg.socket, controller: cfg.controller, vtep: underlay.vtep, underlayDev: underlay.dev, underlayMtu: underlay.mtu, nsPrefix: cfg.nsPrefix }, 'agent serving on its socket');
+  logger.info({ socket: cfg.socket, controller: cfg.controller, vtep: underlay.vtep, underlayDev: underlay.dev, underlayMtu: underlay.mtu, underlay: underlay.name, nsPrefix: cfg.nsPrefix }, 'agent serving on its socket');
   return {
     agent,
     close: async () => {

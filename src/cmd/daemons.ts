@@ -22,6 +22,7 @@ interface DaemonFlags {
   nsPrefix: string;
   vtepIp?: string;
   underlayDev?: string;
+  underlayName?: string;
 }
 
 export function addDaemonCommands(program: Command): void {
@@ -67,7 +68,8 @@ function agentOptions(cmd: Command): Command {
     .option('--host <name>', 'name of this host (default: the hostname)')
     .option('--ns-prefix <prefix>', 'prefix of the tenant namespaces this agent owns', 'tenet-')
     .option('--vtep-ip <address>', 'underlay address for VXLAN (default: from the default route)')
-    .option('--underlay-dev <name>', 'underlay interface (default: from the default route)');
+    .option('--underlay-dev <name>', 'underlay interface (default: from the default route)')
+    .option('--underlay-name <name>', 'underlay network name: VXLAN only flows between hosts of one underlay', 'default');
 }
 
 function requireRoot(what: string): void {

@@ -7,7 +7,7 @@ test('hosts: register creates, re-register updates and refreshes lastSeen', asyn
   const t = await testApp();
   const first = await t.call('PUT', '/v1/hosts/h1', { vtep: '192.0.2.1', underlayMtu: 9000 });
   assert.equal(first.status, 201);
-  assert.deepEqual([first.body.name, first.body.vtep, first.body.underlayMtu], ['h1', '192.0.2.1', 9000]);
+  assert.deepEqual([first.body.name, first.body.vtep, first.body.underlayMtu, first.body.underlay], ['h1', '192.0.2.1', 9000, 'default']);
   await new Promise((r) => setTimeout(r, 5));
   const again = await t.call('PUT', '/v1/hosts/h1', { vtep: '192.0.2.9', underlayMtu: 1500, realizedRevision: 7 });
   assert.equal(again.status, 200);
@@ -26,6 +26,7 @@ test('hosts: bad names and addresses are refused and change nothing', async () =
   assertError(await t.call('PUT', '/v1/hosts/h1', { underlayMtu: 1500 }), 'INVALID_IP');
   assertError(await t.call('PUT', '/v1/hosts/-h', { vtep: '192.0.2.1', underlayMtu: 1500 }), 'INVALID_NAME');
   assertError(await t.call('PUT', '/v1/hosts/h1', { vtep: '192.0.2.1', underlayMtu: 100 }), 'INVALID_MTU');
+  assertError(await t.call('PUT', '/v1/hosts/h1', { vtep: '192.0.2.1', underlayMtu: 1500, underlay: 'Lab X' }), 'INVALID_NAME');
   assertError(await t.call('PUT', '/v1/hosts/h1', { vtep: '192.0.2.1', underlayMtu: 1500, realizedRevision: -1 }), 'BAD_REQUEST');
   assert.equal(await t.store.revision(), 0);
   await t.app.close();

@@ -5,8 +5,8 @@
 import type { FastifyInstance } from 'fastify';
 import { formatIp } from '../base/cidr.js';
 import { keys } from '../model/keys.js';
-import type { Endpoint, Host } from '../model/types.js';
-import { validateHostName, validateIp, validateMtu } from '../model/validate.js';
+import { DEFAULT_UNDERLAY, type Endpoint, type Host } from '../model/types.js';
+import { validateHostName, validateIp, validateMtu, validateName } from '../model/validate.js';
 import type { Compare, Op } from '../store/types.js';
 import { bodyObject, revisionField } from './body.js';
 import { endpointRemoval } from './endpoints.js';
@@ -38,10 +38,11 @@ async function registerHost(ctx: Ctx, nameParam: string, body: unknown): Promise
   const b = bodyObject(body);
   const vtep = formatIp(validateIp('vtep', b.vtep));
   const underlayMtu = validateMtu(b.underlayMtu) || DEFAULT_UNDERLAY_MTU;
+  const underlay = b.underlay === undefined ? DEFAULT_UNDERLAY : validateName('underlay', b.underlay);
   const realized = b.realizedRevision === undefined ? undefined : revisionField('realizedRevision', b.realizedRevision);
   const result = await retrying(`register host ${name}`, async () => {
     const prev = await getObj<Host>(ctx.store, keys.host(name));
-    const host: Host = { name, vtep, underlayMtu, lastSeen: nowIso() };
+    const host: Host = { name, vtep, underlayMtu, underlay, lastSeen: nowIso() };
     const realizedRevision = realized ?? prev?.obj.realizedRevision;
     if (realizedRevision !== undefined) host.realizedRevision = realizedRevision;
     const value = encode(host);
@@ -49,9 +50,9 @@ async function registerHost(ctx: Ctx, nameParam: string, body: unknown): Promise
     return res.ok ? { host, prev: prev?.obj } : RETRY;
   });
   const { host, prev } = result;
-  const fields = { host: name, vtep, underlayMtu, realizedRevision: host.realizedRevision };
+  const fields = { host: name, vtep, underlayMtu, underlay, realizedRevision: host.realizedRevision };
   if (!prev) ctx.log.info(fields, 'host registered');
-  else if (prev.vtep !== vtep || prev.underlayMtu !== underlayMtu) ctx.log.info({ ...fields, prevVtep: prev.vtep }, 'host updated');
+  else if (prev.vtep !== vtep || prev.underlayMtu !== underlayMtu || prev.underlay !== underlay) ctx.log.info({ ...fields, prevVtep: prev.vtep }, 'host updated');
   else ctx.log.debug(fields, 'host heartbeat');
   return { host, created: !prev };
 }

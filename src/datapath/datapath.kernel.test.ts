@@ -24,7 +24,7 @@ async function setAll(): Promise<string[]> {
   const changed: string[] = [];
   for (const [name, h] of u.hosts) {
     const dp = new Datapath(u.runner, silentLogger, { hostNs: h.ns });
-    const plan = buildPlan({ host: name, vtep: h.vtep, underlayMtu: 1500, nsPrefix: `${h.ns}-`, networks, endpoints, hosts });
+    const plan = buildPlan({ host: name, vtep: h.vtep, underlayMtu: 1500, underlay: 'default', nsPrefix: `${h.ns}-`, networks, endpoints, hosts });
     const result = await dp.set(plan);
     assert.equal(result.failedPorts.size, 0, [...result.failedPorts.values()].map((e) => e.message).join('; '));
     changed.push(...result.changed);

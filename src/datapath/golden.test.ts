@@ -43,7 +43,7 @@ function kernel(): FakeKernel {
 }
 
 function set(runner: CommandRunner, k: FakeKernel, networks: Network[], endpoints: Endpoint[]): Promise<SetResult> {
-  const plan = buildPlan({ host: 'h1', vtep: '10.0.0.1', underlayMtu: 1500, nsPrefix: 'tn-', networks, endpoints, hosts });
+  const plan = buildPlan({ host: 'h1', vtep: '10.0.0.1', underlayMtu: 1500, underlay: 'default', nsPrefix: 'tn-', networks, endpoints, hosts });
   return new Datapath(runner, silentLogger, { listNamespaces: () => k.listNamespaces() }).set(plan);
 }
 

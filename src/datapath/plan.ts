@@ -9,13 +9,15 @@
  */
 import { parseCidr } from '../base/cidr.js';
 import { gatewayMac } from '../model/mac.js';
-import { VXLAN_OVERHEAD, type Endpoint, type Host, type Network } from '../model/types.js';
+import { DEFAULT_UNDERLAY, VXLAN_OVERHEAD, type Endpoint, type Host, type Network } from '../model/types.js';
 import { bridgeName, portName, tenantNs, vxlanName } from './names.js';
 
 export interface PlanInput {
   host: string;
   vtep: string;
   underlayMtu: number;
+  /** Only hosts on this underlay are sent VXLAN packets (Host.underlay). */
+  underlay: string;
   nsPrefix: string;
   networks: Network[];
   endpoints: Endpoint[];
@@ -96,7 +98,8 @@ function tenantPlan(input: PlanInput, tenant: string): TenantPlan {
 }
 
 function networkPlan(input: PlanInput, net: Network): NetworkPlan {
-  const vteps = new Map(input.hosts.map((h) => [h.name, h.vtep]));
+  const peers = input.hosts.filter((h) => (h.underlay ?? DEFAULT_UNDERLAY) === input.underlay);
+  const vteps = new Map(peers.map((h) => [h.name, h.vtep]));
   const remotes = input.endpoints
     .filter((e) => e.networkId === net.id && e.host !== input.host && vteps.has(e.host))
     .map((e) => ({ ip: e.ip, mac: e.mac, vtep: vteps.get(e.host)! }))

@@ -92,7 +92,7 @@ function state(name: string): State {
 
 function planOf(s: State) {
   const h = s.hosts.find((x) => x.name === 'h1')!;
-  return buildPlan({ host: h.name, vtep: h.vtep, underlayMtu: 1500, nsPrefix: 'tn-', networks: s.networks, endpoints: s.endpoints, hosts: s.hosts });
+  return buildPlan({ host: h.name, vtep: h.vtep, underlayMtu: 1500, underlay: 'default', nsPrefix: 'tn-', networks: s.networks, endpoints: s.endpoints, hosts: s.hosts });
 }
 
 function newKernel(): FakeKernel {

@@ -118,5 +118,6 @@ export function defaultAgentArgv(h: HostPlan, c: ResolvedConfig): string[] {
     '--ns-prefix', h.nsPrefix,
     '--vtep-ip', h.vtep,
     '--underlay-dev', 'eth0',
+    '--underlay-name', `lab-${c.prefix}`,
   ];
 }

@@ -54,6 +54,12 @@ export interface Host {
   /** Underlay address VXLAN packets for this host's endpoints are sent to. */
   vtep: string;
   underlayMtu: number;
+  /**
+   * Name of the underlay network the VTEP is on. Hosts exchange VXLAN packets only with
+   * hosts of the same underlay: a lab's simulated hosts and a real host never send each
+   * other traffic (their addresses mean nothing on the other's network).
+   */
+  underlay: string;
   lastSeen: string;
   /** Store revision the agent last realized in the kernel. */
   realizedRevision?: number;
@@ -61,6 +67,8 @@ export interface Host {
 
 /** VXLAN over IPv4 adds 50 bytes: outer Ethernet 14 + IP 20 + UDP 8 + VXLAN 8. */
 export const VXLAN_OVERHEAD = 50;
+
+export const DEFAULT_UNDERLAY = 'default';
 
 export type ObjectKind = 'tenant' | 'network' | 'endpoint' | 'host';
 export type AnyObject = Tenant | Network | Endpoint | Host;

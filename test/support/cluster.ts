@@ -51,7 +51,7 @@ export class InProcessCluster {
     const agent = new Agent({
       host,
       nsPrefix: `${h.ns}-`,
-      underlay: { vtep: h.vtep, dev: 'eth0', mtu: 1500 },
+      underlay: { name: 'default', vtep: h.vtep, dev: 'eth0', mtu: 1500 },
       controller,
       datapath: new Datapath(this.underlay.runner, silentLogger, { hostNs: h.ns }),
       logger: silentLogger,

@@ -30,5 +30,5 @@ export function ep(id: string, network: Network, host: string, ip: string, netns
 }
 
 export function host(name: string, vtep: string): Host {
-  return { name, vtep, underlayMtu: 1500, lastSeen: NOW };
+  return { name, vtep, underlayMtu: 1500, underlay: 'default', lastSeen: NOW };
 }

@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { buildPlan, type PlanInput } from './plan.js';
+import { ep, host, net } from './testing/objects.js';
+
+const red = net('acme', 'red', '192.168.10.0/24', 4101);
+const jumbo = net('acme', 'jumbo', '192.168.30.0/24', 4103, 8000);
+const blue = net('beta', 'blue', '192.168.10.0/24', 4201);
+
+function input(over: Partial<PlanInput> = {}): PlanInput {
+  return {
+    host: 'h1',
+    vtep: '10.0.0.1',
+    underlayMtu: 1500,
+    underlay: 'default',
+    nsPrefix: 'tn-',
+    networks: [red, jumbo, blue],
+    hosts: [host('h1', '10.0.0.1'), host('h2', '10.0.0.2'), { ...host('lab1', '10.99.0.2'), underlay: 'lab-x' }],
+    endpoints: [
+      ep('a1', red, 'h1', '192.168.10.2', '/run/netns/a1'),
+      ep('a2', red, 'h2', '192.168.10.3', '/run/netns/a2'),
+      ep('a3', red, 'lab1', '192.168.10.4', '/run/netns/a3'),
+      ep('j1', jumbo, 'h1', '192.168.30.2', '/run/netns/a1', 'eth1'),
+      ep('b2', blue, 'h2', '192.168.10.2', '/run/netns/b2'),
+    ],
+    ...over,
+  };
+}
+
+test('plan: only tenants with an endpoint here get a namespace, with all their networks', () => {
+  const plan = buildPlan(input());
+  assert.deepEqual(plan.tenants.map((t) => t.ns), ['tn-acme']);
+  assert.deepEqual(plan.tenants[0]!.networks.map((n) => n.vni), [4101, 4103]);
+});
+
+test('plan: remote endpoints only on hosts of the same underlay', () => {
+  const redPlan = buildPlan(input()).tenants[0]!.networks[0]!;
+  assert.deepEqual(redPlan.remotes.map((r) => r.ip), ['192.168.10.3'], 'the lab host is on another underlay');
+  assert.deepEqual(redPlan.floodVteps, ['10.0.0.2']);
+  const fromLab = buildPlan(input({ host: 'lab1', vtep: '10.99.0.2', underlay: 'lab-x' })).tenants[0]!.networks[0]!;
+  assert.deepEqual(fromLab.remotes, [], 'and the other way round');
+});
+
+test('plan: MTU is underlay - 50 unless the network sets one; default route only on eth0', () => {
+  const t = buildPlan(input({ underlayMtu: 9000 })).tenants[0]!;
+  assert.deepEqual(t.networks.map((n) => n.mtu), [8950, 8000]);
+  assert.deepEqual(t.ports.map((p) => [p.ifname, p.defaultRoute]).sort(), [['eth0', true], ['eth1', false]]);
+});
