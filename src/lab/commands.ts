@@ -117,4 +117,14 @@ export function addLabCommands(program: Command): void {
       await lab.rm(name);
       if (format === 'table') out(`removed lab container ${name}\n`);
     });
+
+  lab.command('restart')
+    .description("restart a host's agent (traffic keeps flowing: the agent never flushes the kernel)")
+    .argument('<host>', 'lab host, e.g. h1')
+    .action(async (host: string, _opts: object, cmd: Command) => {
+      requireRoot('restart');
+      const { lab, format, out } = context(cmd);
+      const pid = await lab.restartAgent(host);
+      if (format === 'table') out(`restarted the agent of ${host}: pid ${pid}\n`);
+    });
 }

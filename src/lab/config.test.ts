@@ -34,7 +34,7 @@ test('a prefix with a dash, upper case or too long is refused (it would blur lab
 
 test('the default agent argv runs tenet agent inside the host namespace', () => {
   assert.deepEqual(defaultAgentArgv(planHost(c, 2), c), [
-    'ip', 'netns', 'exec', 'tt12ab-h2', process.execPath, TENET_ENTRY, 'agent',
+    'nsenter', '--net=/run/netns/tt12ab-h2', process.execPath, TENET_ENTRY, 'agent',
     '--host', 'h2', '--controller', 'unix:/run/x/tenet.sock', '--listen', '/run/x/lab/tt12ab-h2.sock',
     '--ns-prefix', 'tt12ab-h2-', '--vtep-ip', '10.99.0.3', '--underlay-dev', 'eth0', '--underlay-name', 'lab-tt12ab',
   ]);

@@ -107,10 +107,16 @@ export function planHost(c: ResolvedConfig, index: number): HostPlan {
 /** Resolved from this file so it works from any cwd: dist/src/lab → dist/src/cmd/tenet.js. */
 export const TENET_ENTRY = fileURLToPath(new URL('../cmd/tenet.js', import.meta.url));
 
-/** `ip netns exec` execs the command, so the PID we record is the agent's node process. */
+/**
+ * `nsenter --net`, not `ip netns exec`: the latter also gives the agent a private mount
+ * namespace (with / made a slave), so the tenant namespaces the agent creates would be
+ * pinned by bind mounts that only its own mount namespace sees, and die with the agent:
+ * a restart would cut every workload off. nsenter enters the network namespace only, then
+ * execs, so the PID we record is the agent's node process. (Found by the lab restart test.)
+ */
 export function defaultAgentArgv(h: HostPlan, c: ResolvedConfig): string[] {
   return [
-    'ip', 'netns', 'exec', h.netns,
+    'nsenter', `--net=/run/netns/${h.netns}`,
     process.execPath, TENET_ENTRY, 'agent',
     '--host', h.name,
     '--controller', `unix:${c.controllerSocket}`,

@@ -11,6 +11,7 @@ import { labExec, labExecCapture, labRm, labRun, requireState, type RunOptions }
 import { labDown, type DownReport } from './down.js';
 import { agentAlive } from './procs.js';
 import { loadState, type LabContainer, type LabState } from './state.js';
+import { labRestartAgent } from './restart.js';
 import { labUp } from './up.js';
 
 export interface LabListing {
@@ -48,6 +49,11 @@ export class Lab {
 
   execCapture(name: string, argv: string[]): Promise<CommandResult> {
     return labExecCapture(this.config, name, argv);
+  }
+
+  /** Restarts a host's agent; resolves to the new PID. */
+  restartAgent(host: string): Promise<number> {
+    return labRestartAgent(this.config, host);
   }
 
   rm(name: string): Promise<void> {

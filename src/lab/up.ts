@@ -66,21 +66,24 @@ async function checkController(c: ResolvedConfig): Promise<void> {
 }
 
 async function startAgents(c: ResolvedConfig, state: LabState): Promise<void> {
-  for (const h of state.hosts as LabHost[]) {
-    const argv = c.agentArgv(h, c);
-    // `down` recognises agents by these two tokens; an argv without them could never be stopped.
-    if (!isLabAgent(argv.join(' '), h.nsPrefix)) {
-      throw new TenetError('LAB_ERROR', `agent command for ${h.name} lacks "agent" and "--ns-prefix ${h.nsPrefix}"`, 'fix the lab agentArgv');
-    }
-    rmSync(h.socket, { force: true });
-    h.pid = await launchDetached(argv, h.log);
-    saveState(c.statePath, state);
-    c.logger.info({ host: h.name, pid: h.pid, log: h.log }, 'lab agent started');
-  }
+  for (const h of state.hosts as LabHost[]) await startAgent(c, state, h);
   await Promise.all(state.hosts.map((h) => waitHealthy(c, h)));
 }
 
-async function waitHealthy(c: ResolvedConfig, h: LabHost): Promise<void> {
+/** Starts the agent of one host and records its PID (also used by `lab restart`). */
+export async function startAgent(c: ResolvedConfig, state: LabState, h: LabHost): Promise<void> {
+  const argv = c.agentArgv(h, c);
+  // `down` recognises agents by these two tokens; an argv without them could never be stopped.
+  if (!isLabAgent(argv.join(' '), h.nsPrefix)) {
+    throw new TenetError('LAB_ERROR', `agent command for ${h.name} lacks "agent" and "--ns-prefix ${h.nsPrefix}"`, 'fix the lab agentArgv');
+  }
+  rmSync(h.socket, { force: true });
+  h.pid = await launchDetached(argv, h.log);
+  saveState(c.statePath, state);
+  c.logger.info({ host: h.name, pid: h.pid, log: h.log }, 'lab agent started');
+}
+
+export async function waitHealthy(c: ResolvedConfig, h: LabHost): Promise<void> {
   const client = new AgentClient(`unix:${h.socket}`, 1000);
   const probe = async () => {
     if (!agentAlive(h.pid, h.nsPrefix)) {

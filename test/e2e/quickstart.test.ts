@@ -61,6 +61,20 @@ describe('quick start with real processes', { skip: process.getuid?.() !== 0 && 
     assert.equal(b1, '192.168.10.3');
   });
 
+  it('loses no packet while both agents restart (real processes)', async () => {
+    const ns = `${t.prefix}-c-c1`;
+    const pinger = t.run(['ip', 'netns', 'exec', ns, 'ping', '-q', '-i', '0.05', '-c', '80', '-W', '1', '192.168.10.3']);
+    await new Promise((r) => setTimeout(r, 500));
+    await ok('lab', 'restart', 'h1');
+    await ok('lab', 'restart', 'h2');
+    const out = (await pinger).stdout;
+    const m = /(\d+) packets transmitted, (\d+) received/.exec(out);
+    assert.ok(m, out);
+    assert.equal(m[2], m[1], `packets lost across the restarts: ${out}`);
+    const ip = (await ok('lab', 'run', 'h1', 'c5', '--tenant', 'admin', '--net', 'red')).trim();
+    assert.ok(await ping('c2', ip), 'the restarted agents keep working');
+  });
+
   it('keeps every object across a controller restart, and traffic keeps flowing', async () => {
     const before = { t: await t.json<Tenant[]>('tenant', 'ls'), n: await t.json<Network[]>('net', 'ls'), e: await t.json<Endpoint[]>('ep', 'ls') };
     await t.stopController();

@@ -49,8 +49,13 @@ export class TenetEnv {
 
   /** Runs `tenet ARGS…` and returns what a user would see. */
   tenet(...args: string[]): Promise<CliResult> {
+    return this.run([process.execPath, TENET, ...args]);
+  }
+
+  /** Runs any command with this environment; resolves with its exit status and output. */
+  run(argv: string[]): Promise<CliResult> {
     return new Promise((resolve) => {
-      const child = spawn(process.execPath, [TENET, ...args], { env: this.env });
+      const child = spawn(argv[0]!, argv.slice(1), { env: this.env });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (c: Buffer) => (stdout += c));
