@@ -19,7 +19,8 @@ import { TenetError } from '../model/errors.js';
 import { diffTenant, isNoop, type TenantSteps } from './diff.js';
 import { KernelOps } from './kernel-ops.js';
 import { listNamespaces, observeTenant } from './observe.js';
-import type { HostPlan } from './plan.js';
+import { portOnlySteps } from './fastpath.js';
+import type { HostPlan, TenantPlan } from './plan.js';
 import type { CommandRunner } from './runner.js';
 
 export interface SetResult {
@@ -33,6 +34,8 @@ export interface SetResult {
 
 export class Datapath {
   private readonly ops: KernelOps;
+  /** Tenant namespace → the plan this Datapath last converged it to, with no failure. */
+  private readonly converged = new Map<string, TenantPlan>();
 
   /**
    * `hostNs`: the namespace holding the underlay, when it is not the agent's own (tests drive
@@ -60,6 +63,7 @@ export class Datapath {
     const stale = [...existing].filter((ns) => ns.startsWith(plan.nsPrefix) && !wanted.has(ns) && inScope(ns.slice(plan.nsPrefix.length)));
 
     for (const ns of stale) {
+      this.converged.delete(ns);
       await this.guard(ns, result, async () => {
         this.logger.info({ ns }, 'removing tenant namespace');
         await this.ops.removeNamespace(ns);
@@ -69,7 +73,7 @@ export class Datapath {
     const pending: TenantSteps[] = [];
     for (const tenant of targets) {
       await this.guard(tenant.ns, result, async () => {
-        const steps = diffTenant(tenant.ns, tenant, await observeTenant(this.runner, tenant.ns, existing.has(tenant.ns)));
+        const steps = await this.stepsFor(tenant, existing.has(tenant.ns), onlyTenants !== undefined);
         if (isNoop(steps)) return;
         result.changed.push(tenant.ns);
         this.logger.info({ ns: tenant.ns, steps: summarize(steps) }, 'converging tenant namespace');
@@ -78,7 +82,24 @@ export class Datapath {
       });
     }
     for (const steps of pending) await this.guard(steps.ns, result, () => this.build(steps, result));
+    this.remember(targets, result);
     return result;
+  }
+
+  /** A targeted call may take the fast path (fastpath.ts); a full set() always reads the kernel. */
+  private async stepsFor(tenant: TenantPlan, exists: boolean, targeted: boolean): Promise<TenantSteps> {
+    const prev = this.converged.get(tenant.ns);
+    const fast = targeted && exists && prev ? portOnlySteps(prev, tenant) : undefined;
+    return fast ?? diffTenant(tenant.ns, tenant, await observeTenant(this.runner, tenant.ns, exists));
+  }
+
+  private remember(targets: TenantPlan[], result: SetResult): void {
+    const failed = new Set(result.failedPorts.keys());
+    for (const t of targets) {
+      const clean = !result.failedNamespaces.has(t.ns) && !t.ports.some((p) => failed.has(p.endpointId));
+      if (clean) this.converged.set(t.ns, t);
+      else this.converged.delete(t.ns);
+    }
   }
 
   private async build(s: TenantSteps, result: SetResult): Promise<void> {

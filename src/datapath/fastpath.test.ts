@@ -1,0 +1,78 @@
+/**
+ * The attach fast path (fastpath.ts) must give exactly the kernel a full reconcile gives,
+ * must skip the read-back only when ports are all that changed since this Datapath's own
+ * last clean converge, and must fall back to reading the kernel otherwise.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { silentLogger } from '../base/logger.js';
+import type { Endpoint } from '../model/types.js';
+import { Datapath } from './datapath.js';
+import { buildPlan } from './plan.js';
+import { RecordingRunner } from './runner.js';
+import { FakeKernel } from './testing/fake-kernel.js';
+import { ep, host, net } from './testing/objects.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tenet-fastpath-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const red = net('acme', 'red', '192.168.10.0/24', 4101);
+const hosts = [host('h1', '10.0.0.1'), host('h2', '10.0.0.2')];
+const w = (name: string) => {
+  writeFileSync(join(dir, name), '');
+  return join(dir, name);
+};
+const a1 = ep('a1', red, 'h1', '192.168.10.2', w('a1'));
+const a2 = ep('a2', red, 'h1', '192.168.10.3', w('a2'));
+const a3 = ep('a3', red, 'h1', '192.168.10.4', w('a3'));
+const r1 = ep('r1', red, 'h2', '192.168.10.9', w('r1'));
+const ACME = new Set(['acme']);
+
+function rig() {
+  const kernel = new FakeKernel();
+  for (const name of ['a1', 'a2', 'a3', 'r1']) kernel.addWorkload(join(dir, name));
+  const recorder = new RecordingRunner((argv, input) => kernel.exec(argv, input));
+  const dp = new Datapath(recorder, silentLogger, { listNamespaces: () => kernel.listNamespaces() });
+  const set = (endpoints: Endpoint[], only?: Set<string>) => {
+    recorder.calls.length = 0;
+    const plan = buildPlan({ host: 'h1', vtep: '10.0.0.1', underlayMtu: 1500, underlay: 'default', nsPrefix: 'tn-', networks: [red], endpoints, hosts });
+    return dp.set(plan, only);
+  };
+  const readBack = () => recorder.calls.some((c) => c.argv.includes('show'));
+  return { kernel, set, readBack };
+}
+
+async function freshDump(endpoints: Endpoint[]): Promise<string> {
+  const r = rig();
+  await r.set(endpoints);
+  return r.kernel.dump();
+}
+
+test('fast path: adding and removing local ports skips the read-back and equals a full reconcile', async () => {
+  const r = rig();
+  await r.set([a1, r1]);
+  for (const endpoints of [[a1, a2, r1], [a1, a2, a3, r1], [a2, a3, r1], [a3, r1]]) {
+    await r.set(endpoints, ACME);
+    assert.equal(r.readBack(), false, 'no kernel read for a port-only change');
+    assert.equal(r.kernel.dump(), await freshDump(endpoints));
+  }
+  const result = await r.set([a3, r1], ACME);
+  assert.deepEqual([result.changed, r.readBack()], [[], false], 'an unchanged plan costs nothing');
+});
+
+test('fast path: anything beyond ports, a full set() or a failure reads the kernel', async () => {
+  const r = rig();
+  await r.set([a1]);
+  await r.set([a1, r1], ACME); // a remote endpoint changes the network: FDB, neighbours
+  assert.equal(r.readBack(), true);
+  assert.equal(r.kernel.dump(), await freshDump([a1, r1]));
+  await r.set([a1, r1]);
+  assert.equal(r.readBack(), true, 'a full set() always reads the kernel');
+  r.kernel.failNext(`nsenter --net=${join(dir, 'a2')}`, 'nsenter: cannot open: No such file or directory');
+  assert.equal((await r.set([a1, a2, r1], ACME)).failedPorts.size, 1);
+  await r.set([a1, a2, r1], ACME);
+  assert.equal(r.readBack(), true, 'after a failure the next call reads the kernel');
+  assert.equal(r.kernel.dump(), await freshDump([a1, a2, r1]));
+});
