@@ -19,7 +19,7 @@ import { TenetError } from '../model/errors.js';
 import { diffTenant, isNoop, type TenantSteps } from './diff.js';
 import { KernelOps } from './kernel-ops.js';
 import { listNamespaces, observeTenant } from './observe.js';
-import { portOnlySteps } from './fastpath.js';
+import { knownState } from './fastpath.js';
 import type { HostPlan, TenantPlan } from './plan.js';
 import type { CommandRunner } from './runner.js';
 
@@ -86,11 +86,11 @@ export class Datapath {
     return result;
   }
 
-  /** A targeted call may take the fast path (fastpath.ts); a full set() always reads the kernel. */
+  /** A targeted call may diff against the known state (fastpath.ts); a full set() always reads the kernel. */
   private async stepsFor(tenant: TenantPlan, exists: boolean, targeted: boolean): Promise<TenantSteps> {
     const prev = this.converged.get(tenant.ns);
-    const fast = targeted && exists && prev ? portOnlySteps(prev, tenant) : undefined;
-    return fast ?? diffTenant(tenant.ns, tenant, await observeTenant(this.runner, tenant.ns, exists));
+    const state = targeted && exists && prev ? knownState(prev) : await observeTenant(this.runner, tenant.ns, exists);
+    return diffTenant(tenant.ns, tenant, state);
   }
 
   private remember(targets: TenantPlan[], result: SetResult): void {

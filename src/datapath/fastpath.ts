@@ -1,29 +1,40 @@
 /**
- * The attach fast path. Reading a tenant namespace back from the kernel costs four processes
- * and grows with every endpoint of the host (docs/benchmarks.md: 26 of 49 ms per attach), yet
- * when this Datapath converged the tenant itself a moment ago and the only difference since
- * is ports added or removed, the diff is known without reading: create the new ports, delete
- * the old ones. Anything else (a network, a remote endpoint, a host changed; a failure last
- * time; a restarted agent; the periodic full resync) takes the full read-diff-apply path,
- * which also repairs whatever somebody changed behind our back.
+ * The fast path. Reading a tenant namespace back from the kernel costs four processes and
+ * grows with every endpoint of the host (docs/benchmarks.md: 26 of 49 ms per attach). But
+ * when this Datapath itself converged the tenant to a plan, cleanly, the kernel state is
+ * known: it is that plan. knownState() writes it down in the shape observe.ts reads, and the
+ * one diff (diff.ts) runs against it, so the fast path can never compute different commands
+ * than a read-back would on an untouched kernel. What somebody changed behind our back is
+ * repaired by the full read-diff-apply path: at start, on every host change and on the
+ * periodic resync (src/agent/agent.ts), and after any failure.
  */
-import { newPort, type TenantSteps } from './diff.js';
+import { VXLAN_PORT } from './names.js';
+import { rulesetScript } from './nft.js';
 import type { TenantPlan } from './plan.js';
+import type { FdbEntry, LinkState, NeighEntry, TenantState } from './state.js';
 
-/** Steps for `next` given that the kernel matched `prev`; undefined when ports are not all that changed. */
-export function portOnlySteps(prev: TenantPlan, next: TenantPlan): TenantSteps | undefined {
-  if (JSON.stringify(prev.networks) !== JSON.stringify(next.networks)) return undefined;
-  const before = new Map(prev.ports.map((p) => [p.port, JSON.stringify(p)]));
-  const after = new Set(next.ports.map((p) => p.port));
-  if (next.ports.some((p) => before.has(p.port) && before.get(p.port) !== JSON.stringify(p))) return undefined;
-  return {
-    ns: next.ns,
-    createNs: false,
-    cleanup: prev.ports.filter((p) => !after.has(p.port)).map((p) => `link del ${p.port}`),
-    host: [],
-    tenant: [],
-    bridge: [],
-    newPorts: next.ports.filter((p) => !before.has(p.port)).map(newPort),
-    workloadFixes: [],
-  };
+export function knownState(plan: TenantPlan): TenantState {
+  const links = new Map<string, LinkState>();
+  const fdb: FdbEntry[] = [];
+  const neigh: NeighEntry[] = [];
+  for (const n of plan.networks) {
+    links.set(n.bridge, { name: n.bridge, kind: 'bridge', mtu: n.mtu, mac: n.gatewayMac, up: true, addrs: [n.gatewayCidr] });
+    links.set(n.vxlan, {
+      name: n.vxlan,
+      kind: 'vxlan',
+      master: n.bridge,
+      mtu: n.mtu,
+      mac: '',
+      up: true,
+      addrs: [],
+      vxlan: { id: n.vni, local: n.vtep, port: VXLAN_PORT, learning: false, proxy: true },
+    });
+    for (const r of n.remotes) {
+      fdb.push({ mac: r.mac, dev: n.vxlan, kind: 'remote', dst: r.vtep }, { mac: r.mac, dev: n.vxlan, kind: 'bridge' });
+      neigh.push({ ip: r.ip, dev: n.vxlan, mac: r.mac });
+    }
+    for (const vtep of n.floodVteps) fdb.push({ mac: '00:00:00:00:00:00', dev: n.vxlan, kind: 'remote', dst: vtep });
+  }
+  for (const p of plan.ports) links.set(p.port, { name: p.port, kind: 'veth', master: p.bridge, mtu: p.mtu, mac: '', up: true, addrs: [] });
+  return { exists: true, links, fdb, neigh, nftHash: rulesetScript(plan).hash };
 }

@@ -169,6 +169,26 @@ describe('datapath reconcile on the fake kernel', () => {
     }
   });
 
+  it('random walks with one long-lived Datapath and targeted calls (the fast path) converge too', async () => {
+    for (const seed of [11, 12, 13, 14]) {
+      const random = prng(seed);
+      const k = newKernel();
+      const dp = new Datapath(k, silentLogger, { listNamespaces: () => k.listNamespaces() });
+      const path: string[] = [];
+      for (let i = 0; i < 20; i++) {
+        const s = STATES[Math.floor(random() * STATES.length)]!;
+        path.push(s.name);
+        const context = `seed ${seed}, path ${path.join(' -> ')}`;
+        const result = await dp.set(planOf(s), new Set(['acme', 'beta']));
+        assert.deepEqual([...result.failedPorts.keys()], [], `${context}: ports failed`);
+        assert.equal(k.dump(), await freshDump(s), `${context}: differs from a fresh kernel`);
+        const before = k.mutations.length;
+        await set(k, s); // a fresh Datapath reads the kernel back: it must find nothing to do
+        assert.deepEqual(k.mutations.slice(before), [], `${context}: the kernel does not match what the fast path believed`);
+      }
+    }
+  });
+
   it('repairs what was changed behind its back, and leaves alone what is not its own', async () => {
     const k = newKernel();
     await step(k, both, 'both');
