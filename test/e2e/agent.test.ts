@@ -4,6 +4,7 @@
  * restart under a running ping that must not lose a packet.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { waitFor } from '../../src/base/async.js';
 import type { TenetError } from '../../src/model/errors.js';
@@ -64,6 +65,21 @@ describe('agents and controller on the kernel', { skip: process.getuid?.() !== 0
     const m = /(\d+) packets transmitted, (\d+) received/.exec(out);
     assert.ok(m, out);
     assert.equal(m[2], m[1], `lost packets across the restart: ${out}`);
+  });
+
+  it('attaches the namespace of a process given by --pid', async () => {
+    await c.underlay.workload('p1');
+    const proc = spawn('ip', ['netns', 'exec', c.underlay.workloadNs('p1'), 'sleep', '30'], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => proc.once('spawn', r));
+      const e = await c.agent('h1').attach({ tenant: 'acme', network: 'red', pid: proc.pid! });
+      assert.equal(e.netns, `/proc/${proc.pid}/ns/net`);
+      assert.ok(await c.underlay.ping('c2', e.ip), 'reachable from the other host');
+      await c.agent('h1').detach(e.id);
+    } finally {
+      proc.kill();
+    }
+    await rejects(c.agent('h1').attach({ tenant: 'acme', network: 'red', pid: 999_999_999 }), 'NETNS_NOT_FOUND');
   });
 
   it('detaches: the address stops answering and is released', async () => {
