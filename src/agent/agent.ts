@@ -8,13 +8,16 @@
  * kernel, finds it matching, and changes nothing (datapath.ts).
  */
 import type { ControllerClient } from '../api/client.js';
+import type { Host } from '../model/types.js';
 import { SerialQueue } from '../base/async.js';
 import type { Logger } from '../base/logger.js';
 import { Datapath, type SetResult } from '../datapath/datapath.js';
+import { tenantNs } from '../datapath/names.js';
 import { buildPlan } from '../datapath/plan.js';
 import { ObjectCache, type Change } from './cache.js';
 import { runSync } from './sync.js';
 import type { Underlay } from './underlay.js';
+import { Realization } from './realized.js';
 import { StatusReporter } from './status.js';
 
 export interface AgentOptions {
@@ -37,7 +40,8 @@ export class Agent {
   private scheduled = false;
   private listed = false;
   private timers: NodeJS.Timeout[] = [];
-  private realizedRevision = 0;
+  private running = 0;
+  readonly realization: Realization = new Realization(() => this.register());
 
   constructor(readonly opts: AgentOptions) {
     this.status = new StatusReporter(opts.controller, this.cache, opts.logger);
@@ -50,7 +54,8 @@ export class Agent {
   /** Registers the host, then lists, watches and reconciles in the background. */
   async start(): Promise<void> {
     await this.register();
-    void runSync(this.opts.controller, this.cache, { onListed: () => this.onListed(), onChange: (c) => this.onChange(c) }, this.opts.logger, this.abort.signal);
+    const hooks = { onListed: () => this.onListed(), onChange: (c: Change) => this.onChange(c), onProgress: () => this.settle() };
+    void runSync(this.opts.controller, this.cache, hooks, this.opts.logger, this.abort.signal);
     this.timers.push(setInterval(() => void this.register().catch(() => {}), this.opts.heartbeatMs ?? 10_000));
     this.timers.push(setInterval(() => this.markDirty('all'), this.opts.resyncMs ?? 60_000));
   }
@@ -58,6 +63,7 @@ export class Agent {
   stop(): void {
     this.abort.abort();
     for (const t of this.timers) clearInterval(t);
+    this.realization.stop();
   }
 
   /** Converges the given tenants now (serialized); used by attach and detach. */
@@ -65,9 +71,9 @@ export class Agent {
     return this.queue.run(() => this.reconcile(tenants));
   }
 
-  private register() {
+  private register(): Promise<Host> {
     const { vtep, mtu, name } = this.opts.underlay;
-    return this.opts.controller.registerHost(this.host, { vtep, underlayMtu: mtu, underlay: name, realizedRevision: this.realizedRevision });
+    return this.opts.controller.registerHost(this.host, { vtep, underlayMtu: mtu, underlay: name, realizedRevision: this.realization.revision });
   }
 
   private onListed(): void {
@@ -95,8 +101,21 @@ export class Agent {
     });
   }
 
+  private settle(): void {
+    this.realization.settle(this.cache.revision, this.listed && !this.scheduled && this.running === 0);
+  }
+
   private async reconcile(tenants?: Set<string>): Promise<SetResult> {
-    const revision = this.cache.revision;
+    this.running++;
+    try {
+      return await this.converge(tenants);
+    } finally {
+      this.running--;
+      this.settle();
+    }
+  }
+
+  private async converge(tenants?: Set<string>): Promise<SetResult> {
     const plan = buildPlan({
       host: this.host,
       vtep: this.opts.underlay.vtep,
@@ -108,7 +127,7 @@ export class Agent {
       hosts: [...this.cache.hosts.values()],
     });
     const result = await this.opts.datapath.set(plan, tenants);
-    if (!tenants) this.realizedRevision = revision;
+    this.realization.record(result, tenants && [...tenants].map((t) => tenantNs(this.opts.nsPrefix, t)));
     await this.status.report(this.host, plan, result, tenants);
     return result;
   }

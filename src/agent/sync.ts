@@ -13,6 +13,8 @@ export interface SyncHooks {
   /** After a (re-)list: the whole cache is new. */
   onListed(): void;
   onChange(change: Change): void;
+  /** After every message, changed or not: the cache revision moved. */
+  onProgress(): void;
 }
 
 export async function runSync(client: ControllerClient, cache: ObjectCache, hooks: SyncHooks, logger: Logger, signal: AbortSignal): Promise<void> {
@@ -32,6 +34,7 @@ export async function runSync(client: ControllerClient, cache: ObjectCache, hook
           if (m.type === 'compacted') needList = true;
           const change = cache.apply(m);
           if (change) hooks.onChange(change);
+          hooks.onProgress();
           backoff = 100;
         },
         signal,

@@ -7,6 +7,7 @@ import type {
   AttachRequest,
   CreateEndpointRequest,
   CreateNetworkRequest,
+  EndpointRealization,
   EndpointStatusRequest,
   Health,
   RegisterHostRequest,
@@ -44,6 +45,7 @@ export class ControllerClient {
     return this.transport.request<Endpoint[]>('GET', `/v1/endpoints${q ? `?${q}` : ''}`);
   };
   getEndpoint = (id: string) => this.transport.request<Endpoint>('GET', `/v1/endpoints/${enc(id)}`);
+  endpointRealization = (id: string) => this.transport.request<EndpointRealization>('GET', `/v1/endpoints/${enc(id)}/realized`);
   createEndpoint = (tenant: string, network: string, req: CreateEndpointRequest) =>
     this.transport.request<Endpoint>('POST', `/v1/tenants/${enc(tenant)}/networks/${enc(network)}/endpoints`, req);
   setEndpointStatus = (id: string, req: EndpointStatusRequest) =>

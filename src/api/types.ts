@@ -54,6 +54,15 @@ export interface RegisterHostRequest {
   realizedRevision?: number;
 }
 
+/** GET /v1/endpoints/:id/realized: has every host of the endpoint's underlay applied it? */
+export interface EndpointRealization {
+  endpoint: string;
+  /** Store revision of the endpoint's last change. */
+  revision: number;
+  realized: boolean;
+  hosts: { host: string; realizedRevision: number; realized: boolean }[];
+}
+
 export interface Health {
   ok: boolean;
   role: 'controller' | 'agent';

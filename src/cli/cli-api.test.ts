@@ -26,6 +26,7 @@ const ep: Endpoint = {
   mac: '0a:58:c0:a8:0a:02', ip: '192.168.10.2', prefixLen: 24, gateway: '192.168.10.1', status: 'up', createdAt: now, updatedAt: now,
 };
 const host: Host = { name: 'h1', vtep: '10.99.0.2', underlayMtu: 1500, underlay: 'lab-tnlab', lastSeen: new Date(Date.now() - 3000).toISOString(), realizedRevision: 42 };
+const realization = { endpoint: 'ep-1', revision: 40, realized: false, hosts: [{ host: 'h1', realizedRevision: 42, realized: true }, { host: 'h2', realizedRevision: 39, realized: false }] };
 const notFound = (code: string, message: string): Reply => ({ status: 404, body: { error: { code, message } } });
 
 function route(method: string, url: string): Reply {
@@ -42,6 +43,8 @@ function route(method: string, url: string): Reply {
     'GET /v1/hosts': { status: 200, body: [host] },
     'POST /v1/endpoints': { status: 201, body: ep }, // the agent's attach
     'DELETE /v1/endpoints/ep-1': { status: 204 },
+    'GET /v1/endpoints/ep-1': { status: 200, body: ep },
+    'GET /v1/endpoints/ep-1/realized': { status: 200, body: realization },
   };
   return table[`${method} ${url}`] ?? notFound('BAD_REQUEST', `fake server has no route ${method} ${url}`);
 }
@@ -118,6 +121,14 @@ test('net show prints the network fields and its endpoints', async () => {
   assert.match(r.out, /^ep-1\s+admin\s+red\s+h1\s+192\.168\.10\.2\/24\s+0a:58:c0:a8:0a:02\s+eth0\s+up$/m);
   const json = await tenet('-o', 'json', 'net', 'show', 'red', '--tenant', 'admin');
   assert.deepEqual(JSON.parse(json.out), { network: red, endpoints: [ep] });
+});
+
+test('ep show says whether every host has realized the endpoint', async () => {
+  const r = await tenet('ep', 'show', 'ep-1');
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /^realized: +no: 1\/2 hosts \(waiting for h2\)$/m);
+  const json = JSON.parse((await tenet('-o', 'json', 'ep', 'show', 'ep-1')).out);
+  assert.deepEqual(json.realization, realization);
 });
 
 test('ep attach goes to the agent with the request the plugins would send', async () => {

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { AgentClient } from '../api/client.js';
 import { agentAddress } from '../api/defaults.js';
-import type { AttachRequest } from '../api/types.js';
+import type { AttachRequest, EndpointRealization } from '../api/types.js';
 import { formatAge, formatFields, formatJson } from '../base/table.js';
 import type { Endpoint } from '../model/types.js';
 import { attachedColumns, endpointColumns, ipWithPrefix } from './columns.js';
@@ -85,12 +85,18 @@ export function addEpCommands(program: Command): void {
     .description('show one endpoint')
     .argument('<id>', 'endpoint id')
     .action(async (id: string, _opts: object, cmd: Command) => {
-      const e = await withController(cmd, (c) => c.getEndpoint(id));
-      print(cmd, globals(cmd).output === 'json' ? formatJson(e) : showText(e));
+      const [e, r] = await withController(cmd, (c) => Promise.all([c.getEndpoint(id), c.endpointRealization(id)]));
+      print(cmd, globals(cmd).output === 'json' ? formatJson({ ...e, realization: r }) : showText(e, r));
     });
 }
 
-function showText(e: Endpoint): string {
+function realizedText(r: EndpointRealization): string {
+  const done = r.hosts.filter((h) => h.realized).length;
+  const pending = r.hosts.filter((h) => !h.realized).map((h) => h.host);
+  return `${r.realized ? 'yes' : 'no'}: ${done}/${r.hosts.length} hosts${pending.length ? ` (waiting for ${pending.join(', ')})` : ''}`;
+}
+
+function showText(e: Endpoint, r: EndpointRealization): string {
   return formatFields([
     ['id', e.id],
     ['tenant', e.tenant],
@@ -103,6 +109,7 @@ function showText(e: Endpoint): string {
     ['gateway', e.gateway],
     ['mtu', e.mtu],
     ['status', e.statusDetail ? `${e.status} (${e.statusDetail})` : e.status],
+    ['realized', realizedText(r)],
     ['created', `${e.createdAt} (${formatAge(e.createdAt)})`],
     ['updated', `${e.updatedAt} (${formatAge(e.updatedAt)})`],
   ]);

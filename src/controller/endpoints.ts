@@ -2,7 +2,8 @@
 import type { FastifyInstance } from 'fastify';
 import { TenetError } from '../model/errors.js';
 import { keys } from '../model/keys.js';
-import type { Endpoint, EndpointStatus } from '../model/types.js';
+import type { EndpointRealization } from '../api/types.js';
+import type { Endpoint, EndpointStatus, Host } from '../model/types.js';
 import { validateMtu } from '../model/validate.js';
 import type { Compare, KeyValue, Op } from '../store/types.js';
 import { bodyObject, optionalString } from './body.js';
@@ -30,12 +31,30 @@ export function endpointRoutes(app: FastifyInstance, ctx: Ctx): void {
 
   app.get<IdParams>('/v1/endpoints/:id', async (req) => (await requireEndpoint(ctx.store, req.params.id)).obj);
 
+  app.get<IdParams>('/v1/endpoints/:id/realized', async (req) => realization(ctx, req.params.id));
+
   app.patch<IdParams>('/v1/endpoints/:id/status', async (req) => setStatus(ctx, req.params.id, req.body));
 
   app.delete<IdParams>('/v1/endpoints/:id', async (req, reply) => {
     await deleteEndpoint(ctx, req.params.id);
     return reply.code(204).send();
   });
+}
+
+/**
+ * Convergence as an API: every host of the endpoint's underlay reports the store revision it
+ * has realized (src/agent/realized.ts); the endpoint is realized on a host once that revision
+ * reaches the endpoint's last change.
+ */
+async function realization(ctx: Ctx, id: string): Promise<EndpointRealization> {
+  const ep = await requireEndpoint(ctx.store, id);
+  const hosts = (await listObjs<Host>(ctx.store, keys.hosts())).items;
+  const underlay = hosts.find((h) => h.name === ep.obj.host)?.underlay;
+  const revision = ep.kv.modRevision;
+  const peers = hosts
+    .filter((h) => h.underlay === underlay)
+    .map((h) => ({ host: h.name, realizedRevision: h.realizedRevision ?? 0, realized: (h.realizedRevision ?? 0) >= revision }));
+  return { endpoint: id, revision, realized: peers.length > 0 && peers.every((p) => p.realized), hosts: peers };
 }
 
 async function setStatus(ctx: Ctx, id: string, body: unknown): Promise<Endpoint> {

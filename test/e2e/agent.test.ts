@@ -37,6 +37,11 @@ describe('agents and controller on the kernel', { skip: process.getuid?.() !== 0
     const e2 = await c.agent('h2').attach({ tenant: 'acme', network: 'red', netns: await c.underlay.workload('c2') });
     await c.agent('h2').attach({ tenant: 'acme', network: 'green', netns: await c.underlay.workload('c3') });
     assert.ok(await waitFor(async () => (await c.underlay.ping('c1', e2.ip)) || undefined, 5000, 'c1 -> c2'));
+    const realized = await waitFor(async () => {
+      const r = await c.controller.endpointRealization(e2.id);
+      return r.realized ? r : undefined;
+    }, 5000, 'both hosts to report the endpoint realized');
+    assert.deepEqual(realized.hosts.map((h) => h.host).sort(), ['h1', 'h2']);
     assert.equal(await c.underlay.ping('c1', '192.168.20.2'), false, 'red must not reach green');
   });
 

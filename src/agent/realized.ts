@@ -1,0 +1,39 @@
+/**
+ * The store revision this host has realized: every change up to it is in the kernel, or
+ * needed nothing here. It advances only when the agent is idle (no change waiting, no
+ * reconcile running) and no tenant namespace is failing, and is reported to the controller
+ * at most every `delayMs`, so `GET /v1/endpoints/:id/realized` can tell whether every host
+ * has an endpoint. A failed port does not hold it back: it is reported on its endpoint.
+ */
+import type { SetResult } from '../datapath/datapath.js';
+
+export class Realization {
+  revision = 0;
+  private readonly failing = new Set<string>();
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly report: () => Promise<unknown>,
+    private readonly delayMs = 500,
+  ) {}
+
+  /** `namespaces`: the ones the run covered; undefined for a full run (it covered all). */
+  record(result: SetResult, namespaces?: string[]): void {
+    if (!namespaces) this.failing.clear();
+    for (const ns of namespaces ?? []) this.failing.delete(ns);
+    for (const ns of result.failedNamespaces.keys()) this.failing.add(ns);
+  }
+
+  settle(cacheRevision: number, idle: boolean): void {
+    if (!idle || this.failing.size > 0 || cacheRevision <= this.revision) return;
+    this.revision = cacheRevision;
+    this.timer ??= setTimeout(() => {
+      this.timer = undefined;
+      this.report().catch(() => undefined); // the heartbeat retries
+    }, this.delayMs);
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+  }
+}
