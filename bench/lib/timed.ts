@@ -5,7 +5,7 @@
  * until the end, so an address is never reused within a run and no ARP or FDB entry of an
  * earlier iteration can answer for a later one.
  */
-import type { AgentClient } from '../../src/api/client.js';
+import type { AgentClient, ControllerClient } from '../../src/api/client.js';
 import { addNamespaces, now, spawnFloor, waitReachable } from './kernel.js';
 import { message } from './main.js';
 import { fmt, median } from './stats.js';
@@ -70,6 +70,26 @@ export function timedAttach(series: Series, agent: AgentClient, ns: string, prob
     done.push({ agent, id: ep.id, ns, ip: ep.ip, start, end: Date.now() });
     return ep.ip;
   });
+}
+
+/**
+ * Times an attach through `agent` until the controller says every host of the underlay has
+ * realized the endpoint (GET /v1/endpoints/:id/realized, polled every 5 ms, bounded).
+ */
+export async function timedRealization(series: number[], agent: AgentClient, controller: ControllerClient, ns: string, done: Attached[]): Promise<void> {
+  await addNamespaces([ns]);
+  const t0 = now();
+  const start = Date.now();
+  const ep = await agent.attach({ tenant: TENANT, network: NETWORK, netns: `/run/netns/${ns}` });
+  done.push({ agent, id: ep.id, ns, ip: ep.ip, start, end: Date.now() });
+  while (now() - t0 < REACH_LIMIT_MS) {
+    if ((await controller.endpointRealization(ep.id)).realized) {
+      series.push(now() - t0);
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  console.error(`${ns}: not realized on every host within ${REACH_LIMIT_MS} ms`);
 }
 
 /** Not timed: detach everything attached, one at a time, each failure only reported. */

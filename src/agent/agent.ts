@@ -8,6 +8,7 @@
  * kernel, finds it matching, and changes nothing (datapath.ts).
  */
 import type { ControllerClient } from '../api/client.js';
+import type { WatchMessage } from '../api/types.js';
 import type { Host } from '../model/types.js';
 import { SerialQueue } from '../base/async.js';
 import type { Logger } from '../base/logger.js';
@@ -41,6 +42,8 @@ export class Agent {
   private listed = false;
   private timers: NodeJS.Timeout[] = [];
   private running = 0;
+  /** Revision of the last change that could matter to this host (see onMessage). */
+  private relevantRevision = 0;
   readonly realization: Realization = new Realization(() => this.register());
 
   constructor(readonly opts: AgentOptions) {
@@ -54,7 +57,7 @@ export class Agent {
   /** Registers the host, then lists, watches and reconciles in the background. */
   async start(): Promise<void> {
     await this.register();
-    const hooks = { onListed: () => this.onListed(), onChange: (c: Change) => this.onChange(c), onProgress: () => this.settle() };
+    const hooks = { onListed: () => this.onListed(), onChange: (c: Change) => this.onChange(c), onMessage: (m: WatchMessage, c?: Change) => this.onMessage(m, c) };
     void runSync(this.opts.controller, this.cache, hooks, this.opts.logger, this.abort.signal);
     this.timers.push(setInterval(() => void this.register().catch(() => {}), this.opts.heartbeatMs ?? 10_000));
     this.timers.push(setInterval(() => this.markDirty('all'), this.opts.resyncMs ?? 60_000));
@@ -78,6 +81,7 @@ export class Agent {
 
   private onListed(): void {
     this.listed = true;
+    this.relevantRevision = this.cache.revision;
     this.markDirty('all');
   }
 
@@ -101,8 +105,17 @@ export class Agent {
     });
   }
 
+  /**
+   * Heartbeats and realization reports of other hosts are not changes to realize: counting
+   * them would make every report trigger a report on every other host, forever.
+   */
+  private onMessage(m: WatchMessage, change: Change | undefined): void {
+    if ((m.type === 'put' || m.type === 'delete') && (m.kind !== 'host' || change)) this.relevantRevision = m.revision;
+    this.settle();
+  }
+
   private settle(): void {
-    this.realization.settle(this.cache.revision, this.listed && !this.scheduled && this.running === 0);
+    this.realization.settle(this.relevantRevision, this.listed && !this.scheduled && this.running === 0);
   }
 
   private async reconcile(tenants?: Set<string>): Promise<SetResult> {

@@ -2,7 +2,7 @@
  * The store revision this host has realized: every change up to it is in the kernel, or
  * needed nothing here. It advances only when the agent is idle (no change waiting, no
  * reconcile running) and no tenant namespace is failing, and is reported to the controller
- * at most every `delayMs`, so `GET /v1/endpoints/:id/realized` can tell whether every host
+ * at once, then at most every `delayMs` while changes keep coming, so `GET /v1/endpoints/:id/realized` can tell whether every host
  * has an endpoint. A failed port does not hold it back: it is reported on its endpoint.
  */
 import type { SetResult } from '../datapath/datapath.js';
@@ -11,10 +11,11 @@ export class Realization {
   revision = 0;
   private readonly failing = new Set<string>();
   private timer?: NodeJS.Timeout;
+  private lastReport = 0;
 
   constructor(
     private readonly report: () => Promise<unknown>,
-    private readonly delayMs = 500,
+    private readonly delayMs = 50,
   ) {}
 
   /** `namespaces`: the ones the run covered; undefined for a full run (it covered all). */
@@ -27,10 +28,13 @@ export class Realization {
   settle(cacheRevision: number, idle: boolean): void {
     if (!idle || this.failing.size > 0 || cacheRevision <= this.revision) return;
     this.revision = cacheRevision;
-    this.timer ??= setTimeout(() => {
+    if (this.timer) return; // a report is due already and will carry the newest revision
+    const wait = Math.max(0, this.lastReport + this.delayMs - Date.now());
+    this.timer = setTimeout(() => {
       this.timer = undefined;
+      this.lastReport = Date.now();
       this.report().catch(() => undefined); // the heartbeat retries
-    }, this.delayMs);
+    }, wait);
   }
 
   stop(): void {

@@ -7,14 +7,15 @@
 import type { ControllerClient } from '../api/client.js';
 import { sleep } from '../base/async.js';
 import type { Logger } from '../base/logger.js';
+import type { WatchMessage } from '../api/types.js';
 import type { Change, ObjectCache } from './cache.js';
 
 export interface SyncHooks {
   /** After a (re-)list: the whole cache is new. */
   onListed(): void;
   onChange(change: Change): void;
-  /** After every message, changed or not: the cache revision moved. */
-  onProgress(): void;
+  /** After every message, with what it changed for the datapath (often nothing). */
+  onMessage(m: WatchMessage, change: Change | undefined): void;
 }
 
 export async function runSync(client: ControllerClient, cache: ObjectCache, hooks: SyncHooks, logger: Logger, signal: AbortSignal): Promise<void> {
@@ -34,7 +35,7 @@ export async function runSync(client: ControllerClient, cache: ObjectCache, hook
           if (m.type === 'compacted') needList = true;
           const change = cache.apply(m);
           if (change) hooks.onChange(change);
-          hooks.onProgress();
+          hooks.onMessage(m, change);
           backoff = 100;
         },
         signal,

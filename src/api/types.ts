@@ -57,7 +57,7 @@ export interface RegisterHostRequest {
 /** GET /v1/endpoints/:id/realized: has every host of the endpoint's underlay applied it? */
 export interface EndpointRealization {
   endpoint: string;
-  /** Store revision of the endpoint's last change. */
+  /** Store revision that created the endpoint (what hosts program never changes after). */
   revision: number;
   realized: boolean;
   hosts: { host: string; realizedRevision: number; realized: boolean }[];

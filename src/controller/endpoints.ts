@@ -44,13 +44,14 @@ export function endpointRoutes(app: FastifyInstance, ctx: Ctx): void {
 /**
  * Convergence as an API: every host of the endpoint's underlay reports the store revision it
  * has realized (src/agent/realized.ts); the endpoint is realized on a host once that revision
- * reaches the endpoint's last change.
+ * reaches the endpoint's creation. What hosts program (address, MAC, host) never changes
+ * after creation; later writes are status reports, which need nothing from other hosts.
  */
 async function realization(ctx: Ctx, id: string): Promise<EndpointRealization> {
   const ep = await requireEndpoint(ctx.store, id);
   const hosts = (await listObjs<Host>(ctx.store, keys.hosts())).items;
   const underlay = hosts.find((h) => h.name === ep.obj.host)?.underlay;
-  const revision = ep.kv.modRevision;
+  const revision = ep.kv.createRevision;
   const peers = hosts
     .filter((h) => h.underlay === underlay)
     .map((h) => ({ host: h.name, realizedRevision: h.realizedRevision ?? 0, realized: (h.realizedRevision ?? 0) >= revision }));

@@ -39,7 +39,7 @@ test('agent sync: list, watch, resume after a controller restart, re-list after 
   });
 
   await client.createTenant('acme');
-  void runSync(client, cache, { onListed: () => lists++, onChange: (c) => changes.push(`${c.kind}:${c.tenant}`), onProgress: () => {} }, silentLogger, abort.signal);
+  void runSync(client, cache, { onListed: () => lists++, onChange: (c) => changes.push(`${c.kind}:${c.tenant}`), onMessage: () => {} }, silentLogger, abort.signal);
   await waitFor(() => (lists === 1 && cache.tenants.has('acme')) || undefined, 3000, 'the first list');
 
   await client.createNetwork('acme', { name: 'red', subnet: '10.1.0.0/24' });
