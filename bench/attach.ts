@@ -14,8 +14,8 @@ import { printBreakdown } from './lib/breakdown.js';
 import { CniBridge, ensureCniPlugins } from './lib/cni.js';
 import { addNamespaces, fastArp, now } from './lib/kernel.js';
 import { intArg, message, printReproduce, runBench } from './lib/main.js';
-import { fmt, LATENCY_HEADERS, latencyRow, ratioRow } from './lib/stats.js';
-import { detachAll, floorText, instrumentFloor, Series, timed, timedAttach, type Attached } from './lib/timed.js';
+import { fmt, LATENCY_HEADERS, ratioRow } from './lib/stats.js';
+import { detachAll, floorText, instrumentFloor, Series, seriesRows, timed, timedAttach, type Attached } from './lib/timed.js';
 import { startRig } from './lib/tenet.js';
 
 runBench('attach', async (cleanup) => {
@@ -76,12 +76,8 @@ function report(count: number, tenet: Series, base: Series): void {
   console.log(`\nattach latency over ${count} fresh namespaces each, interleaved; nearest-rank percentiles`);
   process.stdout.write(
     formatTable(LATENCY_HEADERS, [
-      latencyRow('tenet: attach API call (agent h1)', tenet.api, tenet.tried),
-      latencyRow('tenet: attach until ping answers', tenet.reach, tenet.tried),
-      latencyRow('tenet: after the API call returned', tenet.after, tenet.tried),
-      latencyRow('CNI bridge (baseline): ADD', base.api, base.tried),
-      latencyRow('CNI bridge (baseline): ADD until ping answers', base.reach, base.tried),
-      latencyRow('CNI bridge (baseline): after ADD returned', base.after, base.tried),
+      ...seriesRows(tenet, ['tenet: attach API call (agent h1)', 'tenet: attach until ping answers', 'tenet: after the API call returned']),
+      ...seriesRows(base, ['CNI bridge (baseline): ADD', 'CNI bridge (baseline): ADD until ping answers', 'CNI bridge (baseline): after ADD returned']),
     ]),
   );
   console.log('\nratio tenet/CNI');

@@ -17,7 +17,7 @@ import { formatTable } from '../src/base/table.js';
 import { fastArp, now } from './lib/kernel.js';
 import { intArg, printReproduce, runBench } from './lib/main.js';
 import { fmt, LATENCY_HEADERS, latencyRow, ratioRow } from './lib/stats.js';
-import { detachAll, floorText, instrumentFloor, Series, timedAttach, timedRealization, type Attached } from './lib/timed.js';
+import { detachAll, floorText, instrumentFloor, Series, seriesRows, timedAttach, timedRealization, type Attached } from './lib/timed.js';
 import { startRig } from './lib/tenet.js';
 
 const HOSTS = 4;
@@ -48,12 +48,8 @@ runBench('convergence', async (cleanup) => {
   console.log(`\nconvergence over ${count} iterations, ${HOSTS}-host lab, probe on h2; nearest-rank percentiles`);
   process.stdout.write(
     formatTable(LATENCY_HEADERS, [
-      latencyRow('cross-host: attach API call on h1', cross.api, cross.tried),
-      latencyRow('cross-host: attach on h1 until h2 probe gets an answer', cross.reach, cross.tried),
-      latencyRow('cross-host: after the API call returned', cross.after, cross.tried),
-      latencyRow('same-host (baseline): attach API call on h2', same.api, same.tried),
-      latencyRow('same-host (baseline): attach on h2 until h2 probe gets an answer', same.reach, same.tried),
-      latencyRow('same-host (baseline): after the API call returned', same.after, same.tried),
+      ...seriesRows(cross, ['cross-host: attach API call on h1', 'cross-host: attach on h1 until h2 probe gets an answer', 'cross-host: after the API call returned']),
+      ...seriesRows(same, ['same-host (baseline): attach API call on h2', 'same-host (baseline): attach on h2 until h2 probe gets an answer', 'same-host (baseline): after the API call returned']),
     ]),
   );
   console.log('\nratio cross-host/same-host');

@@ -8,7 +8,7 @@
 import type { AgentClient, ControllerClient } from '../../src/api/client.js';
 import { addNamespaces, now, spawnFloor, waitReachable } from './kernel.js';
 import { message } from './main.js';
-import { fmt, median } from './stats.js';
+import { fmt, latencyRow, median } from './stats.js';
 import { NETWORK, TENANT } from './tenet.js';
 
 export const REACH_LIMIT_MS = 5000;
@@ -27,6 +27,11 @@ export class Series {
     this.errors.push(what);
     if (this.errors.length <= 3) console.error(`${this.name}: ${what}`);
   }
+}
+
+/** The three latency rows of a series: the call, until reachable, and the part after the call. */
+export function seriesRows(s: Series, labels: [call: string, reach: string, after: string]): (string | number)[][] {
+  return [latencyRow(labels[0], s.api, s.tried), latencyRow(labels[1], s.reach, s.tried), latencyRow(labels[2], s.after, s.tried)];
 }
 
 export interface Attached {
