@@ -158,5 +158,5 @@ test('ep detach, ep ls with filters, tenant rm', async () => {
 test('host ls shows the heartbeat as an age', async () => {
   const r = await tenet('host', 'ls');
   assert.equal(r.code, 0, r.err);
-  assert.match(r.out, /^NAME\s+VTEP\s+UNDERLAY\s+MTU\s+LAST SEEN\s+REVISION\nh1\s+10\.99\.0\.2\s+lab-tnlab\s+1500\s+\d+s ago\s+42\n$/);
+  assert.match(r.out, /^NAME\s+STATE\s+VTEP\s+UNDERLAY\s+MTU\s+LAST SEEN\s+REVISION\nh1\s+ready\s+10\.99\.0\.2\s+lab-tnlab\s+1500\s+\d+s ago\s+42\n$/);
 });

@@ -42,8 +42,16 @@ export const endpointColumns: Column<Endpoint>[] = [
   { header: 'STATUS', value: (e) => e.status },
 ];
 
+/** Agents heartbeat every 10 s; three missed beats and a host is reported stale. */
+export const STALE_AFTER_MS = 30_000;
+
+export function hostState(h: Host, now = Date.now()): 'ready' | 'stale' {
+  return now - Date.parse(h.lastSeen) > STALE_AFTER_MS ? 'stale' : 'ready';
+}
+
 export const hostColumns: Column<Host>[] = [
   { header: 'NAME', value: (h) => h.name },
+  { header: 'STATE', value: (h) => hostState(h) },
   { header: 'VTEP', value: (h) => h.vtep },
   { header: 'UNDERLAY', value: (h) => h.underlay },
   { header: 'MTU', value: (h) => h.underlayMtu },
