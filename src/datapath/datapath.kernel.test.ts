@@ -68,6 +68,18 @@ describe('datapath on the kernel', { skip: process.getuid?.() !== 0 && 'needs ro
     assert.equal(await u.ping('c1', '192.168.10.9'), false, 'acme/c1 must not reach other/d9');
   });
 
+  it("pins each port to its endpoint's MAC and address: no spoofing inside a network", async () => {
+    const c1 = u.workloadNs('c1');
+    await u.exec(c1, ['ip', 'addr', 'add', '192.168.10.77/24', 'dev', 'eth0']);
+    try {
+      const spoofed = await u.runner.run(['ip', 'netns', 'exec', c1, 'ping', '-c', '1', '-W', '1', '-I', '192.168.10.77', '192.168.10.4'], { allowFail: true });
+      assert.notEqual(spoofed.code, 0, 'a packet from an address that is not c1\'s must not pass');
+      assert.ok(await u.ping('c1', '192.168.10.4'), "c1's own address still works");
+    } finally {
+      await u.exec(c1, ['ip', 'addr', 'del', '192.168.10.77/24', 'dev', 'eth0']);
+    }
+  });
+
   it('gives workloads the underlay MTU minus 50 and the gateway as default route', async () => {
     const link = await u.exec(u.workloadNs('c1'), ['ip', '-j', 'link', 'show', 'eth0']);
     assert.equal(JSON.parse(link)[0].mtu, 1450);

@@ -54,6 +54,8 @@ async function record(k: FakeKernel, networks: Network[], endpoints: Endpoint[])
   let text = recorder.transcript();
   // Port names hash the workload path; show the names the /run/netns paths would give.
   for (const e of [c1, c2, c3, c4, d1]) text = text.replaceAll(portName(e), portName({ ...e, netns: `/run/netns/${e.id}` }));
+  // The ruleset hash covers those port names too (through the pinning set): show it masked.
+  text = text.replace(/comment "tenet:[0-9a-f]{16}"/g, 'comment "tenet:<hash of both tables>"');
   return { result, text: text.replaceAll(`${dir}/`, '/run/netns/') + '\n' };
 }
 

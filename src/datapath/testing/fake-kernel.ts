@@ -136,21 +136,25 @@ export class FakeKernel extends KernelModel implements CommandRunner {
 
   /** `nft -f -`: the one script shape rulesetScript() writes, applied as one transaction. */
   private nft(ns: FakeNs, script: string): void {
-    let table: Table | undefined = ns.nft && { comment: ns.nft.comment, body: [...ns.nft.body] };
+    const copy = (t?: Table) => t && { comment: t.comment, body: [...t.body] };
+    const tables: Record<string, Table | undefined> = { inet: copy(ns.nft), bridge: copy(ns.nftBridge) };
     const lines = script.split('\n');
     for (let i = 0; i < lines.length; i++) {
       const line = lines[i]!.trim();
+      const m = /^(delete )?table (inet|bridge) tenet( \{\}| \{)?$/.exec(line);
       if (!line) continue;
-      if (line === 'table inet tenet {}') table ??= { comment: '', body: [] };
-      else if (line === 'delete table inet tenet') {
-        if (!table) throw new KernelError('Error: Could not process rule: No such file or directory', 1);
-        table = undefined;
-      } else if (line === 'table inet tenet {') {
-        table ??= { comment: '', body: [] };
-        i = readTableBody(lines, i + 1, table);
-      } else throw new KernelError(`fake kernel: unsupported nft statement: ${line}`, 1);
+      if (!m) throw new KernelError(`fake kernel: unsupported nft statement: ${line}`, 1);
+      const family = m[2]!;
+      if (m[1]) {
+        if (!tables[family]) throw new KernelError('Error: Could not process rule: No such file or directory', 1);
+        tables[family] = undefined;
+        continue;
+      }
+      tables[family] ??= { comment: '', body: [] };
+      if (m[3] === ' {') i = readTableBody(lines, i + 1, tables[family]!);
     }
-    ns.nft = table;
+    ns.nft = tables.inet;
+    ns.nftBridge = tables.bridge;
   }
 }
 

@@ -49,6 +49,8 @@ export interface FakeNs {
   routes: Map<string, { via: string; dev: string }>;
   /** Tenet's `inet tenet` table, when there is one. */
   nft?: { comment: string; body: string[] };
+  /** Tenet's `bridge tenet` table (port pinning), when there is one. */
+  nftBridge?: { comment: string; body: string[] };
 }
 
 /** Stand-in for the random MAC the kernel gives a new device: stable per name, so states compare. */
@@ -120,6 +122,7 @@ export function dumpModel(namespaces: Iterable<FakeNs>): string {
     for (const l of links.sort((a, b) => cmp(a.name, b.name))) lines.push(...dumpLink(l));
     for (const [dst, r] of [...ns.routes].sort()) lines.push(`  route ${dst} via ${r.via} dev ${r.dev}`);
     if (ns.nft) lines.push(`  nft table inet tenet comment "${ns.nft.comment}"`);
+    if (ns.nftBridge) lines.push(...ns.nftBridge.body.map((l) => `  nft bridge ${l.trim()}`));
   }
   return lines.join('\n') + '\n';
 }
