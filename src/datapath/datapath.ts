@@ -18,7 +18,7 @@ import type { Logger } from '../base/logger.js';
 import { TenetError } from '../model/errors.js';
 import { diffTenant, isNoop, type TenantSteps } from './diff.js';
 import { KernelOps } from './kernel-ops.js';
-import { listNamespaces, observeTenant } from './observe.js';
+import { listNamespaces, NETNS_DIR, observeTenant } from './observe.js';
 import { knownState } from './fastpath.js';
 import type { HostPlan, TenantPlan } from './plan.js';
 import type { CommandRunner } from './runner.js';
@@ -108,7 +108,14 @@ export class Datapath {
     await this.ops.createVxlans(hostIp, s.host);
     await this.ops.batch(['ip', '-n', s.ns, '-batch', '-'], s.tenant);
     await this.ops.batch(['bridge', '-n', s.ns, '-batch', '-'], s.bridge);
-    if (s.nft) await this.runner.run(['ip', 'netns', 'exec', s.ns, 'nft', '-f', '-'], { input: s.nft });
+    // The rulesets name ports only as strings, so they load while the ports are made: an
+    // attach pays for one of the two processes, not both.
+    const rules = s.nft ? this.runner.run(['nsenter', `--net=${NETNS_DIR}/${s.ns}`, 'nft', '-f', '-'], { input: s.nft }) : undefined;
+    const ports = this.buildPorts(s, result);
+    for (const outcome of await Promise.allSettled([rules, ports])) if (outcome.status === 'rejected') throw outcome.reason;
+  }
+
+  private async buildPorts(s: TenantSteps, result: SetResult): Promise<void> {
     for (const fix of s.workloadFixes) await this.ops.fixWorkload(fix.plan.netns, fix.commands);
     for (const port of s.newPorts) {
       const err = await this.ops.createPort(s.ns, port);

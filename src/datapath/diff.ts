@@ -11,7 +11,7 @@
 import type { NetworkPlan, PortPlan, TenantPlan } from './plan.js';
 import type { LinkState, TenantState } from './state.js';
 import { isOurs, VXLAN_PORT } from './names.js';
-import { rulesetScript } from './nft.js';
+import { elementsScript, pinElements, rulesetScript } from './nft.js';
 
 export interface TenantSteps {
   ns: string;
@@ -66,7 +66,7 @@ export function diffTenant(ns: string, plan: TenantPlan, state: TenantState): Te
     if (link.mtu !== port.mtu) steps.workloadFixes.push({ plan: port, commands: [`link set ${port.ifname} mtu ${port.mtu}`] });
   }
   const nft = rulesetScript(plan);
-  if (nft.hash !== state.nftHash) steps.nft = nft.script;
+  steps.nft = nft.hash !== state.nftHash ? nft.script : elementsScript(pinElements(plan), state.pinned);
   return steps;
 }
 

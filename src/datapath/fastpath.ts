@@ -9,7 +9,7 @@
  * periodic resync (src/agent/agent.ts), and after any failure.
  */
 import { VXLAN_PORT } from './names.js';
-import { rulesetScript } from './nft.js';
+import { pinElements, rulesetScript } from './nft.js';
 import type { TenantPlan } from './plan.js';
 import type { FdbEntry, LinkState, NeighEntry, TenantState } from './state.js';
 
@@ -36,5 +36,5 @@ export function knownState(plan: TenantPlan): TenantState {
     for (const vtep of n.floodVteps) fdb.push({ mac: '00:00:00:00:00:00', dev: n.vxlan, kind: 'remote', dst: vtep });
   }
   for (const p of plan.ports) links.set(p.port, { name: p.port, kind: 'veth', master: p.bridge, mtu: p.mtu, mac: '', up: true, addrs: [] });
-  return { exists: true, links, fdb, neigh, nftHash: rulesetScript(plan).hash };
+  return { exists: true, links, fdb, neigh, nftHash: rulesetScript(plan).hash, pinned: pinElements(plan) };
 }

@@ -1,9 +1,9 @@
 /**
  * The nftables rulesets of a tenant namespace. They are generated whole, and their hash is
- * kept in the comment of the `inet` table, so the reconciler knows from one `nft list`
- * whether they are current; when not, both tables are replaced in ONE `nft -f` transaction
- * (add, delete, re-add), which the kernel applies atomically: no packet sees a half-loaded
- * or empty ruleset.
+ * kept in a rule comment, so the reconciler knows from one `nft -j list ruleset` whether
+ * they are current; when not, both tables are replaced in ONE `nft -f` transaction (add,
+ * delete, re-add), which the kernel applies atomically: no packet sees a half-loaded or
+ * empty ruleset. The pinning set's elements are compared one by one and updated in place.
  *
  * `inet tenet`: br_netfilter is off in tenant namespaces (datapath.ts), so its hooks see
  * routed traffic only: traffic between two networks, and traffic to the gateway itself.
@@ -20,13 +20,14 @@ import { createHash } from 'node:crypto';
 import type { TenantPlan } from './plan.js';
 import { NFT_TABLE } from './names.js';
 
-export function rulesetBody(plan: TenantPlan): string {
+/** Routed traffic only; `hash` goes into the first rule's comment, where `nft -j` shows it. */
+export function rulesetBody(plan: TenantPlan, hash = ''): string {
   const bridges = plan.networks.map((n) => `"${n.bridge}"`).join(', ');
   const ours = bridges ? `iifname { ${bridges} } ` : '';
   return [
     `  chain forward {`,
     `    type filter hook forward priority filter; policy drop;`,
-    `    ct state established,related accept`,
+    `    ct state established,related accept${hash ? ` comment "tenet:${hash}"` : ''}`,
     `  }`,
     `  chain input {`,
     `    type filter hook input priority filter; policy accept;`,
@@ -35,9 +36,12 @@ export function rulesetBody(plan: TenantPlan): string {
   ].join('\n');
 }
 
-export function pinningBody(plan: TenantPlan): string {
-  const byAddress = [...plan.ports].sort((a, b) => a.ipCidr.localeCompare(b.ipCidr) || a.port.localeCompare(b.port));
-  const elements = byAddress.map((p) => `"${p.port}" . ${p.mac} . ${p.ipCidr.split('/')[0]}`);
+/** The pinning set's elements, canonical: what `nft -j` lists, in the same spelling. */
+export function pinElements(plan: TenantPlan): string[] {
+  return plan.ports.map((p) => `"${p.port}" . ${p.mac} . ${p.ipCidr.split('/')[0]}`).sort();
+}
+
+export function pinningBody(elements: string[]): string {
   return [
     `  set ports {`,
     `    type ifname . ether_addr . ipv4_addr`,
@@ -58,24 +62,39 @@ export function rulesetHash(body: string): string {
   return createHash('sha256').update(body).digest('hex').slice(0, 16);
 }
 
-/** A script for `nft -f -` that replaces Tenet's two tables atomically. */
+/**
+ * A script for `nft -f -` that replaces Tenet's two tables atomically. The hash covers the
+ * rules, not the pinning set's elements: those change with every attach and are updated in
+ * place (elementsScript), because deleting and re-adding a table with base chains waits for
+ * the kernel's RCU grace periods (about 20 ms here, research/baseline.md §2).
+ */
 export function rulesetScript(plan: TenantPlan): { hash: string; script: string } {
-  const inet = rulesetBody(plan);
-  const bridge = pinningBody(plan);
-  const hash = rulesetHash(`${inet}\n${bridge}`);
+  const hash = rulesetHash(`${rulesetBody(plan)}\n${pinningBody([])}`);
   const script = [
     `table inet ${NFT_TABLE} {}`,
     `delete table inet ${NFT_TABLE}`,
     `table inet ${NFT_TABLE} {`,
-    `  comment "tenet:${hash}"`,
-    inet,
+    rulesetBody(plan, hash),
     `}`,
     `table bridge ${NFT_TABLE} {}`,
     `delete table bridge ${NFT_TABLE}`,
     `table bridge ${NFT_TABLE} {`,
-    bridge,
+    pinningBody(pinElements(plan)),
     `}`,
     '',
   ].join('\n');
   return { hash, script };
+}
+
+/** Adds and deletes pinning elements in place; undefined when the set is already right. */
+export function elementsScript(want: string[], have: string[]): string | undefined {
+  const has = new Set(have);
+  const wanted = new Set(want);
+  const add = want.filter((e) => !has.has(e));
+  const del = have.filter((e) => !wanted.has(e));
+  const lines = [
+    ...(del.length ? [`delete element bridge ${NFT_TABLE} ports { ${del.join(', ')} }`] : []),
+    ...(add.length ? [`add element bridge ${NFT_TABLE} ports { ${add.join(', ')} }`] : []),
+  ];
+  return lines.length ? `${lines.join('\n')}\n` : undefined;
 }

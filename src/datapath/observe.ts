@@ -1,5 +1,5 @@
 /**
- * Reads a tenant namespace's kernel state (`ip -j`, `bridge -j`, `nft list`) in parallel,
+ * Reads a tenant namespace's kernel state (`ip -j`, `bridge -j`, `nft -j`) in parallel,
  * one process each, and reduces it to TenantState. Parsing is separate from running so it
  * can be tested against captured JSON without root.
  */
@@ -26,14 +26,14 @@ export async function observeTenant(runner: CommandRunner, ns: string, exists: b
     runner.run(['ip', '-n', ns, '-j', '-d', 'addr', 'show']),
     runner.run(['bridge', '-n', ns, '-j', 'fdb', 'show']),
     runner.run(['ip', '-n', ns, '-j', 'neigh', 'show']),
-    runner.run(['ip', 'netns', 'exec', ns, 'nft', 'list', 'table', 'inet', NFT_TABLE], { allowFail: true }),
+    runner.run(['nsenter', `--net=${NETNS_DIR}/${ns}`, 'nft', '-j', 'list', 'ruleset']),
   ]);
   return {
     exists: true,
     links: parseLinks(links.stdout),
     fdb: parseFdb(fdb.stdout),
     neigh: parseNeigh(neigh.stdout),
-    nftHash: nft.code === 0 ? parseNftHash(nft.stdout) : undefined,
+    ...parseRuleset(nft.stdout),
   };
 }
 
@@ -107,8 +107,19 @@ export function parseNeigh(json: string): NeighEntry[] {
     .map((n) => ({ ip: n.dst, dev: n.dev, mac: n.lladdr! }));
 }
 
-export function parseNftHash(text: string): string | undefined {
-  return /comment "tenet:([0-9a-f]+)"/.exec(text)?.[1];
+interface RawRulesetItem {
+  rule?: { family: string; table: string; comment?: string };
+  set?: { family: string; table: string; name: string; elem?: ({ concat: string[] } | string)[] };
+}
+
+/** The hash in Tenet's rule comment, and the port-pinning set's elements (`nft -j list ruleset`). */
+export function parseRuleset(json: string): { nftHash?: string; pinned: string[] } {
+  const items = ((JSON.parse(json || '{}') as { nftables?: RawRulesetItem[] }).nftables ?? []);
+  const ours = (x: { family: string; table: string }, family: string) => x.family === family && x.table === NFT_TABLE;
+  const comment = items.map((i) => i.rule).find((r) => r && ours(r, 'inet') && r.comment?.startsWith('tenet:'))?.comment;
+  const set = items.map((i) => i.set).find((s) => s && ours(s, 'bridge') && s.name === 'ports');
+  const pinned = (set?.elem ?? []).flatMap((e) => (typeof e === 'object' && e.concat ? [`"${e.concat[0]}" . ${e.concat[1]} . ${e.concat[2]}`] : []));
+  return { nftHash: comment?.slice('tenet:'.length), pinned: pinned.sort() };
 }
 
 function parseJsonArray<T>(text: string): T[] {

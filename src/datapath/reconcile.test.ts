@@ -205,7 +205,9 @@ describe('datapath reconcile on the fake kernel', () => {
     await ip('tn-beta', `link set ${portName(b1)} down`);
     const fdb = 'fdb del 00:00:00:00:00:00 dev tnvx4101 dst 10.0.0.2 self\nfdb append 00:00:00:00:00:00 dev tnvx4101 dst 10.9.9.9 self permanent\n';
     await k.run(['bridge', '-n', 'tn-acme', '-batch', '-'], { input: fdb });
-    await k.run(['ip', 'netns', 'exec', 'tn-acme', 'nft', '-f', '-'], { input: 'delete table inet tenet\n' });
+    await k.run(['nsenter', '--net=/run/netns/tn-acme', 'nft', '-f', '-'], { input: 'delete table inet tenet\n' });
+    const b1Pin = `"${portName(b1)}" . ${b1.mac} . ${b1.ip}`;
+    await k.run(['nsenter', '--net=/run/netns/tn-beta', 'nft', '-f', '-'], { input: `delete element bridge tenet ports { ${b1Pin} }\n` });
     assert.notEqual(k.dump(), await freshDump(both));
     const result = await set(k, both);
     assert.deepEqual(result.changed, ['tn-acme', 'tn-beta']);

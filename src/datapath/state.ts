@@ -43,8 +43,10 @@ export interface TenantState {
   links: Map<string, LinkState>;
   fdb: FdbEntry[];
   neigh: NeighEntry[];
-  /** Hash recorded in the comment of Tenet's nftables table; undefined when there is none. */
+  /** Hash recorded in the comment of Tenet's nftables rules; undefined when there are none. */
   nftHash?: string;
+  /** Elements of the port-pinning set, spelled as nft.ts pinElements() spells them. */
+  pinned: string[];
 }
 
-export const emptyTenantState = (): TenantState => ({ exists: false, links: new Map(), fdb: [], neigh: [] });
+export const emptyTenantState = (): TenantState => ({ exists: false, links: new Map(), fdb: [], neigh: [], pinned: [] });

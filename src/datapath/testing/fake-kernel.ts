@@ -13,7 +13,7 @@
  */
 import { CommandError, type CommandResult, type CommandRunner, type RunOptions } from '../runner.js';
 import { KernelModel } from './fake-ip.js';
-import { addrJson, dumpModel, fdbJson, KernelError, neighJson, newNs, nftText, type FakeNs } from './fake-model.js';
+import { addrJson, dumpModel, fdbJson, KernelError, neighJson, newNs, rulesetJson, type FakeNs } from './fake-model.js';
 
 type Table = NonNullable<FakeNs['nft']>;
 
@@ -76,10 +76,8 @@ export class FakeKernel extends KernelModel implements CommandRunner {
     if (tool === 'ip' && flag === '-n' && args === '-j -d addr show') return addrJson(this.ns(ns!));
     if (tool === 'ip' && flag === '-n' && args === '-j neigh show') return neighJson(this.ns(ns!));
     if (tool === 'bridge' && flag === '-n' && args === '-j fdb show') return fdbJson(this.ns(ns!));
-    if (tool === 'ip' && flag === 'netns' && ns === 'exec' && rest.slice(1).join(' ') === 'nft list table inet tenet') {
-      const table = this.ns(rest[0]!).nft;
-      if (!table) throw new KernelError('Error: No such file or directory\nlist table inet tenet\n                ^^^^^', 1);
-      return nftText(table);
+    if (tool === 'nsenter' && flag?.startsWith('--net=/run/netns/') && [ns, ...rest].join(' ') === 'nft -j list ruleset') {
+      return rulesetJson(this.ns(flag.slice('--net=/run/netns/'.length)));
     }
     return undefined;
   }
@@ -90,7 +88,9 @@ export class FakeKernel extends KernelModel implements CommandRunner {
     if (tool === 'ip' && a1 === 'netns' && a2 === 'add' && rest.length === 1) return this.addNs(rest[0]!);
     if (tool === 'ip' && a1 === 'netns' && a2 === 'del' && rest.length === 1) return this.delNs(rest[0]!);
     if (tool === 'ip' && a1 === 'netns' && a2 === 'exec' && rest[1] === 'sysctl') return void this.ns(rest[0]!);
-    if (tool === 'ip' && a1 === 'netns' && a2 === 'exec' && rest.slice(1).join(' ') === 'nft -f -') return this.nft(this.ns(rest[0]!), input);
+    if (tool === 'nsenter' && a1?.startsWith('--net=/run/netns/') && [a2, ...rest].join(' ') === 'nft -f -') {
+      return this.nft(this.ns(a1.slice('--net=/run/netns/'.length)), input);
+    }
     if (line === 'ip -batch -') return this.batch(input, (w) => this.ip(this.hostNs, w), this.hostNs);
     if (tool === 'ip' && a1 === '-n' && rest.join(' ') === '-batch -') return this.batch(input, (w) => this.ip(a2!, w), a2);
     if (tool === 'ip' && a1 === '-n' && rest.length > 0) return this.ip(a2!, rest);
@@ -136,13 +136,18 @@ export class FakeKernel extends KernelModel implements CommandRunner {
 
   /** `nft -f -`: the one script shape rulesetScript() writes, applied as one transaction. */
   private nft(ns: FakeNs, script: string): void {
-    const copy = (t?: Table) => t && { comment: t.comment, body: [...t.body] };
+    const copy = (t?: Table) => t && { comment: t.comment, body: [...t.body], elements: new Set(t.elements) };
     const tables: Record<string, Table | undefined> = { inet: copy(ns.nft), bridge: copy(ns.nftBridge) };
     const lines = script.split('\n');
     for (let i = 0; i < lines.length; i++) {
       const line = lines[i]!.trim();
       const m = /^(delete )?table (inet|bridge) tenet( \{\}| \{)?$/.exec(line);
+      const el = /^(add|delete) element bridge tenet ports \{ (.*) \}$/.exec(line);
       if (!line) continue;
+      if (el) {
+        changeElements(tables.bridge, el[1] === 'add', el[2]!.split(', '));
+        continue;
+      }
       if (!m) throw new KernelError(`fake kernel: unsupported nft statement: ${line}`, 1);
       const family = m[2]!;
       if (m[1]) {
@@ -150,11 +155,20 @@ export class FakeKernel extends KernelModel implements CommandRunner {
         tables[family] = undefined;
         continue;
       }
-      tables[family] ??= { comment: '', body: [] };
+      tables[family] ??= { comment: '', body: [], elements: new Set() };
       if (m[3] === ' {') i = readTableBody(lines, i + 1, tables[family]!);
     }
     ns.nft = tables.inet;
     ns.nftBridge = tables.bridge;
+  }
+}
+
+/** `add element` / `delete element` on the pinning set, failing as nft does on a missing set or element. */
+function changeElements(table: Table | undefined, add: boolean, elements: string[]): void {
+  if (!table) throw new KernelError('Error: Could not process rule: No such file or directory', 1);
+  for (const e of elements) {
+    if (add) table.elements.add(e);
+    else if (!table.elements.delete(e)) throw new KernelError('Error: Could not process rule: No such file or directory', 1);
   }
 }
 
@@ -166,7 +180,9 @@ function readTableBody(lines: string[], start: number, table: Table): number {
     const comment = depth === 1 ? /^comment "(.*)"$/.exec(raw.trim()) : null;
     depth += (raw.match(/{/g) ?? []).length - (raw.match(/}/g) ?? []).length;
     if (depth === 0) return i;
+    const elements = /^elements = \{ (.*) \}$/.exec(raw.trim());
     if (comment) table.comment = comment[1]!;
+    else if (elements) elements[1]!.split(', ').forEach((e) => table.elements.add(e));
     else table.body.push(raw.replace(/^ {2}/, ''));
   }
   throw new KernelError('Error: syntax error, unexpected end of file', 1);

@@ -48,9 +48,15 @@ export interface FakeNs {
   links: Map<string, FakeLink>;
   routes: Map<string, { via: string; dev: string }>;
   /** Tenet's `inet tenet` table, when there is one. */
-  nft?: { comment: string; body: string[] };
-  /** Tenet's `bridge tenet` table (port pinning), when there is one. */
-  nftBridge?: { comment: string; body: string[] };
+  nft?: NftTable;
+  /** Tenet's `bridge tenet` table (port pinning), when there is one; `elements` of its set. */
+  nftBridge?: NftTable;
+}
+
+export interface NftTable {
+  comment: string;
+  body: string[];
+  elements: Set<string>;
 }
 
 /** Stand-in for the random MAC the kernel gives a new device: stable per name, so states compare. */
@@ -107,10 +113,16 @@ export function neighJson(ns: FakeNs): string {
   return JSON.stringify(out);
 }
 
-/** `nft list table inet tenet`, indented with tabs as nft prints it. */
-export function nftText(table: NonNullable<FakeNs['nft']>): string {
-  const body = table.body.map((line) => line.replace(/^( {2})+/, (s) => '\t'.repeat(s.length / 2)));
-  return ['table inet tenet {', `\tcomment "${table.comment}"`, ...body.map((l) => `\t${l}`), '}', ''].join('\n');
+/** `nft -j list ruleset`, reduced to what observe.ts reads: the hash comment and the pinning set. */
+export function rulesetJson(ns: FakeNs): string {
+  const items: object[] = [];
+  const hash = ns.nft?.body.map((l) => /comment "(tenet:[0-9a-f]+)"/.exec(l)?.[1]).find(Boolean);
+  if (hash) items.push({ rule: { family: 'inet', table: 'tenet', chain: 'forward', comment: hash } });
+  if (ns.nftBridge) {
+    const elem = [...ns.nftBridge.elements].map((e) => ({ concat: e.split(' . ').map((x) => x.replace(/^"|"$/g, '')) }));
+    items.push({ set: { family: 'bridge', table: 'tenet', name: 'ports', ...(elem.length ? { elem } : {}) } });
+  }
+  return JSON.stringify({ nftables: [{ metainfo: { version: '1.0.6' } }, ...items] });
 }
 
 /** Every namespace, link, entry and route, sorted: two kernels are alike when their dumps are. */
@@ -121,8 +133,9 @@ export function dumpModel(namespaces: Iterable<FakeNs>): string {
     const links = [...ns.links.values()].filter((l) => !(ns.workload && l.kind === 'loopback')); // not ours to manage
     for (const l of links.sort((a, b) => cmp(a.name, b.name))) lines.push(...dumpLink(l));
     for (const [dst, r] of [...ns.routes].sort()) lines.push(`  route ${dst} via ${r.via} dev ${r.dev}`);
-    if (ns.nft) lines.push(`  nft table inet tenet comment "${ns.nft.comment}"`);
+    if (ns.nft) lines.push(...ns.nft.body.map((l) => `  nft inet ${l.trim()}`));
     if (ns.nftBridge) lines.push(...ns.nftBridge.body.map((l) => `  nft bridge ${l.trim()}`));
+    if (ns.nftBridge) lines.push(...[...ns.nftBridge.elements].sort().map((e) => `  nft pinned ${e}`));
   }
   return lines.join('\n') + '\n';
 }
