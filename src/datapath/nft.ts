@@ -49,11 +49,11 @@ export function pinningBody(elements: string[]): string {
     `  }`,
     `  chain prerouting {`,
     `    type filter hook prerouting priority filter; policy accept;`,
-    `    iifname "tnvx*" accept`,
-    `    iifname != "tnv*" accept`,
+    // Lookups first: most frames are a port's own traffic and leave at the first rule. Putting
+    // two wildcard iifname rules first cost 20 % of throughput (docs/adr/002).
     `    ether type ip iifname . ether saddr . ip saddr @ports accept`,
     `    ether type arp iifname . ether saddr . arp saddr ip @ports iifname . arp saddr ether . arp saddr ip @ports accept`,
-    `    drop`,
+    `    iifname "tnv*" iifname != "tnvx*" drop`,
     `  }`,
   ].join('\n');
 }
