@@ -85,11 +85,15 @@ export async function startAgent(c: ResolvedConfig, state: LabState, h: LabHost)
 
 export async function waitHealthy(c: ResolvedConfig, h: LabHost): Promise<void> {
   const client = new AgentClient(`unix:${h.socket}`, 1000);
+  // While `nsenter` execs node, /proc/PID/cmdline can read empty for an instant: only a
+  // process missing on several probes in a row has really exited.
+  let missing = 0;
   const probe = async () => {
-    if (!agentAlive(h.pid, h.nsPrefix)) {
+    missing = agentAlive(h.pid, h.nsPrefix) ? 0 : missing + 1;
+    if (missing >= 3) {
       throw new TenetError('LAB_ERROR', `the agent of ${h.name} exited while starting`, `see ${h.log}`);
     }
-    return client.health().then(() => true, () => undefined);
+    return missing ? undefined : client.health().then(() => true, () => undefined);
   };
   try {
     await waitFor(probe, c.agentTimeoutMs, `agent ${h.name}`, 100);
