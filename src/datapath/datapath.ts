@@ -104,7 +104,7 @@ export class Datapath {
 
   private async build(s: TenantSteps, result: SetResult): Promise<void> {
     if (s.createNs) await this.ops.createNamespace(s.ns);
-    const hostIp = this.opts.hostNs ? ['ip', '-n', this.opts.hostNs, '-batch', '-'] : ['ip', '-batch', '-'];
+    const hostIp = this.opts.hostNs ? ['ip', '-n', this.opts.hostNs] : ['ip'];
     await this.ops.createVxlans(hostIp, s.host);
     await this.ops.batch(['ip', '-n', s.ns, '-batch', '-'], s.tenant);
     await this.ops.batch(['bridge', '-n', s.ns, '-batch', '-'], s.bridge);

@@ -56,12 +56,13 @@ export class KernelOps {
   }
 
   /** VXLAN devices are born in the host namespace; if moving one failed, do not leave it there. */
-  async createVxlans(hostArgv: string[], commands: string[]): Promise<void> {
+  /** `hostIp`: how to run `ip` in the host namespace (`['ip']`, or `['ip', '-n', NS]`). */
+  async createVxlans(hostIp: string[], commands: string[]): Promise<void> {
     try {
-      await this.batch(hostArgv, commands);
+      await this.batch([...hostIp, '-batch', '-'], commands);
     } catch (err) {
       const born = commands.map((c) => /^link add (\S+) type vxlan/.exec(c)?.[1]).filter((n): n is string => !!n);
-      for (const name of born) await this.runner.run([...hostArgv.slice(0, -2), 'link', 'del', name], { allowFail: true });
+      for (const name of born) await this.runner.run([...hostIp, 'link', 'del', name], { allowFail: true });
       throw err;
     }
   }
