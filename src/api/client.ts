@@ -2,7 +2,7 @@
  * Typed clients for the controller API and the agent API. The CLI, the agent, the lab and
  * (later) the Docker and CNI plugins all go through these; none builds URLs by hand.
  */
-import { Transport } from './transport.js';
+import { Transport, type TransportOptions } from './transport.js';
 import type {
   AttachRequest,
   CreateEndpointRequest,
@@ -21,8 +21,9 @@ const enc = encodeURIComponent;
 export class ControllerClient {
   readonly transport: Transport;
 
-  constructor(address: string, timeoutMs?: number) {
-    this.transport = new Transport(address, 'CONTROLLER_UNREACHABLE', timeoutMs);
+  /** `opts`: a timeout in ms, or the full transport options (token, CA) for a remote controller. */
+  constructor(address: string, opts?: number | TransportOptions) {
+    this.transport = new Transport(address, 'CONTROLLER_UNREACHABLE', typeof opts === 'number' ? { timeoutMs: opts } : opts);
   }
 
   health = () => this.transport.request<Health>('GET', '/v1/health');
@@ -94,7 +95,7 @@ export class AgentClient {
   readonly transport: Transport;
 
   constructor(address: string, timeoutMs?: number) {
-    this.transport = new Transport(address, 'AGENT_UNREACHABLE', timeoutMs);
+    this.transport = new Transport(address, 'AGENT_UNREACHABLE', { timeoutMs });
   }
 
   health = () => this.transport.request<Health>('GET', '/v1/health');

@@ -1,21 +1,30 @@
 /**
- * What every user command needs from commander: the global options (--api, -o), a place to
+ * What every user command needs from commander: the global options (--api, --token,
+ * --token-file, --ca, -o), a place to
  * write output (the program's output configuration, so tests capture it), a controller
  * client that is always closed, and argument parsers whose failures are usage errors.
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { ControllerClient } from '../api/client.js';
-import { controllerAddress } from '../api/defaults.js';
+import { controllerConnection, type ConnectionFlags } from '../api/defaults.js';
 import { formatJson, render, tableOf, type Column, type OutputFormat } from '../base/table.js';
 
-export interface GlobalOptions {
-  api?: string;
+export interface GlobalOptions extends ConnectionFlags {
   output: OutputFormat;
 }
 
+/** The global options that say how to reach and authenticate to the controller. */
+export function addConnectionOptions(program: Command): Command {
+  return program
+    .option('--api <address>', 'controller address: https://host:port or unix:/path (default: $TENET_API or the local socket)')
+    .option('--token <token>', 'bearer token for a controller over TCP (default: $TENET_TOKEN)')
+    .option('--token-file <file>', 'read the token from a file, e.g. DATA_DIR/admin.token (default: $TENET_TOKEN_FILE)')
+    .option('--ca <file>', "the controller's CA certificate, DATA_DIR/tls/ca.crt on it (default: $TENET_CA)");
+}
+
 export function globals(cmd: Command): GlobalOptions {
-  const all = cmd.optsWithGlobals<{ api?: string; output?: OutputFormat }>();
-  return { api: all.api, output: all.output ?? 'table' };
+  const all = cmd.optsWithGlobals<ConnectionFlags & { output?: OutputFormat }>();
+  return { api: all.api, token: all.token, tokenFile: all.tokenFile, ca: all.ca, output: all.output ?? 'table' };
 }
 
 /** Writes to the program's stdout channel (inherited by every subcommand). */
@@ -45,9 +54,10 @@ export function note(cmd: Command, text: string): void {
   write(text);
 }
 
-/** Runs `fn` with a controller client for --api / TENET_API, closing its sockets afterwards. */
+/** Runs `fn` with a controller client for --api / TENET_API (and token, CA), closing its sockets afterwards. */
 export async function withController<T>(cmd: Command, fn: (c: ControllerClient) => Promise<T>): Promise<T> {
-  const client = new ControllerClient(controllerAddress(globals(cmd).api));
+  const { address, options } = controllerConnection(globals(cmd));
+  const client = new ControllerClient(address, options);
   try {
     return await fn(client);
   } finally {

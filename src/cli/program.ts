@@ -8,10 +8,12 @@
 import { Command, CommanderError, Option } from 'commander';
 import { OUTPUT_FORMATS } from '../base/table.js';
 import { asTenetError } from '../model/errors.js';
+import { addConnectionOptions } from './context.js';
 import { addEpCommands } from './ep.js';
 import { addHostCommands } from './host.js';
 import { addNetCommands } from './net.js';
 import { addTenantCommands } from './tenant.js';
+import { addTokenCommands } from './token.js';
 
 export interface CliIO {
   out(text: string): void;
@@ -40,13 +42,14 @@ export function buildProgram(io: CliIO = processIO): Command {
       // Commander appends "(Did you mean …?)" on a second line; keep errors to one line.
       outputError: (text, write) => write(`${text.trimEnd().replace(/\s*\n\s*/g, ' ')}\n`),
     })
-    .exitOverride()
-    .option('--api <address>', 'controller address: http://host:port or unix:/path (default: $TENET_API or the local socket)')
+    .exitOverride();
+  addConnectionOptions(program)
     .addOption(new Option('-o, --output <format>', 'output format').choices(OUTPUT_FORMATS).default('table'));
   addTenantCommands(program);
   addNetCommands(program);
   addEpCommands(program);
   addHostCommands(program);
+  addTokenCommands(program);
   return program;
 }
 

@@ -1,5 +1,4 @@
 /** Wiring of an agent process: underlay detection, datapath, sync with the controller, API socket. */
-import { rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { ControllerClient } from '../api/client.js';
 import type { Logger } from '../base/logger.js';
@@ -11,7 +10,8 @@ import { ExecRunner } from '../datapath/runner.js';
 import { TenetError } from '../model/errors.js';
 import { DEFAULT_UNDERLAY } from '../model/types.js';
 import { validateHostName, validateName } from '../model/validate.js';
-import { listenUnix } from './listen.js';
+import { agentCredentials } from './join.js';
+import { listenUnix, removeSocket } from './listen.js';
 import { VERSION } from './version.js';
 
 export interface AgentConfig {
@@ -22,6 +22,10 @@ export interface AgentConfig {
   vtepIp?: string;
   underlayDev?: string;
   underlayName?: string;
+  /** Only for an https controller: a join token for the first start. */
+  joinToken?: string;
+  /** Where the agent keeps the controller's CA and its host credential. */
+  stateDir: string;
 }
 
 export async function startAgent(cfg: AgentConfig, baseLogger: Logger): Promise<{ agent: Agent; close(): Promise<void> }> {
@@ -29,9 +33,10 @@ export async function startAgent(cfg: AgentConfig, baseLogger: Logger): Promise<
   const logger = baseLogger.child({ host });
   const runner = new ExecRunner();
   const underlay = { name: validateName('underlay', cfg.underlayName ?? DEFAULT_UNDERLAY), ...(await detectUnderlay(runner, logger, cfg.vtepIp, cfg.underlayDev)) };
-  const controller = new ControllerClient(cfg.controller);
+  const credentials = await untilReachable(() => agentCredentials(cfg, host, logger), logger);
+  const controller = new ControllerClient(cfg.controller, credentials);
   const agent = new Agent({ host, nsPrefix: cfg.nsPrefix, underlay, controller, datapath: new Datapath(runner, logger), logger });
-  await startWithRetry(agent, logger);
+  await untilReachable(() => agent.start(), logger);
   const app = buildAgentApp(agent, logger, VERSION);
   await listenUnix(app, cfg.socket);
   logger.info({ socket: cfg.socket, controller: cfg.controller, vtep: underlay.vtep, underlayDev: underlay.dev, underlayMtu: underlay.mtu, underlay: underlay.name, nsPrefix: cfg.nsPrefix }, 'agent serving on its socket');
@@ -40,18 +45,17 @@ export async function startAgent(cfg: AgentConfig, baseLogger: Logger): Promise<
     close: async () => {
       agent.stop(); // the kernel state stays as it is: traffic keeps flowing without us
       await app.close();
-      rmSync(cfg.socket, { force: true });
+      removeSocket(cfg.socket);
       controller.close();
     },
   };
 }
 
 /** The controller may start after the agent (or restart): wait for it rather than die. */
-async function startWithRetry(agent: Agent, logger: Logger): Promise<void> {
+async function untilReachable<T>(step: () => Promise<T>, logger: Logger): Promise<T> {
   for (let delay = 200; ; delay = Math.min(delay * 2, 5000)) {
     try {
-      await agent.start();
-      return;
+      return await step();
     } catch (err) {
       if (!(err instanceof TenetError) || err.code !== 'CONTROLLER_UNREACHABLE') throw err;
       logger.warn({ err: err.message, retryInMs: delay }, 'cannot register with the controller yet');

@@ -1,12 +1,21 @@
-/** Wiring of a controller process: store + API on TCP and/or a unix socket. */
+/**
+ * Wiring of a controller process: store + API on a unix socket and/or TCP. The socket is
+ * root-only and every caller on it is admin; the TCP listener is off unless --listen asks
+ * for it, and then it serves https only, with the CA, certificate and admin token this
+ * file makes in the data dir on the first start (ADR 006).
+ */
 import type { FastifyInstance } from 'fastify';
-import { rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { sha256Hex } from '../api/credentials.js';
 import type { Logger } from '../base/logger.js';
+import type { ControllerAuth } from '../controller/auth.js';
 import { buildControllerApp } from '../controller/app.js';
 import { startCompactor } from '../store/compactor.js';
 import { openSqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/types.js';
-import { listenUnix, parseHostPort } from './listen.js';
+import { listenUnix, parseHostPort, removeSocket } from './listen.js';
+import { ensureAdminToken } from './secrets.js';
+import { ensureControllerTls } from './tls.js';
 import { VERSION } from './version.js';
 
 export interface ControllerConfig {
@@ -14,37 +23,51 @@ export interface ControllerConfig {
   /** host:port, or '' for none. */
   listen: string;
   socket: string;
+  /** Extra names and addresses for the server certificate. */
+  tlsSan?: string[];
 }
 
 export interface RunningController {
   store: Store;
   apps: FastifyInstance[];
+  /** https://host:port actually bound (port 0 becomes the real one), if listening on TCP. */
+  url?: string;
   close(): Promise<void>;
 }
 
 export async function startController(cfg: ControllerConfig, logger: Logger): Promise<RunningController> {
+  const tcp = cfg.listen ? parseHostPort(cfg.listen) : undefined;
+  const tls = tcp ? ensureControllerTls(cfg.dataDir, tcp.host, cfg.tlsSan ?? [], logger) : undefined;
+  const admin = tcp ? ensureAdminToken(cfg.dataDir) : undefined;
+  const shared = { caPem: tls?.caPem, caHash: tls?.caHash };
   const store = openSqliteStore(cfg.dataDir);
   // Agents resume watches from recent revisions; keep enough history for a few minutes of churn.
   const compactor = startCompactor(store, { keepRevisions: 10_000, intervalMs: 60_000, logger });
   const apps: FastifyInstance[] = [];
+  const build = (auth: ControllerAuth) => buildControllerApp({ store, logger, version: VERSION, auth, tls: auth.transport === 'tcp' ? tls : undefined });
   if (cfg.socket) {
-    const app = await buildControllerApp({ store, logger, version: VERSION });
+    const app = await build({ transport: 'unix', ...shared });
     await listenUnix(app, cfg.socket);
     apps.push(app);
   }
-  if (cfg.listen) {
-    const app = await buildControllerApp({ store, logger, version: VERSION });
-    await app.listen(parseHostPort(cfg.listen));
+  let url: string | undefined;
+  if (tcp && admin) {
+    const app = await build({ transport: 'tcp', adminTokenHash: sha256Hex(admin.secret), ...shared });
+    await app.listen(tcp);
     apps.push(app);
+    const bound = app.server.address() as AddressInfo;
+    url = `https://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`;
+    logger.info({ https: url, ca: tls?.caPath, adminToken: admin.path }, 'TCP API: https with bearer tokens (agents join with `tenet token create --agent`)');
   }
-  logger.info({ dataDir: cfg.dataDir, store: 'sqlite', socket: cfg.socket || undefined, http: cfg.listen || undefined, revision: await store.revision() }, 'controller serving API /v1');
+  logger.info({ dataDir: cfg.dataDir, store: 'sqlite', socket: cfg.socket || undefined, https: url, revision: await store.revision() }, 'controller serving API /v1');
   return {
     store,
     apps,
+    url,
     close: async () => {
       await compactor.stop();
       await Promise.all(apps.map((a) => a.close()));
-      if (cfg.socket) rmSync(cfg.socket, { force: true });
+      if (cfg.socket) removeSocket(cfg.socket);
       await store.close();
     },
   };

@@ -5,7 +5,7 @@
  * their connectivity while Tenet restarts.
  */
 import type { Command } from 'commander';
-import { DEFAULT_AGENT_SOCKET, DEFAULT_CONTROLLER_SOCKET, DEFAULT_DATA_DIR, DEFAULT_HTTP_LISTEN } from '../api/defaults.js';
+import { DEFAULT_AGENT_SOCKET, DEFAULT_AGENT_STATE_DIR, DEFAULT_CONTROLLER_SOCKET, DEFAULT_DATA_DIR, DEFAULT_HTTP_LISTEN } from '../api/defaults.js';
 import type { Logger } from '../base/logger.js';
 import { TenetError } from '../model/errors.js';
 import { startAgent } from './agent.js';
@@ -23,6 +23,9 @@ interface DaemonFlags {
   vtepIp?: string;
   underlayDev?: string;
   underlayName?: string;
+  tlsSan: string[];
+  joinToken?: string;
+  stateDir: string;
 }
 
 export function addDaemonCommands(program: Command): void {
@@ -32,7 +35,7 @@ export function addDaemonCommands(program: Command): void {
     const logger = createLogger('tenet');
     const controller = await startController(f, logger);
     const agent = await startAgent({ ...f, controller: `unix:${f.socket}`, socket: f.agentSocket }, logger);
-    logger.info({ api: [`unix:${f.socket}`, f.listen && `http://${f.listen}`].filter(Boolean), agentSocket: f.agentSocket, dataDir: f.dataDir }, 'tenet is up: point the CLI at it with TENET_API (the default finds it)');
+    logger.info({ api: [`unix:${f.socket}`, controller.url].filter(Boolean), agentSocket: f.agentSocket, dataDir: f.dataDir }, 'tenet is up: point the CLI at it with TENET_API (the default finds it)');
     await untilSignal(logger, async () => {
       await agent.close();
       await controller.close();
@@ -46,12 +49,14 @@ export function addDaemonCommands(program: Command): void {
   });
   const agent = program.command('agent').description('run an agent only (one per host)');
   agentOptions(agent)
-    .requiredOption('--controller <address>', 'controller address: unix:/path or http://host:port')
+    .requiredOption('--controller <address>', 'controller address: https://host:port or unix:/path')
+    .option('--join-token <token>', 'first start only: a token from `tenet token create --agent` (default: $TENET_JOIN_TOKEN)')
     .option('--listen <path>', 'agent API socket', DEFAULT_AGENT_SOCKET)
     .action(async (f: DaemonFlags & { listen: string; controller: string }) => {
       requireRoot('tenet agent');
       const logger = createLogger('tenet-agent');
-      const running = await startAgent({ ...f, socket: f.listen }, logger);
+      const joinToken = f.joinToken ?? process.env.TENET_JOIN_TOKEN;
+      const running = await startAgent({ ...f, joinToken, socket: f.listen }, logger);
       await untilSignal(logger, running.close);
     });
 }
@@ -59,8 +64,9 @@ export function addDaemonCommands(program: Command): void {
 function controllerOptions(cmd: Command): Command {
   return cmd
     .option('--data-dir <dir>', 'where the embedded store keeps its data', DEFAULT_DATA_DIR)
-    .option('--listen <host:port>', "HTTP API address ('' for none)", DEFAULT_HTTP_LISTEN)
-    .option('--socket <path>', 'API unix socket', DEFAULT_CONTROLLER_SOCKET);
+    .option('--listen <host:port>', 'serve the API on TCP too, over https with bearer tokens, e.g. 0.0.0.0:7400 (default: off)', DEFAULT_HTTP_LISTEN)
+    .option('--tls-san <name>', "another DNS name or IP for the server certificate (repeatable)", collect, [] as string[])
+    .option('--socket <path>', 'API unix socket (root only)', DEFAULT_CONTROLLER_SOCKET);
 }
 
 function agentOptions(cmd: Command): Command {
@@ -69,8 +75,11 @@ function agentOptions(cmd: Command): Command {
     .option('--ns-prefix <prefix>', 'prefix of the tenant namespaces this agent owns', 'tenet-')
     .option('--vtep-ip <address>', 'underlay address for VXLAN (default: from the default route)')
     .option('--underlay-dev <name>', 'underlay interface (default: from the default route)')
-    .option('--underlay-name <name>', 'underlay network name: VXLAN only flows between hosts of one underlay', 'default');
+    .option('--underlay-name <name>', 'underlay network name: VXLAN only flows between hosts of one underlay', 'default')
+    .option('--state-dir <dir>', "where the agent keeps the controller's CA and its credential", DEFAULT_AGENT_STATE_DIR);
 }
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 function requireRoot(what: string): void {
   if (process.getuid?.() !== 0) throw new TenetError('NOT_ROOT', `${what} programs the kernel's networking and must run as root`, 'run it with sudo');

@@ -9,6 +9,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from '../base/logger.js';
 import type { Store } from '../store/types.js';
+import { installAuth, serverOptions, type ControllerAuth, type TlsMaterial } from './auth.js';
 import { endpointRoutes } from './endpoints.js';
 import { installErrorHandler } from './error-handler.js';
 import { hostRoutes } from './hosts.js';
@@ -23,6 +24,10 @@ export interface ControllerAppOptions {
   version: string;
   /** Idle time after which a watch stream sends a bookmark line. */
   bookmarkMs?: number;
+  /** Who may call (default: the unix socket's "everyone is admin"); see auth.ts. */
+  auth?: ControllerAuth;
+  /** Serve https with this key and certificate (required when auth.transport is 'tcp'). */
+  tls?: TlsMaterial;
 }
 
 export const DEFAULT_BOOKMARK_MS = 5_000;
@@ -33,12 +38,13 @@ export const DEFAULT_BOOKMARK_MS = 5_000;
  * and close() to end open watch streams and stop.
  */
 export async function buildControllerApp(opts: ControllerAppOptions): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false });
+  const app = Fastify({ logger: false, ...serverOptions(opts.auth, opts.tls) }) as unknown as FastifyInstance;
   const ctx = { store: opts.store, log: opts.logger };
   installErrorHandler(app, opts.logger);
   app.addHook('onResponse', async (req, reply) => {
     opts.logger.debug({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
+  installAuth(app, ctx, opts.auth);
   snapshotRoutes(app, ctx, opts.version);
   tenantRoutes(app, ctx);
   networkRoutes(app, ctx);

@@ -45,6 +45,11 @@ export const CATALOG = {
   STORE_CONFLICT: { status: 409, cni: 11, summary: 'Concurrent writers kept changing the same object; try again.' },
   COMPACTED: { status: 410, cni: 117, summary: 'A watch asked for a revision the store has compacted away; re-list.' },
   LAB_ERROR: { status: 400, cni: 118, summary: 'A lab command cannot be carried out as asked.' },
+  UNAUTHENTICATED: { status: 401, cni: 120, summary: 'The API over TCP needs a valid bearer token, and none (or a wrong or expired one) was sent.' },
+  FORBIDDEN: { status: 403, cni: 121, summary: "The caller's token does not allow this request." },
+  TOKEN_NOT_FOUND: { status: 404, cni: 122, summary: 'No join token has that id, or the host has no credential.' },
+  TLS_SETUP_FAILED: { status: 500, cni: 123, summary: "The controller could not create or read its TLS certificates." },
+  SOCKET_IN_USE: { status: 409, cni: 124, summary: 'A socket path is served by a live process, or is a file that is not a socket.' },
   NOT_ROOT: { status: 403, cni: 119, summary: 'The command changes kernel networking and must run as root.' },
   INTERNAL: { status: 500, cni: 999, summary: 'A bug: the logs have the details.' },
 } as const satisfies Record<string, CatalogEntry>;

@@ -1,0 +1,50 @@
+/**
+ * What a host credential may do: exactly what its own agent needs, so that a stolen host
+ * credential (or a compromised host) can touch nothing but its own host. It may read what
+ * agents read (snapshot, watch, health, lists), write its own host record (no VTEP hijack of
+ * another host), and create, report on and delete endpoints on its own host. Everything
+ * else, including any route added later and not listed here, is admin-only: deny by default.
+ */
+import type { FastifyRequest } from 'fastify';
+import type { Caller } from '../api/credentials.js';
+import { TenetError } from '../model/errors.js';
+import { keys } from '../model/keys.js';
+import type { Endpoint } from '../model/types.js';
+import { getObj, type Ctx } from './repo.js';
+
+type HostRule = (ctx: Ctx, host: string, req: FastifyRequest) => Promise<string | undefined>;
+
+/** Each rule returns why the request is refused, or undefined to allow it. */
+const HOST_RULES: Record<string, HostRule> = {
+  'PUT /v1/hosts/:name': async (_ctx, host, req) => {
+    const name = (req.params as { name?: string }).name;
+    return name === host ? undefined : `host ${host} may only write its own host record, not ${name}'s`;
+  },
+  'POST /v1/tenants/:tenant/networks/:network/endpoints': async (_ctx, host, req) => {
+    const target = (req.body as { host?: unknown } | undefined)?.host;
+    return target === host ? undefined : `host ${host} may only create endpoints on itself (the request names host ${JSON.stringify(target)})`;
+  },
+  'PATCH /v1/endpoints/:id/status': endpointOnHost,
+  'PATCH /v1/endpoints/:id/attachment': endpointOnHost,
+  'DELETE /v1/endpoints/:id': endpointOnHost,
+};
+
+/** Reads a host may make: all the API's GETs but the token list (admin business). */
+function readable(route: string): boolean {
+  return route.startsWith('GET /v1/') && !route.startsWith('GET /v1/tokens');
+}
+
+export async function authorize(ctx: Ctx, caller: Caller, route: string, req: FastifyRequest): Promise<void> {
+  if (caller.role === 'admin' || readable(route)) return;
+  const rule = HOST_RULES[route];
+  const refusal = rule ? await rule(ctx, caller.host, req) : `a host credential may not call ${route}`;
+  if (refusal) throw new TenetError('FORBIDDEN', refusal, 'use the admin token for this');
+}
+
+/** An endpoint that does not exist is let through: the route answers ENDPOINT_NOT_FOUND. */
+async function endpointOnHost(ctx: Ctx, host: string, req: FastifyRequest): Promise<string | undefined> {
+  const id = (req.params as { id?: string }).id ?? '';
+  const ep = await getObj<Endpoint>(ctx.store, keys.endpoint(id));
+  if (!ep || ep.obj.host === host) return undefined;
+  return `host ${host} may only change endpoints on itself; endpoint ${id} is on ${ep.obj.host}`;
+}
