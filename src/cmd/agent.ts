@@ -18,6 +18,8 @@ export interface AgentConfig {
   host?: string;
   controller: string;
   socket: string;
+  /** Group allowed on the agent's socket (mode 0660); root only (0600) without. */
+  socketGroup?: string;
   nsPrefix: string;
   vtepIp?: string;
   underlayDev?: string;
@@ -38,7 +40,7 @@ export async function startAgent(cfg: AgentConfig, baseLogger: Logger): Promise<
   const agent = new Agent({ host, nsPrefix: cfg.nsPrefix, underlay, controller, datapath: new Datapath(runner, logger), logger });
   await untilReachable(() => agent.start(), logger);
   const app = buildAgentApp(agent, logger, VERSION);
-  await listenUnix(app, cfg.socket);
+  await listenUnix(app, cfg.socket, cfg.socketGroup);
   logger.info({ socket: cfg.socket, controller: cfg.controller, vtep: underlay.vtep, underlayDev: underlay.dev, underlayMtu: underlay.mtu, underlay: underlay.name, nsPrefix: cfg.nsPrefix }, 'agent serving on its socket');
   return {
     agent,

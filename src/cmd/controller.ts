@@ -23,6 +23,8 @@ export interface ControllerConfig {
   /** host:port, or '' for none. */
   listen: string;
   socket: string;
+  /** Group allowed on the socket (mode 0660); root only (0600) without. */
+  socketGroup?: string;
   /** Extra names and addresses for the server certificate. */
   tlsSan?: string[];
 }
@@ -47,7 +49,7 @@ export async function startController(cfg: ControllerConfig, logger: Logger): Pr
   const build = (auth: ControllerAuth) => buildControllerApp({ store, logger, version: VERSION, auth, tls: auth.transport === 'tcp' ? tls : undefined });
   if (cfg.socket) {
     const app = await build({ transport: 'unix', ...shared });
-    await listenUnix(app, cfg.socket);
+    await listenUnix(app, cfg.socket, cfg.socketGroup);
     apps.push(app);
   }
   let url: string | undefined;

@@ -4,7 +4,7 @@
  * SIGTERM, then closes its sockets; the kernel state is left as it is, so workloads keep
  * their connectivity while Tenet restarts.
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { DEFAULT_AGENT_SOCKET, DEFAULT_AGENT_STATE_DIR, DEFAULT_CONTROLLER_SOCKET, DEFAULT_DATA_DIR, DEFAULT_HTTP_LISTEN } from '../api/defaults.js';
 import type { Logger } from '../base/logger.js';
 import { TenetError } from '../model/errors.js';
@@ -26,6 +26,7 @@ interface DaemonFlags {
   tlsSan: string[];
   joinToken?: string;
   stateDir: string;
+  socketGroup?: string;
 }
 
 export function addDaemonCommands(program: Command): void {
@@ -52,6 +53,7 @@ export function addDaemonCommands(program: Command): void {
     .requiredOption('--controller <address>', 'controller address: https://host:port or unix:/path')
     .option('--join-token <token>', 'first start only: a token from `tenet token create --agent` (default: $TENET_JOIN_TOKEN)')
     .option('--listen <path>', 'agent API socket', DEFAULT_AGENT_SOCKET)
+    .option(SOCKET_GROUP, SOCKET_GROUP_HELP)
     .action(async (f: DaemonFlags & { listen: string; controller: string }) => {
       requireRoot('tenet agent');
       const logger = createLogger('tenet-agent');
@@ -64,9 +66,10 @@ export function addDaemonCommands(program: Command): void {
 function controllerOptions(cmd: Command): Command {
   return cmd
     .option('--data-dir <dir>', 'where the embedded store keeps its data', DEFAULT_DATA_DIR)
-    .option('--listen <host:port>', 'serve the API on TCP too, over https with bearer tokens, e.g. 0.0.0.0:7400 (default: off)', DEFAULT_HTTP_LISTEN)
-    .option('--tls-san <name>', "another DNS name or IP for the server certificate (repeatable)", collect, [] as string[])
-    .option('--socket <path>', 'API unix socket (root only)', DEFAULT_CONTROLLER_SOCKET);
+    .addOption(new Option('--listen <host:port>', 'serve the API on TCP too, over https with bearer tokens, e.g. 0.0.0.0:7400').default(DEFAULT_HTTP_LISTEN, 'off'))
+    .addOption(new Option('--tls-san <name>', 'another DNS name or IP for the server certificate (repeatable)').argParser(collect).default([], 'none'))
+    .option('--socket <path>', 'API unix socket (root only)', DEFAULT_CONTROLLER_SOCKET)
+    .option(SOCKET_GROUP, SOCKET_GROUP_HELP);
 }
 
 function agentOptions(cmd: Command): Command {
@@ -79,6 +82,8 @@ function agentOptions(cmd: Command): Command {
     .option('--state-dir <dir>', "where the agent keeps the controller's CA and its credential", DEFAULT_AGENT_STATE_DIR);
 }
 
+const SOCKET_GROUP = '--socket-group <group>';
+const SOCKET_GROUP_HELP = 'let this group use the API socket(s) too: mode 0660 (default: root only, 0600)';
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 function requireRoot(what: string): void {

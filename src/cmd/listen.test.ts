@@ -26,10 +26,10 @@ function ping(path: string): Promise<string> {
   });
 }
 
-async function serve(path: string) {
+async function serve(path: string, group?: string) {
   const app = Fastify();
   app.get('/ping', async () => 'pong');
-  await listenUnix(app, path);
+  await listenUnix(app, path, group);
   return app;
 }
 
@@ -89,5 +89,17 @@ test('a socket directory writable by others is refused', async () => {
   await assert.rejects(serve(join(open, 'x.sock')), (err: any) => err.code === 'SOCKET_IN_USE' && /writable by other users/.test(err.message));
   chmodSync(open, 0o755);
   const app = await serve(join(open, 'x.sock'));
+  await app.close();
+});
+
+test('--socket-group gives the socket to a group, 0660; an unknown group is refused before anything is made', async () => {
+  const path = join(dir, 'group.sock');
+  await assert.rejects(serve(path, 'no-such-group-tenet'), (err: any) => err.code === 'BAD_REQUEST' && /no group/.test(err.message));
+  assert.throws(() => lstatSync(path));
+  const app = await serve(path, '65534');
+  const st = lstatSync(path);
+  assert.equal(st.mode & 0o777, 0o660);
+  assert.equal(st.gid, 65534);
+  assert.equal(await ping(path), 'pong');
   await app.close();
 });

@@ -2,21 +2,25 @@
  * Listening on a unix socket safely, and parsing host:port.
  *
  * The controller's and the agent's sockets are root shells (issue 5), so:
- * - the socket is bound inside a fresh 0700 directory, given its mode (0600), then renamed
+ * - the socket is bound inside a fresh 0700 directory, given its mode (0600, or 0660 and a
+ *   group with --socket-group), then renamed
  *   into place: whatever the umask, nobody can connect before the mode is right;
  * - a path that is there already is removed only if it is a socket nobody answers on (left
  *   by a crashed process); a live socket or anything else is an error, never a deletion;
  * - the directory is made 0755 and must not be writable by others (who could swap the socket).
  */
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { TenetError } from '../model/errors.js';
 
 export const SOCKET_MODE = 0o600;
+/** With --socket-group: root and that group's members (e.g. operators who run the CLI). */
+export const GROUP_SOCKET_MODE = 0o660;
 
-export async function listenUnix(app: FastifyInstance, path: string): Promise<void> {
+export async function listenUnix(app: FastifyInstance, path: string, group?: string): Promise<void> {
+  const gid = group === undefined ? undefined : groupId(group);
   const dir = dirname(path);
   ensureRunDir(dir);
   await clearStaleSocket(path);
@@ -24,11 +28,26 @@ export async function listenUnix(app: FastifyInstance, path: string): Promise<vo
   try {
     const tmp = join(privateDir, 's');
     await app.listen({ path: tmp });
-    chmodSync(tmp, SOCKET_MODE);
+    if (gid !== undefined) chownSync(tmp, process.getuid?.() ?? 0, gid);
+    chmodSync(tmp, gid === undefined ? SOCKET_MODE : GROUP_SOCKET_MODE);
     renameSync(tmp, path);
   } finally {
     rmSync(privateDir, { recursive: true, force: true });
   }
+}
+
+/** A group name (from /etc/group) or a numeric gid. */
+export function groupId(group: string): number {
+  if (/^\d+$/.test(group)) return Number(group);
+  let lines: string[] = [];
+  try {
+    lines = readFileSync('/etc/group', 'utf8').split('\n');
+  } catch {
+    // no /etc/group: only numeric gids work
+  }
+  const line = lines.find((l) => l.split(':')[0] === group);
+  if (!line) throw new TenetError('BAD_REQUEST', `no group ${JSON.stringify(group)} in /etc/group`, 'create it (groupadd) or give a numeric gid');
+  return Number(line.split(':')[2]);
 }
 
 /** On shutdown: remove our socket, but never a path that someone replaced with a non-socket. */
