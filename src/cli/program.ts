@@ -10,6 +10,7 @@ import { OUTPUT_FORMATS } from '../base/table.js';
 import { asTenetError } from '../model/errors.js';
 import { addEpCommands } from './ep.js';
 import { addHostCommands } from './host.js';
+import { addIpCommands } from './ip.js';
 import { addNetCommands } from './net.js';
 import { addTenantCommands } from './tenant.js';
 
@@ -46,6 +47,7 @@ export function buildProgram(io: CliIO = processIO): Command {
   addTenantCommands(program);
   addNetCommands(program);
   addEpCommands(program);
+  addIpCommands(program);
   addHostCommands(program);
   return program;
 }

@@ -3,6 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { rmSync } from 'node:fs';
 import type { Logger } from '../base/logger.js';
 import { buildControllerApp } from '../controller/app.js';
+import { startGarbageCollector } from '../controller/gc.js';
+import { checkStoreFormat } from '../controller/store-format.js';
 import { startCompactor } from '../store/compactor.js';
 import { openSqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/types.js';
@@ -25,7 +27,9 @@ export interface RunningController {
 export async function startController(cfg: ControllerConfig, logger: Logger): Promise<RunningController> {
   const store = openSqliteStore(cfg.dataDir);
   // Agents resume watches from recent revisions; keep enough history for a few minutes of churn.
+  await checkStoreFormat(store, cfg.dataDir);
   const compactor = startCompactor(store, { keepRevisions: 10_000, intervalMs: 60_000, logger });
+  const gc = startGarbageCollector(store, logger);
   const apps: FastifyInstance[] = [];
   if (cfg.socket) {
     const app = await buildControllerApp({ store, logger, version: VERSION });
@@ -42,6 +46,7 @@ export async function startController(cfg: ControllerConfig, logger: Logger): Pr
     store,
     apps,
     close: async () => {
+      gc.stop();
       await compactor.stop();
       await Promise.all(apps.map((a) => a.close()));
       if (cfg.socket) rmSync(cfg.socket, { force: true });
