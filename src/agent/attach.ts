@@ -81,7 +81,7 @@ export async function detach(agent: Agent, id: string, logger: Logger): Promise<
 /** Deletes the endpoint and releases its address; its port goes first if it is attached here. */
 export async function remove(agent: Agent, id: string, logger: Logger): Promise<void> {
   const ep = await localEndpoint(agent, id);
-  const undo = agent.cache.forgetLocalEndpoint(id);
+  const undo = agent.cache.forgetLocalEndpoint(id, ep);
   try {
     await agent.opts.controller.deleteEndpoint(id);
   } catch (err) {

@@ -75,11 +75,12 @@ export class ObjectCache {
   }
 
   /**
-   * Call before asking the controller to delete an endpoint: drops it and tombstones it.
-   * Returns an undo for when the delete fails.
+   * Call before asking the controller to delete an endpoint: drops it and tombstones it
+   * (`known`: the endpoint as read from the controller, when the watch has not brought it
+   * yet). Returns an undo for when the delete fails.
    */
-  forgetLocalEndpoint(id: string): () => void {
-    const e = this.endpoints.get(id);
+  forgetLocalEndpoint(id: string, known?: Endpoint): () => void {
+    const e = this.endpoints.get(id) ?? known;
     this.endpoints.delete(id);
     if (e) this.tombstones.set(id, e.createdAt);
     return () => {
