@@ -78,21 +78,28 @@ describe('agents and controller on the kernel', { skip: process.getuid?.() !== 0
     try {
       await new Promise((r) => proc.once('spawn', r));
       const e = await c.agent('h1').attach({ tenant: 'acme', network: 'red', pid: proc.pid! });
-      assert.equal(e.netns, `/proc/${proc.pid}/ns/net`);
+      assert.equal(e.attachment?.kind === 'netns' && e.attachment.netns, `/proc/${proc.pid}/ns/net`);
       assert.ok(await c.underlay.ping('c2', e.ip), 'reachable from the other host');
-      await c.agent('h1').detach(e.id);
+      await c.agent('h1').remove(e.id);
     } finally {
       proc.kill();
     }
     await rejects(c.agent('h1').attach({ tenant: 'acme', network: 'red', pid: 999_999_999 }), 'NETNS_NOT_FOUND');
   });
 
-  it('detaches: the address stops answering and is released', async () => {
-    const e = await c.agent('h1').attach({ tenant: 'acme', network: 'red', netns: await c.underlay.workload('c9') });
+  it('detaches keeping the endpoint, attaches it elsewhere, removes it: the address follows', async () => {
+    const e = await c.agent('h1').attach({ tenant: 'acme', network: 'red', netns: await c.underlay.workload('c9'), name: 'c9', labels: { app: 'web' } });
     assert.ok(await c.underlay.ping('c1', e.ip));
-    await c.agent('h1').detach(e.id);
+    const detached = await c.agent('h1').detach(e.id);
+    assert.deepEqual([detached.status, detached.ip, detached.name, detached.attachment], ['detached', e.ip, 'c9', undefined]);
+    assert.equal(await c.underlay.ping('c1', e.ip), false, 'no port while detached');
+    const moved = await c.agent('h1').attachExisting(e.id, { netns: await c.underlay.workload('c10') });
+    assert.deepEqual([moved.id, moved.ip, moved.status], [e.id, e.ip, 'up']);
+    assert.ok(await c.underlay.ping('c1', e.ip), 'the same address answers from the new namespace');
+    await c.agent('h1').remove(e.id);
     assert.equal(await c.underlay.ping('c1', e.ip), false);
-    const again = await c.agent('h1').attach({ tenant: 'acme', network: 'red', netns: await c.underlay.workload('c10'), ip: e.ip });
-    assert.equal(again.ip, e.ip, 'the address was released and can be taken again');
+    const again = await c.agent('h1').attach({ tenant: 'acme', network: 'red', netns: await c.underlay.workload('c11'), ip: e.ip, name: 'c9' });
+    assert.deepEqual([again.ip, again.name], [e.ip, 'c9'], 'the address and the name were released and can be taken again');
+    await c.agent('h1').remove(again.id);
   });
 });
