@@ -52,7 +52,10 @@ describe('agents and controller on the kernel', { skip: process.getuid?.() !== 0
     await rejects(c.agent('h1').attach({ tenant: 'nope', network: 'red', netns: await c.underlay.workload('x2') }), 'TENANT_NOT_FOUND');
     await rejects(c.agent('h1').attach({ tenant: 'acme', network: 'red', netns: await c.underlay.workload('x3'), ip: '192.168.10.2' }), 'IP_IN_USE');
     await rejects(c.agent('h1').attach({ tenant: 'acme', network: 'red', netns: await c.underlay.workload('x4'), ip: '10.0.0.5' }), 'IP_OUTSIDE_SUBNET');
-    await rejects(c.agent('h1').attach({ tenant: 'acme', network: 'red' }), 'BAD_REQUEST');
+    await rejects(c.agent('h1').attach({ tenant: 'acme', network: 'red', netns: '/run/netns/x', pid: 1 }), 'BAD_REQUEST');
+    await rejects(c.agent('h1').attach({ tenant: 'acme', network: 'red', netns: 5 as unknown as string }), 'BAD_REQUEST');
+    await rejects(c.agent('h1').attach({ tenant: 'acme', network: 'red', netns: '/run/netns/a\nlink del eth0' }), 'BAD_REQUEST');
+    await rejects(c.agent('h1').attach({ tenant: 'acme', network: 'red', netns: await c.underlay.workload('x5'), labels: { 'bad key': 'v' } }), 'INVALID_LABEL');
     await c.underlay.exec(c.underlay.workloadNs('x1'), ['ip', 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0p']);
     await rejects(c.agent('h1').attach({ tenant: 'acme', network: 'red', netns: `/run/netns/${c.underlay.workloadNs('x1')}` }), 'IFNAME_IN_USE');
     assert.equal((await c.controller.listEndpoints()).length, before, 'no endpoint left behind');
