@@ -4,7 +4,12 @@
  */
 import { Transport, type TransportOptions } from './transport.js';
 import type {
+  AttachEndpointRequest,
+  AttachExistingRequest,
   AttachRequest,
+  LabelPatchRequest,
+  ReserveAddressRequest,
+  Reservation,
   CreateEndpointRequest,
   CreateNetworkRequest,
   EndpointRealization,
@@ -41,8 +46,10 @@ export class ControllerClient {
   deleteNetwork = (tenant: string, name: string) =>
     this.transport.request<void>('DELETE', `/v1/tenants/${enc(tenant)}/networks/${enc(name)}`);
 
-  listEndpoints = (filter: { tenant?: string; network?: string; host?: string } = {}) => {
-    const q = new URLSearchParams(Object.entries(filter).filter(([, v]) => v) as [string, string][]).toString();
+  listEndpoints = (filter: { tenant?: string; network?: string; host?: string; labels?: string[] } = {}) => {
+    const { labels = [], ...plain } = filter;
+    const pairs = [...(Object.entries(plain).filter(([, v]) => v) as [string, string][]), ...labels.map((l) => ['label', l] as [string, string])];
+    const q = new URLSearchParams(pairs).toString();
     return this.transport.request<Endpoint[]>('GET', `/v1/endpoints${q ? `?${q}` : ''}`);
   };
   getEndpoint = (id: string) => this.transport.request<Endpoint>('GET', `/v1/endpoints/${enc(id)}`);
@@ -52,6 +59,18 @@ export class ControllerClient {
   setEndpointStatus = (id: string, req: EndpointStatusRequest) =>
     this.transport.request<Endpoint>('PATCH', `/v1/endpoints/${enc(id)}/status`, req);
   deleteEndpoint = (id: string) => this.transport.request<void>('DELETE', `/v1/endpoints/${enc(id)}`);
+  attachEndpoint = (id: string, req: AttachEndpointRequest) =>
+    this.transport.request<Endpoint>('PUT', `/v1/endpoints/${enc(id)}/attachment`, req);
+  detachEndpoint = (id: string) => this.transport.request<Endpoint>('DELETE', `/v1/endpoints/${enc(id)}/attachment`);
+  labelEndpoint = (id: string, req: LabelPatchRequest) =>
+    this.transport.request<Endpoint>('PATCH', `/v1/endpoints/${enc(id)}/labels`, req);
+
+  listAddresses = (tenant: string, network: string) =>
+    this.transport.request<Reservation[]>('GET', `/v1/tenants/${enc(tenant)}/networks/${enc(network)}/addresses`);
+  reserveAddress = (tenant: string, network: string, req: ReserveAddressRequest) =>
+    this.transport.request<Reservation>('POST', `/v1/tenants/${enc(tenant)}/networks/${enc(network)}/addresses`, req);
+  releaseAddress = (tenant: string, network: string, ip: string) =>
+    this.transport.request<void>('DELETE', `/v1/tenants/${enc(tenant)}/networks/${enc(network)}/addresses/${enc(ip)}`);
 
   listHosts = () => this.transport.request<Host[]>('GET', '/v1/hosts');
   registerHost = (name: string, req: RegisterHostRequest) =>
@@ -99,8 +118,13 @@ export class AgentClient {
   }
 
   health = () => this.transport.request<Health>('GET', '/v1/health');
+  /** Creates an endpoint on this host and attaches it in one call (detached without netns/pid). */
   attach = (req: AttachRequest) => this.transport.request<Endpoint>('POST', '/v1/endpoints', req);
-  detach = (id: string) => this.transport.request<void>('DELETE', `/v1/endpoints/${enc(id)}`);
+  attachExisting = (id: string, req: AttachExistingRequest) => this.transport.request<Endpoint>('POST', `/v1/endpoints/${enc(id)}/attach`, req);
+  /** Unbinds the endpoint from its namespace; it keeps its name, labels, MAC and address. */
+  detach = (id: string) => this.transport.request<Endpoint>('POST', `/v1/endpoints/${enc(id)}/detach`);
+  /** Removes the endpoint: detaches it if attached and releases its address. */
+  remove = (id: string) => this.transport.request<void>('DELETE', `/v1/endpoints/${enc(id)}`);
   listEndpoints = () => this.transport.request<Endpoint[]>('GET', '/v1/endpoints');
 
   close(): void {

@@ -3,7 +3,7 @@
  * served on the agent's unix socket). Errors travel as {"error":{"code","message"}}
  * (model/errors.ts). Watch streams are NDJSON: one WatchMessage per line.
  */
-import type { Endpoint, EndpointStatus, Host, Network, ObjectKind, Tenant } from '../model/types.js';
+import type { AnyObject, Attachment, EndpointStatus, KindObjects, ObjectKind } from '../model/types.js';
 
 export interface CreateTenantRequest {
   name: string;
@@ -17,18 +17,54 @@ export interface CreateNetworkRequest {
   vni?: number;
 }
 
-/** Controller: POST /v1/tenants/:tenant/networks/:network/endpoints. */
+/**
+ * Controller: POST /v1/tenants/:tenant/networks/:network/endpoints. Without an attachment
+ * the endpoint is created detached (status "detached"); with one, created and attached in
+ * one txn (host is then required).
+ */
 export interface CreateEndpointRequest {
-  host: string;
-  netns: string;
-  ifname?: string;
+  host?: string;
+  name?: string;
+  labels?: Record<string, string>;
   ip?: string;
   mac?: string;
   /** Caller-chosen id (a CNI container id, a Docker endpoint id); makes retries idempotent. */
   id?: string;
+  attachment?: Attachment;
 }
 
-/** Agent: POST /v1/endpoints. The agent fills in its own host and resolves --pid to a path. */
+/** Controller: PUT /v1/endpoints/:id/attachment. */
+export interface AttachEndpointRequest {
+  host: string;
+  attachment: Attachment;
+}
+
+/** Controller: PATCH /v1/endpoints/:id/labels. */
+export interface LabelPatchRequest {
+  set?: Record<string, string>;
+  remove?: string[];
+}
+
+/** Controller: POST /v1/tenants/:tenant/networks/:network/addresses. */
+export interface ReserveAddressRequest {
+  ip?: string;
+  owner?: { kind: 'request' | 'floating-ip'; id?: string };
+  /** A request reservation not claimed by an endpoint within this time is released. */
+  ttlSeconds?: number;
+}
+
+/** An address reservation as the address routes list it. */
+export interface Reservation {
+  ip: string;
+  owner: { kind: 'endpoint' | 'request' | 'gateway' | 'floating-ip'; id: string };
+  createdAt: string;
+  expiresAt?: string;
+}
+
+/**
+ * Agent: POST /v1/endpoints. The agent fills in its own host and resolves --pid to a path.
+ * With neither netns nor pid, the endpoint is created detached on this host.
+ */
 export interface AttachRequest {
   tenant: string;
   network: string;
@@ -38,6 +74,15 @@ export interface AttachRequest {
   ip?: string;
   mac?: string;
   id?: string;
+  name?: string;
+  labels?: Record<string, string>;
+}
+
+/** Agent: POST /v1/endpoints/:id/attach (an existing, detached endpoint). */
+export interface AttachExistingRequest {
+  netns?: string;
+  pid?: number;
+  ifname?: string;
 }
 
 export interface EndpointStatusRequest {
@@ -71,18 +116,19 @@ export interface Health {
   host?: string;
 }
 
-/** GET /v1/snapshot: everything an agent needs, at one store revision. */
+/**
+ * GET /v1/snapshot: everything an agent needs, at one store revision: one array per kind of
+ * the registry (model/kinds.ts), keyed by kind name: {revision, objects: {tenant: [...],
+ * network: [...], endpoint: [...], host: [...]}}.
+ */
 export interface Snapshot {
   revision: number;
-  tenants: Tenant[];
-  networks: Network[];
-  endpoints: Endpoint[];
-  hosts: Host[];
+  objects: { [K in ObjectKind]: KindObjects[K][] };
 }
 
 export type WatchMessage =
-  | { type: 'put'; kind: ObjectKind; revision: number; object: Tenant | Network | Endpoint | Host }
-  | { type: 'delete'; kind: ObjectKind; revision: number; object: Tenant | Network | Endpoint | Host }
+  | { type: 'put'; kind: ObjectKind; revision: number; object: AnyObject }
+  | { type: 'delete'; kind: ObjectKind; revision: number; object: AnyObject }
   /** Sent when idle so the client knows the stream is alive and how far the store is. */
   | { type: 'bookmark'; revision: number }
   /** The requested revision is gone: the client must re-list (GET /v1/snapshot). */

@@ -22,9 +22,13 @@ const now = new Date().toISOString();
 const tenant: Tenant = { id: 't-1', name: 'admin', createdAt: now };
 const red: Network = { id: 'n-1', tenant: 'admin', name: 'red', subnet: '192.168.10.0/24', gateway: '192.168.10.1', mtu: 0, vni: 4097, createdAt: now };
 const ep: Endpoint = {
-  id: 'ep-1', tenant: 'admin', network: 'red', networkId: 'n-1', host: 'h1', netns: '/run/netns/c1', ifname: 'eth0',
+  id: 'ep-1', tenant: 'admin', network: 'red', networkId: 'n-1', host: 'h1', name: 'c1', labels: { app: 'web' },
+  attachment: { kind: 'netns', netns: '/run/netns/c1', netnsId: { dev: 4, ino: 4026532001 }, ifname: 'eth0' },
   mac: '0a:58:c0:a8:0a:02', ip: '192.168.10.2', prefixLen: 24, gateway: '192.168.10.1', status: 'up', createdAt: now, updatedAt: now,
 };
+const detached: Endpoint = { ...ep, id: 'ep-2', name: undefined, labels: {}, attachment: undefined, host: undefined, status: 'detached', ip: '192.168.10.3' };
+const gatewayR = { ip: '192.168.10.1', owner: { kind: 'gateway', id: 'n-1' }, createdAt: now };
+const requestR = { ip: '192.168.10.9', owner: { kind: 'request', id: 'r1' }, createdAt: now, expiresAt: '2030-01-01T00:00:00.000Z' };
 const host: Host = { name: 'h1', vtep: '10.99.0.2', underlayMtu: 1500, underlay: 'lab-tnlab', lastSeen: new Date(Date.now() - 3000).toISOString(), realizedRevision: 42 };
 const realization = { endpoint: 'ep-1', revision: 40, realized: false, hosts: [{ host: 'h1', realizedRevision: 42, realized: true }, { host: 'h2', realizedRevision: 39, realized: false }] };
 const notFound = (code: string, message: string): Reply => ({ status: 404, body: { error: { code, message } } });
@@ -43,6 +47,16 @@ function route(method: string, url: string): Reply {
     'GET /v1/hosts': { status: 200, body: [host] },
     'POST /v1/endpoints': { status: 201, body: ep }, // the agent's attach
     'DELETE /v1/endpoints/ep-1': { status: 204 },
+    'DELETE /v1/endpoints/ep-2': { status: 204 },
+    'GET /v1/endpoints/ep-2': { status: 200, body: detached },
+    'POST /v1/endpoints/ep-1/detach': { status: 200, body: detached },
+    'POST /v1/endpoints/ep-2/attach': { status: 200, body: ep },
+    'POST /v1/tenants/admin/networks/red/endpoints': { status: 201, body: detached },
+    'PATCH /v1/endpoints/ep-1/labels': { status: 200, body: ep },
+    'GET /v1/endpoints?label=app%3Dweb&label=tier': { status: 200, body: [ep, detached] },
+    'GET /v1/tenants/admin/networks/red/addresses': { status: 200, body: [gatewayR] },
+    'POST /v1/tenants/admin/networks/red/addresses': { status: 201, body: requestR },
+    'DELETE /v1/tenants/admin/networks/red/addresses/192.168.10.9': { status: 204 },
     'GET /v1/endpoints/ep-1': { status: 200, body: ep },
     'GET /v1/endpoints/ep-1/realized': { status: 200, body: realization },
   };
@@ -118,7 +132,7 @@ test('net show prints the network fields and its endpoints', async () => {
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /^name: +red$/m);
   assert.match(r.out, /^vni: +4097$/m);
-  assert.match(r.out, /^ep-1\s+admin\s+red\s+h1\s+192\.168\.10\.2\/24\s+0a:58:c0:a8:0a:02\s+eth0\s+up$/m);
+  assert.match(r.out, /^ep-1\s+c1\s+admin\s+red\s+h1\s+192\.168\.10\.2\/24\s+0a:58:c0:a8:0a:02\s+\/run\/netns\/c1\s+up\s+app=web$/m);
   const json = await tenet('-o', 'json', 'net', 'show', 'red', '--tenant', 'admin');
   assert.deepEqual(JSON.parse(json.out), { network: red, endpoints: [ep] });
 });
@@ -137,7 +151,7 @@ test('ep attach goes to the agent with the request the plugins would send', asyn
   assert.deepEqual(r.seen, [
     { method: 'POST', url: '/v1/endpoints', body: { tenant: 'admin', network: 'red', netns: '/run/netns/c1', ifname: 'eth0', ip: '192.168.10.2' } },
   ]);
-  assert.equal(r.out, 'ID    IP               MAC                IFNAME  STATUS\nep-1  192.168.10.2/24  0a:58:c0:a8:0a:02  eth0    up\n');
+  assert.equal(r.out, 'ID    NAME  IP               MAC                IFNAME  STATUS\nep-1  c1    192.168.10.2/24  0a:58:c0:a8:0a:02  eth0    up\n');
 });
 
 test('ep attach --pid sends the pid as a number', async () => {
@@ -146,11 +160,60 @@ test('ep attach --pid sends the pid as a number', async () => {
   assert.deepEqual(r.seen[0]?.body, { tenant: 'admin', network: 'red', pid: 4242, ifname: 'net1' });
 });
 
-test('ep detach, ep ls with filters, tenant rm', async () => {
-  assert.deepEqual((await tenet('ep', 'detach', 'ep-1', '--agent', api)).seen[0], { method: 'DELETE', url: '/v1/endpoints/ep-1', body: undefined });
-  const ls = await tenet('ep', 'ls', '--host', 'h1');
-  assert.equal(ls.seen[0]?.url, '/v1/endpoints?host=h1');
-  assert.match(ls.out, /^ID\s+TENANT\s+NETWORK\s+HOST\s+IP\s+MAC\s+IFNAME\s+STATUS\n/);
+test('ep attach --name --label sends them; ep attach ID attaches an existing endpoint', async () => {
+  const r = await tenet('ep', 'attach', '--tenant', 'admin', '--net', 'red', '--netns', 'c1', '--name', 'c1', '--label', 'app=web', '--label', 'tier=front', '--agent', api);
+  assert.equal(r.code, 0, r.err);
+  assert.deepEqual(r.seen[0]?.body, { tenant: 'admin', network: 'red', netns: 'c1', ifname: 'eth0', name: 'c1', labels: { app: 'web', tier: 'front' } });
+  const existing = await tenet('ep', 'attach', 'ep-2', '--netns', '/run/netns/c2', '--agent', api);
+  assert.equal(existing.code, 0, existing.err);
+  assert.deepEqual(existing.seen, [{ method: 'POST', url: '/v1/endpoints/ep-2/attach', body: { netns: '/run/netns/c2', ifname: 'eth0' } }]);
+  const mixed = await tenet('ep', 'attach', 'ep-2', '--netns', '/run/netns/c2', '--tenant', 'admin', '--agent', api);
+  assert.equal(mixed.code, 2);
+  assert.match(mixed.err, /exists already: give only --netns/);
+  const bad = await tenet('ep', 'attach', '--tenant', 'admin', '--net', 'red', '--netns', 'c1', '--label', 'novalue', '--agent', api);
+  assert.equal(bad.code, 2);
+});
+
+test('ep create makes a detached endpoint through the controller; ep label sets and removes', async () => {
+  const r = await tenet('ep', 'create', '--tenant', 'admin', '--net', 'red', '--ip', '192.168.10.3', '--label', 'app=web');
+  assert.equal(r.code, 0, r.err);
+  assert.deepEqual(r.seen, [{ method: 'POST', url: '/v1/tenants/admin/networks/red/endpoints', body: { ip: '192.168.10.3', labels: { app: 'web' } } }]);
+  assert.match(r.out, /^ep-2\s+-\s+192\.168\.10\.3\/24\s+\S+\s+-\s+detached$/m);
+  const l = await tenet('ep', 'label', 'ep-1', 'tier=front', 'app-');
+  assert.equal(l.code, 0, l.err);
+  assert.deepEqual(l.seen[0]?.body, { set: { tier: 'front' }, remove: ['app'] });
+  assert.equal((await tenet('ep', 'label', 'ep-1', 'justakey')).code, 2);
+});
+
+test('ep detach keeps the endpoint (agent); ep rm goes to the agent when attached, to the controller when not', async () => {
+  const d = await tenet('ep', 'detach', 'ep-1', '--agent', api);
+  assert.deepEqual(d.seen[0], { method: 'POST', url: '/v1/endpoints/ep-1/detach', body: undefined });
+  assert.match(d.out, /keeps its address/);
+  const rmAttached = await tenet('ep', 'rm', 'ep-1', '--agent', api);
+  assert.deepEqual(rmAttached.seen.map((s) => `${s.method} ${s.url}`), ['GET /v1/endpoints/ep-1', 'DELETE /v1/endpoints/ep-1']);
+  const rmDetached = await tenet('ep', 'rm', 'ep-2', '--agent', api);
+  assert.deepEqual(rmDetached.seen.map((s) => `${s.method} ${s.url}`), ['GET /v1/endpoints/ep-2', 'DELETE /v1/endpoints/ep-2']);
+});
+
+test('ep ls shows attached and detached endpoints and filters by label', async () => {
+  const ls = await tenet('ep', 'ls', '--label', 'app=web', '--label', 'tier');
+  assert.equal(ls.code, 0, ls.err);
+  assert.match(ls.out, /^ID\s+NAME\s+TENANT\s+NETWORK\s+HOST\s+IP\s+MAC\s+ATTACHED\s+STATUS\s+LABELS\n/);
+  assert.match(ls.out, /^ep-1 .*\/run\/netns\/c1\s+up\s+app=web$/m);
+  assert.match(ls.out, /^ep-2\s+-\s+admin\s+red\s+-\s+192\.168\.10\.3\/24\s+\S+\s+-\s+detached\s+-$/m);
+});
+
+test('ip ls, reserve and release', async () => {
+  const ls = await tenet('ip', 'ls', '--tenant', 'admin', '--net', 'red');
+  assert.match(ls.out, /^IP\s+OWNER\s+ID\s+AGE\s+EXPIRES\n192\.168\.10\.1\s+gateway\s+-\s+/);
+  const r = await tenet('ip', 'reserve', '--tenant', 'admin', '--net', 'red', '--id', 'r1', '--ttl', '60');
+  assert.equal(r.code, 0, r.err);
+  assert.deepEqual(r.seen[0]?.body, { owner: { kind: 'request', id: 'r1' }, ttlSeconds: 60 });
+  const rel = await tenet('ip', 'release', '192.168.10.9', '--tenant', 'admin', '--net', 'red');
+  assert.equal(rel.out, 'released 192.168.10.9\n');
+});
+
+test('tenant rm', async () => {
   const rm = await tenet('tenant', 'rm', 'admin');
   assert.equal(rm.out, 'removed tenant admin\n');
 });

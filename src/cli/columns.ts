@@ -22,24 +22,35 @@ export const networkColumns: Column<Network>[] = [
 
 export const ipWithPrefix = (e: Endpoint): string => `${e.ip}/${e.prefixLen}`;
 
-/** What `ep attach` prints: enough to use the endpoint straight away. */
+/** The ATTACHED column: the namespace path, "handoff", or "-" while detached. */
+export const attachedText = (e: Endpoint): string => (e.attachment?.kind === 'netns' ? e.attachment.netns : e.attachment ? 'handoff' : '-');
+
+export const labelsText = (e: Endpoint): string =>
+  Object.entries(e.labels ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',') || '-';
+
+/** What `ep attach` and `ep create` print: enough to use the endpoint straight away. */
 export const attachedColumns: Column<Endpoint>[] = [
   { header: 'ID', value: (e) => e.id },
+  { header: 'NAME', value: (e) => e.name ?? '-' },
   { header: 'IP', value: ipWithPrefix },
   { header: 'MAC', value: (e) => e.mac },
-  { header: 'IFNAME', value: (e) => e.ifname },
+  { header: 'IFNAME', value: (e) => e.attachment?.ifname ?? '-' },
   { header: 'STATUS', value: (e) => e.status },
 ];
 
 export const endpointColumns: Column<Endpoint>[] = [
   { header: 'ID', value: (e) => e.id },
+  { header: 'NAME', value: (e) => e.name ?? '-' },
   { header: 'TENANT', value: (e) => e.tenant },
   { header: 'NETWORK', value: (e) => e.network },
-  { header: 'HOST', value: (e) => e.host },
+  { header: 'HOST', value: (e) => e.host ?? '-' },
   { header: 'IP', value: ipWithPrefix },
   { header: 'MAC', value: (e) => e.mac },
-  { header: 'IFNAME', value: (e) => e.ifname },
+  { header: 'ATTACHED', value: attachedText },
   { header: 'STATUS', value: (e) => e.status },
+  { header: 'LABELS', value: labelsText },
 ];
 
 /** Agents heartbeat every 10 s; three missed beats and a host is reported stale. */

@@ -1,26 +1,46 @@
 /**
- * `tenet ep attach|detach|ls|show`. Attach and detach go to the agent of this host (it owns
- * the datapath and resolves --pid to a namespace path); ls and show ask the controller.
+ * `tenet ep attach|create|detach|rm|label|ls|show` (ADR 005 has the model):
+ *   ep attach --tenant T --net N --netns P   create an endpoint here and attach it, one call
+ *   ep attach ID --netns P                   attach an existing (detached) endpoint
+ *   ep create --tenant T --net N [--host H]  an endpoint with an address, attached to nothing
+ *   ep detach ID                             unbind it; it keeps its name, labels and address
+ *   ep rm ID                                 remove it and release its address
+ *   ep label ID k=v k2-                      set and remove labels
+ * Attach, detach and rm of attached endpoints go to the agent of this host (it owns the
+ * datapath and resolves --pid to a namespace); the rest asks the controller.
  */
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { AgentClient } from '../api/client.js';
 import { agentAddress } from '../api/defaults.js';
-import type { AttachRequest, EndpointRealization } from '../api/types.js';
+import type { AttachRequest, EndpointRealization, LabelPatchRequest } from '../api/types.js';
 import { formatAge, formatFields, formatJson } from '../base/table.js';
 import type { Endpoint } from '../model/types.js';
-import { attachedColumns, endpointColumns, ipWithPrefix } from './columns.js';
+import { attachedColumns, endpointColumns, ipWithPrefix, labelsText } from './columns.js';
 import { globals, print, printDone, printOne, printRows, wholeNumber, withController } from './context.js';
 
 interface AttachOptions {
-  tenant: string;
-  net: string;
+  tenant?: string;
+  net?: string;
   netns?: string;
   pid?: number;
   ifname?: string;
   ip?: string;
   mac?: string;
   id?: string;
+  name?: string;
+  label?: Record<string, string>;
   agent?: string;
+}
+
+interface CreateOptions {
+  tenant: string;
+  net: string;
+  host?: string;
+  ip?: string;
+  mac?: string;
+  id?: string;
+  name?: string;
+  label?: Record<string, string>;
 }
 
 const AGENT_HELP = 'agent address: unix:/path or http://host:port (default: $TENET_AGENT or the local agent socket)';
@@ -34,53 +54,132 @@ async function withAgent<T>(address: string | undefined, fn: (a: AgentClient) =>
   }
 }
 
-/** Checked here rather than by commander so both mistakes get the same clear sentence. */
-export function attachRequest(opts: AttachOptions, cmd: Command): AttachRequest {
+/** Commander collector for a repeatable --label k=v. */
+export function labelOption(text: string, previous: Record<string, string> = {}): Record<string, string> {
+  const eq = text.indexOf('=');
+  if (eq <= 0) throw new InvalidArgumentError('expected key=value.');
+  return { ...previous, [text.slice(0, eq)]: text.slice(eq + 1) };
+}
+
+/** `k=v` sets, `k-` removes: kubectl label's shape. */
+export function labelPatch(args: string[], cmd: Command): LabelPatchRequest {
+  const set: Record<string, string> = {};
+  const remove: string[] = [];
+  for (const a of args) {
+    if (a.endsWith('-') && !a.includes('=')) remove.push(a.slice(0, -1));
+    else if (a.indexOf('=') > 0) set[a.slice(0, a.indexOf('='))] = a.slice(a.indexOf('=') + 1);
+    else cmd.error(`error: invalid label change '${a}' (use key=value to set, key- to remove)`);
+  }
+  return { set, remove };
+}
+
+/** Checked here rather than by commander so every mistake gets one clear sentence. */
+export function attachRequest(opts: AttachOptions, cmd: Command, id?: string): AttachRequest {
   if ((opts.netns === undefined) === (opts.pid === undefined)) {
     cmd.error('error: give exactly one of --netns PATH or --pid PID (the network namespace to attach)');
   }
-  const { tenant, net: network, netns, pid, ifname, ip, mac, id } = opts;
-  return { tenant, network, netns, pid, ifname, ip, mac, id };
+  if (id === undefined && (opts.tenant === undefined || opts.net === undefined)) {
+    cmd.error('error: give --tenant and --net to create and attach an endpoint, or the ID of an existing one');
+  }
+  if (id !== undefined && (opts.tenant || opts.net || opts.ip || opts.mac || opts.name || opts.label || opts.id)) {
+    cmd.error(`error: endpoint ${id} exists already: give only --netns/--pid and --ifname to attach it`);
+  }
+  const { tenant = '', net: network = '', netns, pid, ifname, ip, mac, id: newId, name, label: labels } = opts;
+  return { tenant, network, netns, pid, ifname, ip, mac, id: newId, name, labels };
 }
 
-export function addEpCommands(program: Command): void {
-  const ep = program.command('ep').description('attach, detach, list and show endpoints');
-
+function addAttach(ep: Command): void {
   ep.command('attach')
-    .description('attach a network namespace on this host to a network')
-    .requiredOption('--tenant <tenant>', 'tenant of the network')
-    .requiredOption('--net <network>', 'network to join')
+    .description('attach a network namespace on this host: a new endpoint (--tenant, --net) or an existing one (ID)')
+    .argument('[id]', 'an existing, detached endpoint to attach')
+    .option('--tenant <tenant>', 'tenant of the network (new endpoint)')
+    .option('--net <network>', 'network to join (new endpoint)')
     .option('--netns <path>', 'namespace path, e.g. /run/netns/c1')
     .option('--pid <pid>', 'a process whose network namespace to attach', wholeNumber(1))
     .option('--ifname <name>', 'interface name inside the namespace', 'eth0')
     .option('--ip <address>', 'requested address (default: next free)')
     .option('--mac <mac>', 'requested MAC (default: derived from the address)')
+    .option('--name <name>', 'endpoint name, unique in its network')
+    .option('--label <key=value>', 'a label (repeatable)', labelOption)
     .option('--id <id>', 'endpoint id (default: generated); retrying with the same id is safe')
     .option('--agent <address>', AGENT_HELP)
-    .action(async (opts: AttachOptions, cmd: Command) => {
-      const req = attachRequest(opts, cmd);
-      printOne(cmd, await withAgent(opts.agent, (a) => a.attach(req)), attachedColumns);
+    .action(async (id: string | undefined, opts: AttachOptions, cmd: Command) => {
+      const req = attachRequest(opts, cmd, id);
+      const attached = await withAgent(opts.agent, (a) =>
+        id === undefined ? a.attach(req) : a.attachExisting(id, { netns: req.netns, pid: req.pid, ifname: req.ifname }),
+      );
+      printOne(cmd, attached, attachedColumns);
     });
+}
 
+function addCreate(ep: Command): void {
+  ep.command('create')
+    .description('create an endpoint with an address, attached to nothing yet (attach it later: tenet ep attach ID)')
+    .requiredOption('--tenant <tenant>', 'tenant of the network')
+    .requiredOption('--net <network>', 'network to join')
+    .option('--host <host>', 'host it will be attached on (default: decided at attach)')
+    .option('--ip <address>', 'requested address, or one reserved with tenet ip reserve (default: next free)')
+    .option('--mac <mac>', 'requested MAC (default: derived from the address)')
+    .option('--name <name>', 'endpoint name, unique in its network')
+    .option('--label <key=value>', 'a label (repeatable)', labelOption)
+    .option('--id <id>', 'endpoint id (default: generated); retrying with the same id is safe')
+    .action(async (opts: CreateOptions, cmd: Command) => {
+      const req = { host: opts.host, ip: opts.ip, mac: opts.mac, name: opts.name, labels: opts.label, id: opts.id };
+      printOne(cmd, await withController(cmd, (c) => c.createEndpoint(opts.tenant, opts.net, req)), attachedColumns);
+    });
+}
+
+function addDetachAndRemove(ep: Command): void {
   ep.command('detach')
-    .description('detach an endpoint and release its address')
+    .description('detach an endpoint from its namespace; it keeps its name, labels and address')
     .argument('<id>', 'endpoint id')
     .option('--agent <address>', AGENT_HELP)
     .action(async (id: string, opts: { agent?: string }, cmd: Command) => {
       await withAgent(opts.agent, (a) => a.detach(id));
-      printDone(cmd, `detached endpoint ${id}`);
+      printDone(cmd, `detached endpoint ${id} (it keeps its address; tenet ep rm ${id} releases it)`);
+    });
+
+  ep.command('rm')
+    .description('remove an endpoint (detaching it first if attached) and release its address')
+    .argument('<id>', 'endpoint id')
+    .option('--agent <address>', AGENT_HELP)
+    .action(async (id: string, opts: { agent?: string }, cmd: Command) => {
+      const e = await withController(cmd, (c) => c.getEndpoint(id));
+      // An attached endpoint's port is on a host: its agent removes it. A detached one is data only.
+      if (e.attachment) await withAgent(opts.agent, (a) => a.remove(id));
+      else await withController(cmd, (c) => c.deleteEndpoint(id));
+      printDone(cmd, `removed endpoint ${id}`);
+    });
+}
+
+function addLabelAndLs(ep: Command): void {
+  ep.command('label')
+    .description('set (key=value) and remove (key-) labels of an endpoint')
+    .argument('<id>', 'endpoint id')
+    .argument('<changes...>', 'key=value to set, key- to remove')
+    .action(async (id: string, changes: string[], _opts: object, cmd: Command) => {
+      const patch = labelPatch(changes, cmd);
+      printOne(cmd, await withController(cmd, (c) => c.labelEndpoint(id, patch)), endpointColumns);
     });
 
   ep.command('ls')
-    .description('list endpoints, optionally filtered')
+    .description('list endpoints, attached and detached, optionally filtered')
     .option('--tenant <tenant>', 'only this tenant')
     .option('--net <network>', 'only this network')
     .option('--host <host>', 'only this host')
-    .action(async (opts: { tenant?: string; net?: string; host?: string }, cmd: Command) => {
-      const filter = { tenant: opts.tenant, network: opts.net, host: opts.host };
+    .option('--label <key=value>', 'only endpoints with this label (repeatable: all must match)', (v: string, p: string[] = []) => [...p, v])
+    .action(async (opts: { tenant?: string; net?: string; host?: string; label?: string[] }, cmd: Command) => {
+      const filter = { tenant: opts.tenant, network: opts.net, host: opts.host, labels: opts.label };
       printRows(cmd, await withController(cmd, (c) => c.listEndpoints(filter)), endpointColumns);
     });
+}
 
+export function addEpCommands(program: Command): void {
+  const ep = program.command('ep').description('create, attach, detach, label, list and remove endpoints');
+  addAttach(ep);
+  addCreate(ep);
+  addDetachAndRemove(ep);
+  addLabelAndLs(ep);
   ep.command('show')
     .description('show one endpoint')
     .argument('<id>', 'endpoint id')
@@ -96,20 +195,28 @@ function realizedText(r: EndpointRealization): string {
   return `${r.realized ? 'yes' : 'no'}: ${done}/${r.hosts.length} hosts${pending.length ? ` (waiting for ${pending.join(', ')})` : ''}`;
 }
 
+function attachmentText(e: Endpoint): string {
+  const a = e.attachment;
+  if (!a) return '- (detached)';
+  if (a.kind === 'handoff') return `handoff: host interface ${a.hostIfname}, moved by its runtime as ${a.ifname}`;
+  return `${a.netns} (namespace dev ${a.netnsId.dev} ino ${a.netnsId.ino}), interface ${a.ifname}`;
+}
+
 function showText(e: Endpoint, r: EndpointRealization): string {
   return formatFields([
     ['id', e.id],
+    ['name', e.name ?? '-'],
     ['tenant', e.tenant],
     ['network', e.network],
-    ['host', e.host],
-    ['netns', e.netns],
-    ['ifname', e.ifname],
+    ['host', e.host ?? '-'],
+    ['attached', attachmentText(e)],
+    ['labels', labelsText(e)],
     ['mac', e.mac],
     ['ip', ipWithPrefix(e)],
     ['gateway', e.gateway],
     ['mtu', e.mtu],
     ['status', e.statusDetail ? `${e.status} (${e.statusDetail})` : e.status],
-    ['realized', realizedText(r)],
+    ['realized', e.attachment ? realizedText(r) : '-'],
     ['created', `${e.createdAt} (${formatAge(e.createdAt)})`],
     ['updated', `${e.updatedAt} (${formatAge(e.updatedAt)})`],
   ]);

@@ -11,6 +11,7 @@ import { asTenetError } from '../model/errors.js';
 import { addConnectionOptions } from './context.js';
 import { addEpCommands } from './ep.js';
 import { addHostCommands } from './host.js';
+import { addIpCommands } from './ip.js';
 import { addNetCommands } from './net.js';
 import { addTenantCommands } from './tenant.js';
 import { addTokenCommands } from './token.js';
@@ -48,6 +49,7 @@ export function buildProgram(io: CliIO = processIO): Command {
   addTenantCommands(program);
   addNetCommands(program);
   addEpCommands(program);
+  addIpCommands(program);
   addHostCommands(program);
   addTokenCommands(program);
   return program;

@@ -10,6 +10,8 @@ import { sha256Hex } from '../api/credentials.js';
 import type { Logger } from '../base/logger.js';
 import type { ControllerAuth } from '../controller/auth.js';
 import { buildControllerApp } from '../controller/app.js';
+import { startGarbageCollector } from '../controller/gc.js';
+import { checkStoreFormat } from '../controller/store-format.js';
 import { startCompactor } from '../store/compactor.js';
 import { openSqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/types.js';
@@ -44,7 +46,9 @@ export async function startController(cfg: ControllerConfig, logger: Logger): Pr
   const shared = { caPem: tls?.caPem, caHash: tls?.caHash };
   const store = openSqliteStore(cfg.dataDir);
   // Agents resume watches from recent revisions; keep enough history for a few minutes of churn.
+  await checkStoreFormat(store, cfg.dataDir);
   const compactor = startCompactor(store, { keepRevisions: 10_000, intervalMs: 60_000, logger });
+  const gc = startGarbageCollector(store, logger);
   const apps: FastifyInstance[] = [];
   const build = (auth: ControllerAuth) => buildControllerApp({ store, logger, version: VERSION, auth, tls: auth.transport === 'tcp' ? tls : undefined });
   if (cfg.socket) {
@@ -67,6 +71,7 @@ export async function startController(cfg: ControllerConfig, logger: Logger): Pr
     apps,
     url,
     close: async () => {
+      gc.stop();
       await compactor.stop();
       await Promise.all(apps.map((a) => a.close()));
       if (cfg.socket) removeSocket(cfg.socket);

@@ -25,7 +25,12 @@ const HOST_RULES: Record<string, HostRule> = {
     return target === host ? undefined : `host ${host} may only create endpoints on itself (the request names host ${JSON.stringify(target)})`;
   },
   'PATCH /v1/endpoints/:id/status': endpointOnHost,
-  'PATCH /v1/endpoints/:id/attachment': endpointOnHost,
+  'PUT /v1/endpoints/:id/attachment': async (ctx, host, req) => {
+    const target = (req.body as { host?: unknown } | undefined)?.host;
+    if (target !== host) return `host ${host} may only attach endpoints to itself (the request names host ${JSON.stringify(target)})`;
+    return endpointOnHost(ctx, host, req);
+  },
+  'DELETE /v1/endpoints/:id/attachment': endpointOnHost,
   'DELETE /v1/endpoints/:id': endpointOnHost,
 };
 
@@ -45,6 +50,7 @@ export async function authorize(ctx: Ctx, caller: Caller, route: string, req: Fa
 async function endpointOnHost(ctx: Ctx, host: string, req: FastifyRequest): Promise<string | undefined> {
   const id = (req.params as { id?: string }).id ?? '';
   const ep = await getObj<Endpoint>(ctx.store, keys.endpoint(id));
-  if (!ep || ep.obj.host === host) return undefined;
+  // A detached endpoint with no host yet may be attached by any host (body.host is checked).
+  if (!ep || ep.obj.host === undefined || ep.obj.host === host) return undefined;
   return `host ${host} may only change endpoints on itself; endpoint ${id} is on ${ep.obj.host}`;
 }

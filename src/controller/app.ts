@@ -9,6 +9,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from '../base/logger.js';
 import type { Store } from '../store/types.js';
+import { addressRoutes } from './addresses.js';
 import { installAuth, serverOptions, type ControllerAuth, type TlsMaterial } from './auth.js';
 import { endpointRoutes } from './endpoints.js';
 import { installErrorHandler } from './error-handler.js';
@@ -49,6 +50,7 @@ export async function buildControllerApp(opts: ControllerAppOptions): Promise<Fa
   tenantRoutes(app, ctx);
   networkRoutes(app, ctx);
   endpointRoutes(app, ctx);
+  addressRoutes(app, ctx);
   hostRoutes(app, ctx);
   watchRoutes(app, ctx, opts.bookmarkMs ?? DEFAULT_BOOKMARK_MS);
   return app;

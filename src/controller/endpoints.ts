@@ -1,19 +1,26 @@
-/** Endpoint routes: create (endpoint-create.ts), list/get, status reports from agents, delete. */
+/**
+ * Endpoint routes: create (endpoint-create.ts), attach/detach (endpoint-attachment.ts),
+ * labels (endpoint-labels.ts), list/get, status reports from agents, delete.
+ */
 import type { FastifyInstance } from 'fastify';
 import { TenetError } from '../model/errors.js';
 import { keys } from '../model/keys.js';
 import type { EndpointRealization } from '../api/types.js';
 import type { Endpoint, EndpointStatus, Host } from '../model/types.js';
 import { validateMtu } from '../model/validate.js';
-import type { Compare, KeyValue, Op } from '../store/types.js';
+import type { Compare, KeyValue, Op, Store } from '../store/types.js';
+import { parseIp } from '../base/cidr.js';
 import { bodyObject, optionalString } from './body.js';
+import { attachEndpoint, detachEndpoint } from './endpoint-attachment.js';
 import { createEndpoint } from './endpoint-create.js';
+import { matchesLabels, patchLabels } from './endpoint-labels.js';
+import { parseReservation } from './ipam.js';
 import { requireEndpoint } from './lookups.js';
 import { encode, listObjs, nowIso, retrying, RETRY, type Ctx } from './repo.js';
 
 type NetworkParams = { Params: { tenant: string; network: string } };
 type IdParams = { Params: { id: string } };
-type ListQuery = { Querystring: { tenant?: string; network?: string; host?: string } };
+type ListQuery = { Querystring: { tenant?: string; network?: string; host?: string; label?: string | string[] } };
 
 const STATUSES: readonly EndpointStatus[] = ['pending', 'up', 'error'];
 
@@ -25,8 +32,11 @@ export function endpointRoutes(app: FastifyInstance, ctx: Ctx): void {
 
   app.get<ListQuery>('/v1/endpoints', async (req) => {
     const { tenant, network, host } = req.query;
+    const labels = [req.query.label ?? []].flat();
     const all = (await listObjs<Endpoint>(ctx.store, keys.endpoints())).items;
-    return all.filter((ep) => (!tenant || ep.tenant === tenant) && (!network || ep.network === network) && (!host || ep.host === host));
+    return all.filter(
+      (ep) => (!tenant || ep.tenant === tenant) && (!network || ep.network === network) && (!host || ep.host === host) && matchesLabels(ep, labels),
+    );
   });
 
   app.get<IdParams>('/v1/endpoints/:id', async (req) => (await requireEndpoint(ctx.store, req.params.id)).obj);
@@ -34,6 +44,12 @@ export function endpointRoutes(app: FastifyInstance, ctx: Ctx): void {
   app.get<IdParams>('/v1/endpoints/:id/realized', async (req) => realization(ctx, req.params.id));
 
   app.patch<IdParams>('/v1/endpoints/:id/status', async (req) => setStatus(ctx, req.params.id, req.body));
+
+  app.put<IdParams>('/v1/endpoints/:id/attachment', async (req) => attachEndpoint(ctx, req.params.id, req.body));
+
+  app.delete<IdParams>('/v1/endpoints/:id/attachment', async (req) => detachEndpoint(ctx, req.params.id));
+
+  app.patch<IdParams>('/v1/endpoints/:id/labels', async (req) => patchLabels(ctx, req.params.id, req.body));
 
   app.delete<IdParams>('/v1/endpoints/:id', async (req, reply) => {
     await deleteEndpoint(ctx, req.params.id);
@@ -44,30 +60,43 @@ export function endpointRoutes(app: FastifyInstance, ctx: Ctx): void {
 /**
  * Convergence as an API: every host of the endpoint's underlay reports the store revision it
  * has realized (src/agent/realized.ts); the endpoint is realized on a host once that revision
- * reaches the endpoint's creation. What hosts program (address, MAC, host) never changes
- * after creation; later writes are status reports, which need nothing from other hosts.
+ * reaches the endpoint's last write. Since an endpoint can be attached after its creation,
+ * its creation revision no longer says when hosts had to act; the last write does (a later
+ * status or label write only makes the wait a little longer, never wrong).
  */
 async function realization(ctx: Ctx, id: string): Promise<EndpointRealization> {
   const ep = await requireEndpoint(ctx.store, id);
   const hosts = (await listObjs<Host>(ctx.store, keys.hosts())).items;
   const underlay = hosts.find((h) => h.name === ep.obj.host)?.underlay;
-  const revision = ep.kv.createRevision;
+  const revision = ep.kv.modRevision;
   const peers = hosts
     .filter((h) => h.underlay === underlay)
     .map((h) => ({ host: h.name, realizedRevision: h.realizedRevision ?? 0, realized: (h.realizedRevision ?? 0) >= revision }));
   return { endpoint: id, revision, realized: peers.length > 0 && peers.every((p) => p.realized), hosts: peers };
 }
 
-async function setStatus(ctx: Ctx, id: string, body: unknown): Promise<Endpoint> {
+interface StatusReport {
+  status: EndpointStatus;
+  detail?: string;
+  mtu?: number;
+}
+
+/** The one place a status body is read (a schema can replace it). */
+function parseStatus(body: unknown): StatusReport {
   const b = bodyObject(body);
   const status = b.status as EndpointStatus;
   if (!STATUSES.includes(status)) {
     throw new TenetError('BAD_REQUEST', `invalid endpoint status ${JSON.stringify(b.status)}`, `use one of ${STATUSES.join(', ')}`);
   }
-  const detail = optionalString('detail', b.detail);
-  const mtu = validateMtu(b.mtu) || undefined;
+  return { status, detail: optionalString('detail', b.detail), mtu: validateMtu(b.mtu) || undefined };
+}
+
+/** An agent's report; a late one about an endpoint detached meanwhile changes nothing. */
+async function setStatus(ctx: Ctx, id: string, body: unknown): Promise<Endpoint> {
+  const { status, detail, mtu } = parseStatus(body);
   const updated = await retrying(`set status of endpoint ${id}`, async () => {
     const ep = await requireEndpoint(ctx.store, id);
+    if (!ep.obj.attachment) return { prev: ep.obj, next: ep.obj };
     const { statusDetail: _old, ...rest } = ep.obj;
     const next: Endpoint = { ...rest, status, updatedAt: nowIso() };
     if (detail) next.statusDetail = detail;
@@ -82,25 +111,40 @@ async function setStatus(ctx: Ctx, id: string, body: unknown): Promise<Endpoint>
   return next;
 }
 
-/** The endpoint and its IP key go in one txn; the IP key only if it is still this endpoint's. */
+/** The endpoint, its reservation, MAC key and name key go in one txn (each only if still its own). */
 export async function deleteEndpoint(ctx: Ctx, id: string): Promise<void> {
   const ep = await retrying(`delete endpoint ${id}`, async () => {
     const found = await requireEndpoint(ctx.store, id);
-    const { compares, ops } = endpointRemoval(found.obj, found.kv.modRevision, await ctx.store.get(keys.ip(found.obj.networkId, found.obj.ip)));
+    const { compares, ops } = endpointRemoval(found.obj, found.kv.modRevision, await heldKeys(ctx.store, found.obj));
     const res = await ctx.store.txn(compares, ops);
     return res.ok ? found.obj : RETRY;
   });
   ctx.log.info({ tenant: ep.tenant, network: ep.network, endpoint: id, host: ep.host, ip: ep.ip }, 'endpoint deleted');
 }
 
-/** Compares and ops that remove one endpoint and release its address. */
-export function endpointRemoval(ep: Endpoint, modRevision: number, ipKv: KeyValue | undefined): { compares: Compare[]; ops: Op[] } {
+/** The allocation keys an endpoint may hold (read so their removal can be compared). */
+export async function heldKeys(store: Store, ep: Endpoint): Promise<KeyValue[]> {
+  const ip = parseIp(ep.ip);
+  const wanted = [ip === undefined ? undefined : keys.addr(ep.networkId, ip), keys.mac(ep.networkId, ep.mac), ep.name ? keys.epName(ep.networkId, ep.name) : undefined];
+  const found = await Promise.all(wanted.filter((k): k is string => k !== undefined).map((k) => store.get(k)));
+  return found.filter((kv): kv is KeyValue => kv !== undefined);
+}
+
+/** Whether an allocation key (address reservation, MAC or name key) is held by this endpoint. */
+function heldBy(kv: KeyValue, id: string): boolean {
+  if (!kv.value.startsWith('{')) return kv.value === id;
+  const r = parseReservation(kv);
+  return r.owner.kind === 'endpoint' && r.owner.id === id;
+}
+
+/** Compares and ops that remove one endpoint and release what it holds. */
+export function endpointRemoval(ep: Endpoint, modRevision: number, held: KeyValue[]): { compares: Compare[]; ops: Op[] } {
   const epKey = keys.endpoint(ep.id);
   const compares: Compare[] = [{ key: epKey, modRevision }];
   const ops: Op[] = [{ type: 'delete', key: epKey }];
-  if (ipKv && ipKv.value === ep.id) {
-    compares.push({ key: ipKv.key, modRevision: ipKv.modRevision });
-    ops.push({ type: 'delete', key: ipKv.key });
+  for (const kv of held.filter((h) => heldBy(h, ep.id))) {
+    compares.push({ key: kv.key, modRevision: kv.modRevision });
+    ops.push({ type: 'delete', key: kv.key });
   }
   return { compares, ops };
 }

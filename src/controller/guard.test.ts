@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { MemoryStore } from '../store/memory.js';
 import { GUARD_TTL_MS, readGuard, withDeleteGuard } from './guard.js';
 import { internalKeys } from './repo.js';
-import { EP_URL, seed, testApp } from './testing.js';
+import { EP_URL, att, seed, testApp } from './testing.js';
 
 const KEY = internalKeys.deleting('network', 'n1');
 
@@ -35,7 +35,7 @@ test('guard: a network delete racing attaches never leaves an endpoint behind', 
   for (let round = 0; round < 10; round++) {
     const t = await testApp();
     await seed(t);
-    const attaches = Array.from({ length: 5 }, (_, i) => t.call('POST', EP_URL, { host: 'h1', netns: `/n/${i}` }));
+    const attaches = Array.from({ length: 5 }, (_, i) => t.call('POST', EP_URL, { host: 'h1', attachment: att(`/n/${i}`) }));
     const del = t.call('DELETE', '/v1/tenants/acme/networks/web');
     await Promise.all([...attaches, del]);
     const netExists = (await t.call('GET', '/v1/tenants/acme/networks/web')).status === 200;

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { parseIp } from '../base/cidr.js';
 import { keys } from '../model/keys.js';
-import { assertError, EP_URL, seed, testApp } from './testing.js';
+import { EP_URL, assertError, att, seed, testApp } from './testing.js';
 
 test('hosts: register creates, re-register updates and refreshes lastSeen', async () => {
   const t = await testApp();
@@ -36,17 +37,17 @@ test('hosts: delete removes the host, its endpoints and their addresses, in one 
   const t = await testApp();
   await seed(t);
   await t.call('PUT', '/v1/hosts/h2', { vtep: '192.0.2.2', underlayMtu: 1500 });
-  const a = (await t.call('POST', EP_URL, { id: 'a', host: 'h1', netns: '/n/a' })).body;
-  await t.call('POST', EP_URL, { id: 'b', host: 'h1', netns: '/n/b' });
-  await t.call('POST', EP_URL, { id: 'c', host: 'h2', netns: '/n/c' });
+  const a = (await t.call('POST', EP_URL, { id: 'a', host: 'h1', attachment: att('/n/a') })).body;
+  await t.call('POST', EP_URL, { id: 'b', host: 'h1', attachment: att('/n/b') });
+  await t.call('POST', EP_URL, { id: 'c', host: 'h2', attachment: att('/n/c') });
   const rev = await t.store.revision();
   assert.equal((await t.call('DELETE', '/v1/hosts/h1')).status, 204);
   assert.equal(await t.store.revision(), rev + 2, 'the delete guard, then one txn for everything');
   assert.deepEqual((await t.call('GET', '/v1/endpoints')).body.map((e: { id: string }) => e.id), ['c']);
   assert.deepEqual((await t.call('GET', '/v1/hosts')).body.map((h: { name: string }) => h.name), ['h2']);
-  assert.equal(await t.store.get(keys.ip(a.networkId, a.ip)), undefined);
+  assert.equal(await t.store.get(keys.addr(a.networkId, parseIp(a.ip)!)), undefined);
   assert.deepEqual(t.logs.find((l) => l.msg === 'host deleted')?.fields, { host: 'h1', endpoints: ['a', 'b'] });
   assertError(await t.call('DELETE', '/v1/hosts/h1'), 'HOST_NOT_FOUND');
-  assertError(await t.call('POST', EP_URL, { host: 'h1', netns: '/n/x' }), 'HOST_NOT_FOUND');
+  assertError(await t.call('POST', EP_URL, { host: 'h1', attachment: att('/n/x') }), 'HOST_NOT_FOUND');
   await t.app.close();
 });

@@ -9,7 +9,7 @@ import { DEFAULT_UNDERLAY, type Endpoint, type Host } from '../model/types.js';
 import { validateHostName, validateIp, validateMtu, validateName } from '../model/validate.js';
 import type { Compare, Op } from '../store/types.js';
 import { bodyObject, revisionField } from './body.js';
-import { endpointRemoval } from './endpoints.js';
+import { endpointRemoval, heldKeys } from './endpoints.js';
 import { withDeleteGuard } from './guard.js';
 import { requireHost } from './lookups.js';
 import { encode, getObj, internalKeys, listObjs, nowIso, retrying, RETRY, type Ctx } from './repo.js';
@@ -72,7 +72,7 @@ async function deleteHost(ctx: Ctx, name: string): Promise<void> {
       const compares: Compare[] = [guard, { key: keys.host(name), modRevision: host.kv.modRevision }];
       const ops: Op[] = [{ type: 'delete', key: keys.host(name) }, { type: 'delete', key: guard.key }];
       for (const { kv, ep } of mine) {
-        const removal = endpointRemoval(ep, kv.modRevision, await ctx.store.get(keys.ip(ep.networkId, ep.ip)));
+        const removal = endpointRemoval(ep, kv.modRevision, await heldKeys(ctx.store, ep));
         compares.push(...removal.compares);
         ops.push(...removal.ops);
       }

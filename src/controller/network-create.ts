@@ -2,7 +2,8 @@
  * Network creation: validation, the per-tenant overlap check and VNI allocation.
  *
  * Everything is written in one txn: the network object, its VNI key (create-if-absent, so
- * two controllers can never hand out one VNI) and the tenant's network-generation key. The
+ * two controllers can never hand out one VNI), its gateway's address reservation and the
+ * tenant's network-generation key. The
  * generation key serializes network creates within a tenant, so two concurrent creates of
  * overlapping subnets cannot both pass the overlap check: the second one's txn fails, it
  * re-reads, and then sees the first. Network creates are rare, so this costs nothing.
@@ -11,12 +12,13 @@
  * lowest free one from 4096 upward, which leaves 1..4095 for operators to assign by hand
  * (e.g. to mirror VLAN ids) without ever colliding with an automatic one.
  */
-import { formatCidr, overlaps, parseCidr, type Cidr } from '../base/cidr.js';
+import { formatCidr, overlaps, parseCidr, parseIp, type Cidr } from '../base/cidr.js';
 import { TenetError } from '../model/errors.js';
 import { keys } from '../model/keys.js';
 import type { Network } from '../model/types.js';
 import { MAX_VNI, resolveGateway, validateMtu, validateName, validateSubnet, validateVni } from '../model/validate.js';
-import type { Store } from '../store/types.js';
+import type { Op, Store } from '../store/types.js';
+import { reservation } from './ipam.js';
 import { bodyObject } from './body.js';
 import { requireTenant } from './lookups.js';
 import { encode, internalKeys, listObjs, newId, nowIso, retrying, RETRY, type Ctx } from './repo.js';
@@ -77,12 +79,19 @@ export async function createNetwork(ctx: Ctx, tenantName: string, body: unknown)
         { type: 'put', key: genKey, value: network.id },
         { type: 'put', key: netKey, value: encode(network) },
         { type: 'put', key: keys.vni(vni), value: encode(holder) },
+        gatewayReservation(network),
       ],
     );
     return res.ok ? network : RETRY;
   });
   ctx.log.info({ tenant: tenantName, network: net.name, networkId: net.id, subnet: net.subnet, vni: net.vni }, 'network created');
   return net;
+}
+
+/** The gateway's address is reserved like any other, so no search ever has to skip it. */
+function gatewayReservation(net: Network): Op {
+  const ip = parseIp(net.gateway)!;
+  return { type: 'put', key: keys.addr(net.id, ip), value: encode(reservation(ip, { kind: 'gateway', id: net.id }, net.createdAt)) };
 }
 
 function checkNoClash(tenant: string, spec: NetworkSpec, peers: Network[]): void {

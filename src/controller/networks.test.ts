@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { keys } from '../model/keys.js';
-import { assertError, testApp, type TestApp } from './testing.js';
+import { assertError, att, testApp, type TestApp } from './testing.js';
 
 const NETS = '/v1/tenants/acme/networks';
 
@@ -96,7 +96,7 @@ test('networks: a network with endpoints cannot be deleted', async () => {
   const t = await withTenants('acme');
   await t.call('POST', NETS, { name: 'web', subnet: '10.0.0.0/24' });
   await t.call('PUT', '/v1/hosts/h1', { vtep: '192.0.2.1', underlayMtu: 1500 });
-  const ep = await t.call('POST', `${NETS}/web/endpoints`, { host: 'h1', netns: '/run/netns/a', id: 'c1' });
+  const ep = await t.call('POST', `${NETS}/web/endpoints`, { host: 'h1', attachment: att('/run/netns/a'), id: 'c1' });
   assert.equal(ep.status, 201);
   assert.match(assertError(await t.call('DELETE', `${NETS}/web`), 'NETWORK_IN_USE'), /c1/);
   assert.equal((await t.call('GET', `${NETS}/web`)).status, 200);

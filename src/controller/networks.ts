@@ -4,6 +4,7 @@ import { TenetError } from '../model/errors.js';
 import { keys } from '../model/keys.js';
 import type { Network } from '../model/types.js';
 import { withDeleteGuard } from './guard.js';
+import { parseReservation } from './ipam.js';
 import { requireNetwork, requireTenant } from './lookups.js';
 import { createNetwork } from './network-create.js';
 import { internalKeys, listObjs, type Ctx } from './repo.js';
@@ -33,23 +34,27 @@ export function networkRoutes(app: FastifyInstance, ctx: Ctx): void {
   });
 }
 
-/** The network, its VNI key and the delete guard go in one txn (see guard.ts for the guard). */
+/** The network, its VNI key, its reservations and the delete guard go in one txn (see guard.ts for the guard). */
 async function deleteNetwork(ctx: Ctx, tenant: string, name: string): Promise<void> {
   const net = await requireNetwork(ctx.store, tenant, name);
   const guardKey = internalKeys.deleting('network', net.obj.id);
   const revision = await withDeleteGuard(ctx.store, guardKey, `network ${name} of tenant ${tenant}`, async (guard) => {
-    const held = (await ctx.store.list(keys.ipsOf(net.obj.id))).items;
-    if (held.length > 0) {
-      const ids = held.slice(0, 5).map((kv) => kv.value).join(', ');
-      const more = held.length > 5 ? ` and ${held.length - 5} more` : '';
-      throw new TenetError('NETWORK_IN_USE', `network ${name} of tenant ${tenant} still has endpoints: ${ids}${more}`, 'detach them first (tenet ep detach)');
+    const held = (await ctx.store.list(keys.addrsOf(net.obj.id))).items;
+    const endpoints = held.map(parseReservation).filter((r) => r.owner.kind === 'endpoint');
+    if (endpoints.length > 0) {
+      const ids = endpoints.slice(0, 5).map((r) => r.owner.id).join(', ');
+      const more = endpoints.length > 5 ? ` and ${endpoints.length - 5} more` : '';
+      throw new TenetError('NETWORK_IN_USE', `network ${name} of tenant ${tenant} still has endpoints: ${ids}${more}`, 'remove them first (tenet ep rm ID)');
     }
     const netKey = keys.network(tenant, name);
+    // The gateway's and any requests' reservations go with the network (nothing can add one: the guard).
     const res = await ctx.store.txn(
-      [{ key: netKey, modRevision: net.kv.modRevision }, guard],
+      [{ key: netKey, modRevision: net.kv.modRevision }, guard, ...held.map((kv) => ({ key: kv.key, modRevision: kv.modRevision }))],
       [
         { type: 'delete', key: netKey },
         { type: 'delete', key: keys.vni(net.obj.vni) },
+        { type: 'delete', key: keys.addrCursor(net.obj.id) },
+        ...held.map((kv) => ({ type: 'delete' as const, key: kv.key })),
         { type: 'delete', key: guard.key },
       ],
     );

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { assertError, EP_URL, seed, testApp } from './testing.js';
+import { EP_URL, assertError, att, seed, testApp } from './testing.js';
 
 test('realized: an endpoint is realized once every host of its underlay has reached its revision', async () => {
   const t = await testApp();
   await seed(t); // h1 on the default underlay
   await t.call('PUT', '/v1/hosts/h2', { vtep: '192.0.2.2', underlayMtu: 1500 });
   await t.call('PUT', '/v1/hosts/lab1', { vtep: '10.99.0.2', underlayMtu: 1500, underlay: 'lab-x' });
-  const ep = (await t.call('POST', EP_URL, { host: 'h1', netns: '/run/netns/c1' })).body;
+  const ep = (await t.call('POST', EP_URL, { host: 'h1', attachment: att('/run/netns/c1') })).body;
   const url = `/v1/endpoints/${ep.id}/realized`;
   const before = (await t.call('GET', url)).body;
   assert.equal(before.realized, false);

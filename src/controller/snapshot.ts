@@ -1,8 +1,7 @@
 /** Health and the snapshot an agent lists before it watches (DESIGN.md "Controller → agent"). */
 import type { FastifyInstance } from 'fastify';
 import type { Health, Snapshot } from '../api/types.js';
-import { keys } from '../model/keys.js';
-import type { Endpoint, Host, Network, Tenant } from '../model/types.js';
+import { KIND_NAMES, KINDS } from '../model/kinds.js';
 import { CompactedError } from '../store/types.js';
 import { listObjs, type Ctx } from './repo.js';
 
@@ -26,13 +25,11 @@ export async function takeSnapshot(ctx: Ctx): Promise<Snapshot> {
   }
 }
 
+/** One list per kind of the registry (model/kinds.ts), all at the revision of the first. */
 async function snapshotOnce(ctx: Ctx): Promise<Snapshot> {
-  const tenants = await listObjs<Tenant>(ctx.store, keys.tenants());
-  const revision = tenants.revision;
-  const [networks, endpoints, hosts] = await Promise.all([
-    listObjs<Network>(ctx.store, keys.networks(), revision),
-    listObjs<Endpoint>(ctx.store, keys.endpoints(), revision),
-    listObjs<Host>(ctx.store, keys.hosts(), revision),
-  ]);
-  return { revision, tenants: tenants.items, networks: networks.items, endpoints: endpoints.items, hosts: hosts.items };
+  const [first, ...rest] = KIND_NAMES;
+  const head = await listObjs(ctx.store, KINDS[first!].prefix);
+  const others = await Promise.all(rest.map((k) => listObjs(ctx.store, KINDS[k].prefix, head.revision)));
+  const lists = [head, ...others].map((l, i) => [KIND_NAMES[i]!, l.items] as const);
+  return { revision: head.revision, objects: Object.fromEntries(lists) as unknown as Snapshot['objects'] };
 }

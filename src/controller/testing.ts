@@ -58,3 +58,9 @@ export async function seed(t: TestApp, subnet = '10.0.0.0/24'): Promise<void> {
 }
 
 export const EP_URL = '/v1/tenants/acme/networks/web/endpoints';
+
+let nextIno = 1;
+/** A netns attachment as an agent sends it (each with its own namespace identity). */
+export function att(netns: string, ifname = 'eth0'): { kind: 'netns'; netns: string; netnsId: { dev: number; ino: number }; ifname: string } {
+  return { kind: 'netns', netns, netnsId: { dev: 4, ino: 4026531000 + nextIno++ }, ifname };
+}

@@ -1,6 +1,6 @@
 /**
- * GET /v1/watch?revision=N: every put and delete of a tenant, network, endpoint or host key
- * after revision N, as NDJSON (one api WatchMessage per line), then live ones. Allocation
+ * GET /v1/watch?revision=N: every put and delete of an object of a registered kind
+ * (model/kinds.ts) after revision N, as NDJSON (one api WatchMessage per line), then live ones. Allocation
  * and other internal keys are filtered out, but their revisions still advance the bookmark
  * revision, so a client resuming from a bookmark skips nothing and re-reads nothing.
  *

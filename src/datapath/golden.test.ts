@@ -12,11 +12,11 @@ import { after, describe, it } from 'node:test';
 import { silentLogger } from '../base/logger.js';
 import type { Endpoint, Network } from '../model/types.js';
 import { Datapath, type SetResult } from './datapath.js';
-import { portName } from './names.js';
+import { portOf } from './names.js';
 import { buildPlan } from './plan.js';
 import { RecordingRunner, type CommandRunner } from './runner.js';
 import { FakeKernel } from './testing/fake-kernel.js';
-import { ep, host, net } from './testing/objects.js';
+import { ep, host, net, withNetns } from './testing/objects.js';
 
 const TESTDATA = new URL('../../../src/datapath/testdata/', import.meta.url);
 const dir = mkdtempSync(join(tmpdir(), 'tenet-golden-'));
@@ -53,7 +53,7 @@ async function record(k: FakeKernel, networks: Network[], endpoints: Endpoint[])
   const result = await set(recorder, k, networks, endpoints);
   let text = recorder.transcript();
   // Port names hash the workload path; show the names the /run/netns paths would give.
-  for (const e of [c1, c2, c3, c4, d1]) text = text.replaceAll(portName(e), portName({ ...e, netns: `/run/netns/${e.id}` }));
+  for (const e of [c1, c2, c3, c4, d1]) text = text.replaceAll(portOf(e)!, portOf(withNetns(e, `/run/netns/${e.id}`))!);
   // The ruleset hash covers those port names too (through the pinning set): show it masked.
   text = text.replace(/comment "tenet:[0-9a-f]{16}"/g, 'comment "tenet:<hash of both tables>"');
   return { result, text: text.replaceAll(`${dir}/`, '/run/netns/') + '\n' };

@@ -4,11 +4,17 @@
  * that marks them as Tenet's: the reconciler only ever deletes links that carry it.
  */
 import { createHash } from 'node:crypto';
+import { netnsAttachment, type Endpoint } from '../model/types.js';
 
 export const bridgeName = (vni: number): string => `tnbr${vni}`;
 export const vxlanName = (vni: number): string => `tnvx${vni}`;
 
-/** What a port embodies: if any of it changes, the port is a different one. */
+/**
+ * What a port embodies: if any of it changes, the port is a different one. Built from an
+ * endpoint and its netns attachment (plan.ts). The namespace identity (dev/ino) is left out
+ * on purpose: ports made before ADR 005 keep their names, and a namespace replaced under the
+ * same path is the namespace guard's to catch, before a port is planned.
+ */
 export interface PortIdentity {
   id: string;
   netns: string;
@@ -26,6 +32,12 @@ export interface PortIdentity {
 export function portName(e: PortIdentity): string {
   const identity = [e.id, e.netns, e.ifname, e.ip, e.mac].join('|');
   return `tnv${createHash('sha1').update(identity).digest('hex').slice(0, 10)}`;
+}
+
+/** The port of an endpoint attached to a namespace; undefined for any other endpoint. */
+export function portOf(e: Endpoint): string | undefined {
+  const a = netnsAttachment(e);
+  return a && portName({ id: e.id, netns: a.netns, ifname: a.ifname, ip: e.ip, mac: e.mac });
 }
 
 export function tenantNs(nsPrefix: string, tenant: string): string {

@@ -46,3 +46,14 @@ test('plan: MTU is underlay - 50 unless the network sets one; default route only
   assert.deepEqual(t.networks.map((n) => n.mtu), [8950, 8000]);
   assert.deepEqual(t.ports.map((p) => [p.ifname, p.defaultRoute]).sort(), [['eth0', true], ['eth1', false]]);
 });
+
+test('plan: detached and handoff endpoints make no port here and no remote entry elsewhere', () => {
+  const base = input();
+  const detached = { ...ep('d1', red, 'h1', '192.168.10.9', '/x'), attachment: undefined, status: 'detached' as const };
+  const handoff = { ...ep('o1', red, 'h2', '192.168.10.8', '/x'), attachment: { kind: 'handoff' as const, hostIfname: 'tnh1', ifname: 'eth0' } };
+  const unplaced = { ...detached, id: 'u1', host: undefined, ip: '192.168.10.7' };
+  const plan = buildPlan({ ...base, endpoints: [...base.endpoints, detached, handoff, unplaced] });
+  assert.deepEqual(plan, buildPlan(base), 'the same plan as without them');
+  const onlyDetached = buildPlan({ ...base, endpoints: [detached] });
+  assert.deepEqual(onlyDetached.tenants, [], 'a tenant with only detached endpoints here gets no namespace');
+});

@@ -9,8 +9,8 @@
  */
 import { parseCidr } from '../base/cidr.js';
 import { gatewayMac } from '../model/mac.js';
-import { DEFAULT_UNDERLAY, VXLAN_OVERHEAD, type Endpoint, type Host, type Network } from '../model/types.js';
-import { bridgeName, portName, tenantNs, vxlanName } from './names.js';
+import { DEFAULT_UNDERLAY, netnsAttachment, VXLAN_OVERHEAD, type Endpoint, type Host, type Network } from '../model/types.js';
+import { bridgeName, portOf, tenantNs, vxlanName } from './names.js';
 
 export interface PlanInput {
   host: string;
@@ -74,7 +74,15 @@ export function networkMtu(net: Network, underlayMtu: number): number {
   return net.mtu > 0 ? net.mtu : underlayMtu - VXLAN_OVERHEAD;
 }
 
+/**
+ * Only endpoints attached to a namespace become ports (and remote entries on other hosts):
+ * a detached endpoint has nowhere for packets to go, and a handoff attachment is realized
+ * by the Docker driver's own code (ADR 005).
+ */
+const realized = (endpoints: Endpoint[]): Endpoint[] => endpoints.filter((e) => netnsAttachment(e) !== undefined);
+
 export function buildPlan(input: PlanInput): HostPlan {
+  input = { ...input, endpoints: realized(input.endpoints) };
   const local = input.endpoints.filter((e) => e.host === input.host);
   const tenants = [...new Set(local.map((e) => e.tenant))].sort();
   return { nsPrefix: input.nsPrefix, tenants: tenants.map((t) => tenantPlan(input, t)) };
@@ -101,8 +109,8 @@ function networkPlan(input: PlanInput, net: Network): NetworkPlan {
   const peers = input.hosts.filter((h) => (h.underlay ?? DEFAULT_UNDERLAY) === input.underlay);
   const vteps = new Map(peers.map((h) => [h.name, h.vtep]));
   const remotes = input.endpoints
-    .filter((e) => e.networkId === net.id && e.host !== input.host && vteps.has(e.host))
-    .map((e) => ({ ip: e.ip, mac: e.mac, vtep: vteps.get(e.host)! }))
+    .filter((e) => e.networkId === net.id && e.host !== undefined && e.host !== input.host && vteps.has(e.host))
+    .map((e) => ({ ip: e.ip, mac: e.mac, vtep: vteps.get(e.host!)! }))
     .filter((r) => r.vtep !== input.vtep)
     .sort((a, b) => (a.mac < b.mac ? -1 : 1));
   const prefixLen = parseCidr(net.subnet)?.prefixLen ?? 32;
@@ -120,16 +128,17 @@ function networkPlan(input: PlanInput, net: Network): NetworkPlan {
 }
 
 function portPlan(e: Endpoint, net: Network, underlayMtu: number): PortPlan {
+  const { netns, ifname } = netnsAttachment(e)!;
   return {
     endpointId: e.id,
-    port: portName(e),
+    port: portOf(e)!,
     bridge: bridgeName(net.vni),
-    netns: e.netns,
-    ifname: e.ifname,
+    netns,
+    ifname,
     mac: e.mac,
     ipCidr: `${e.ip}/${e.prefixLen}`,
     gateway: e.gateway,
     mtu: networkMtu(net, underlayMtu),
-    defaultRoute: e.ifname === 'eth0',
+    defaultRoute: ifname === 'eth0',
   };
 }

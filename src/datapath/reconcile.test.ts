@@ -13,10 +13,10 @@ import { after, describe, it } from 'node:test';
 import { silentLogger } from '../base/logger.js';
 import type { Endpoint, Host, Network } from '../model/types.js';
 import { Datapath, type SetResult } from './datapath.js';
-import { portName } from './names.js';
+import { portOf } from './names.js';
 import { buildPlan } from './plan.js';
 import { FakeKernel } from './testing/fake-kernel.js';
-import { ep, host, net } from './testing/objects.js';
+import { ep, host, net, withNetns } from './testing/objects.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tenet-reconcile-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -202,11 +202,11 @@ describe('datapath reconcile on the fake kernel', () => {
     await ip('tn-acme', 'link add tnbr999 type bridge'); // Tenet's name, not in the plan
     await ip('tn-acme', 'link add mine0 type dummy'); // not Tenet's
     await ip('tn-beta', 'link del tnvx4201');
-    await ip('tn-beta', `link set ${portName(b1)} down`);
+    await ip('tn-beta', `link set ${portOf(b1)!} down`);
     const fdb = 'fdb del 00:00:00:00:00:00 dev tnvx4101 dst 10.0.0.2 self\nfdb append 00:00:00:00:00:00 dev tnvx4101 dst 10.9.9.9 self permanent\n';
     await k.run(['bridge', '-n', 'tn-acme', '-batch', '-'], { input: fdb });
     await k.run(['nsenter', '--net=/run/netns/tn-acme', 'nft', '-f', '-'], { input: 'delete table inet tenet\n' });
-    const b1Pin = `"${portName(b1)}" . ${b1.mac} . ${b1.ip}`;
+    const b1Pin = `"${portOf(b1)!}" . ${b1.mac} . ${b1.ip}`;
     await k.run(['nsenter', '--net=/run/netns/tn-beta', 'nft', '-f', '-'], { input: `delete element bridge tenet ports { ${b1Pin} }\n` });
     assert.notEqual(k.dump(), await freshDump(both));
     const result = await set(k, both);
@@ -240,8 +240,8 @@ describe('datapath reconcile on the fake kernel', () => {
     const codes = async () => [...(await set(k, s)).failedPorts].map(([id, e]) => `${id} ${e.code}`).sort();
     assert.deepEqual(await codes(), ['busy IFNAME_IN_USE', 'flaky DATAPATH_FAILED', 'gone NETNS_NOT_FOUND', 'not-ns DATAPATH_FAILED']);
     const tenant = k.dump(['tn-acme']);
-    assert.match(tenant, new RegExp(`link ${portName(ok)} veth`));
-    for (const e of [busy, gone, notNs, flaky]) assert.doesNotMatch(tenant, new RegExp(`link ${portName(e)} veth`), `${e.id} left a veth`);
+    assert.match(tenant, new RegExp(`link ${portOf(ok)!} veth`));
+    for (const e of [busy, gone, notNs, flaky]) assert.doesNotMatch(tenant, new RegExp(`link ${portOf(e)!} veth`), `${e.id} left a veth`);
     assert.equal(k.dump([workloads.get('flaky')!]), `workload ${workloads.get('flaky')}\n`, 'rolled back');
     assert.match(tenant, /fdb 0a:58:c0:a8:0a:03 dst 10\.0\.0\.2 self permanent/, 'the network itself is complete');
     const w = (name: string) => k.dump([workloads.get(name)!]);
@@ -252,7 +252,7 @@ describe('datapath reconcile on the fake kernel', () => {
     const devices = (d: string) => d.split('\n').filter((l) => !l.trimStart().startsWith('nft ')).join('\n');
     const dump = devices(k.dump());
     assert.deepEqual(await codes(), ['busy IFNAME_IN_USE', 'gone NETNS_NOT_FOUND', 'not-ns DATAPATH_FAILED'], 'retried; flaky works now');
-    assert.match(k.dump(['tn-acme']), new RegExp(`link ${portName(flaky)} veth`));
+    assert.match(k.dump(['tn-acme']), new RegExp(`link ${portOf(flaky)!} veth`));
     await set(k, { ...s, endpoints: [ok, busy, gone, notNs, a2] });
     assert.equal(devices(k.dump()), dump, 'retries that fail again change nothing');
   });
@@ -289,6 +289,6 @@ describe('datapath reconcile on the fake kernel', () => {
   it("a workload's interface can pass to another tenant's endpoint in one set()", async () => {
     const k = newKernel();
     await step(k, state('acme'), 'acme: a1 is eth0 of workload a1');
-    await step(k, { ...state('acme'), name: 'b-in-a1', endpoints: [{ ...b1, netns: workloads.get('a1')! }] }, 'beta takes eth0 of a1');
+    await step(k, { ...state('acme'), name: 'b-in-a1', endpoints: [withNetns(b1, workloads.get('a1')!)] }, 'beta takes eth0 of a1');
   });
 });

@@ -48,6 +48,13 @@ function hostCount(text: string): number {
   return n;
 }
 
+/** Repeatable --label k=v (the lab may not import the CLI layer; `tenet ep` has the same rule). */
+function labelOption(text: string, previous: Record<string, string> = {}): Record<string, string> {
+  const eq = text.indexOf('=');
+  if (eq <= 0) throw new InvalidArgumentError('expected key=value.');
+  return { ...previous, [text.slice(0, eq)]: text.slice(eq + 1) };
+}
+
 export function addLabCommands(program: Command): void {
   const lab = program
     .command('lab')
@@ -87,10 +94,11 @@ export function addLabCommands(program: Command): void {
     .requiredOption('--net <network>', 'network to join')
     .option('--ip <address>', 'requested address (default: next free)')
     .option('--mac <mac>', 'requested MAC')
-    .action(async (host: string, name: string, opts: { tenant: string; net: string; ip?: string; mac?: string }, cmd: Command) => {
+    .option('--label <key=value>', 'a label of its endpoint (repeatable)', labelOption)
+    .action(async (host: string, name: string, opts: { tenant: string; net: string; ip?: string; mac?: string; label?: Record<string, string> }, cmd: Command) => {
       requireRoot('run');
       const { lab, format, out, err } = context(cmd);
-      const ep = await lab.run(host, name, { tenant: opts.tenant, network: opts.net, ip: opts.ip, mac: opts.mac });
+      const ep = await lab.run(host, name, { tenant: opts.tenant, network: opts.net, ip: opts.ip, mac: opts.mac, labels: opts.label });
       if (format === 'json') return out(`${JSON.stringify(ep, null, 2)}\n`);
       // stdout carries only the address, so `IP=$(tenet lab run …)` works; the rest is for people.
       err(`${name} on ${host}: endpoint ${ep.id}, ${ep.ip}/${ep.prefixLen} in ${ep.tenant}/${ep.network}\n`);

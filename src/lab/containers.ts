@@ -19,6 +19,7 @@ export interface RunOptions {
   network: string;
   ip?: string;
   mac?: string;
+  labels?: Record<string, string>;
 }
 
 export function requireState(c: ResolvedConfig): LabState {
@@ -59,7 +60,9 @@ export async function labRun(c: ResolvedConfig, hostName: string, name: string, 
   await addContainerNamespace(c.runner, ns);
   const agent = new AgentClient(`unix:${host.socket}`);
   try {
-    const ep = await agent.attach({ tenant: opts.tenant, network: opts.network, netns: `/run/netns/${ns}`, ifname: 'eth0', ip: opts.ip, mac: opts.mac });
+    // The container's name is the endpoint's name too (unique in its network, as DNS will want).
+    const req = { tenant: opts.tenant, network: opts.network, netns: `/run/netns/${ns}`, ifname: 'eth0', ip: opts.ip, mac: opts.mac, name, labels: opts.labels };
+    const ep = await agent.attach(req);
     const record: LabContainer = { name, host: host.name, netns: ns, tenant: ep.tenant, network: ep.network, endpointId: ep.id, ip: ep.ip, prefixLen: ep.prefixLen };
     updateState(c, (s) => s.containers.push(record));
     c.logger.info({ container: name, host: host.name, endpoint: ep.id, ip: ep.ip }, 'lab container attached');
@@ -103,7 +106,7 @@ export async function labRm(c: ResolvedConfig, name: string): Promise<void> {
   if (host) {
     const agent = new AgentClient(`unix:${host.socket}`);
     try {
-      await agent.detach(container.endpointId);
+      await agent.remove(container.endpointId);
     } catch (err) {
       if (!(isTenetError(err) && err.code === 'ENDPOINT_NOT_FOUND')) throw err;
     } finally {

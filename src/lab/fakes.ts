@@ -23,8 +23,8 @@ const send = (res, status, body) => {
 const endpoint = (r) => {
   const n = next++;
   const now = new Date().toISOString();
-  return { id: 'ep-' + host + '-' + n, tenant: r.tenant, network: r.network, networkId: 'n1', host, netns: r.netns,
-    ifname: r.ifname ?? 'eth0', mac: '0a:58:c0:a8:0a:0' + n, ip: r.ip ?? '192.168.10.' + (n + 1), prefixLen: 24,
+  return { id: 'ep-' + host + '-' + n, tenant: r.tenant, network: r.network, networkId: 'n1', host, name: r.name, labels: r.labels ?? {},
+    attachment: { kind: 'netns', netns: r.netns, netnsId: { dev: 4, ino: 4026532000 + n }, ifname: r.ifname ?? 'eth0' }, mac: '0a:58:c0:a8:0a:0' + n, ip: r.ip ?? '192.168.10.' + (n + 1), prefixLen: 24,
     gateway: '192.168.10.1', status: 'up', createdAt: now, updatedAt: now };
 };
 http.createServer((req, res) => {

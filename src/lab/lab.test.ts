@@ -75,7 +75,7 @@ test('run attaches through the host agent; a failed attach removes the namespace
   const { lab, runner, prefix } = await setUp(t);
   await lab.up(1);
   const ep = await lab.run('h1', 'c1', { tenant: 'admin', network: 'red' });
-  assert.equal(ep.netns, `/run/netns/${prefix}-c-c1`);
+  assert.equal(ep.attachment?.kind === 'netns' && ep.attachment.netns, `/run/netns/${prefix}-c-c1`);
   assert.deepEqual(lab.ls().containers.map((c) => [c.name, c.host, c.ip, c.endpointId]), [['c1', 'h1', ep.ip, ep.id]]);
   await assert.rejects(lab.run('h1', 'c1', { tenant: 'admin', network: 'red' }), { code: 'LAB_ERROR', message: /exists already/ });
   await assert.rejects(lab.run('h9', 'c2', { tenant: 'admin', network: 'red' }), { code: 'LAB_ERROR', message: /no host h9: pick one of h1/ });

@@ -51,6 +51,11 @@ export const CATALOG = {
   TLS_SETUP_FAILED: { status: 500, cni: 123, summary: "The controller could not create or read its TLS certificates." },
   SOCKET_IN_USE: { status: 409, cni: 124, summary: 'A socket path is served by a live process, or is a file that is not a socket.' },
   NOT_ROOT: { status: 403, cni: 119, summary: 'The command changes kernel networking and must run as root.' },
+  INVALID_LABEL: { status: 400, cni: 7, summary: 'A label key or value does not follow the label rule, or there are too many labels.' },
+  MAC_IN_USE: { status: 409, cni: 130, summary: "The requested MAC is the network's gateway MAC or another endpoint's." },
+  ENDPOINT_NAME_IN_USE: { status: 409, cni: 131, summary: 'Another endpoint of the network has that name.' },
+  ENDPOINT_ATTACHED: { status: 409, cni: 132, summary: 'The endpoint is attached elsewhere already; detach it first.' },
+  ADDRESS_NOT_RESERVED: { status: 404, cni: 133, summary: 'The address is not reserved in that network.' },
   INTERNAL: { status: 500, cni: 999, summary: 'A bug: the logs have the details.' },
 } as const satisfies Record<string, CatalogEntry>;
 

@@ -24,18 +24,37 @@ export interface Network {
   createdAt: string;
 }
 
-export type EndpointStatus = 'pending' | 'up' | 'error';
+/** `detached`: the endpoint exists (name, labels, MAC, address) but is bound to no namespace. */
+export type EndpointStatus = 'pending' | 'up' | 'error' | 'detached';
+
+/** A namespace's identity: the device and inode of its nsfs file, which no path reuse fakes. */
+export interface NetnsId {
+  dev: number;
+  ino: number;
+}
+
+/**
+ * What an endpoint is bound to on its host (ADR 005):
+ * - netns: Tenet puts the interface into the namespace itself (CLI, lab, CNI). `netns` is
+ *   the path as given; `netnsId` is what it pointed at when attached.
+ * - handoff: Tenet makes the host-side interface `hostIfname` and a runtime moves it into its
+ *   namespace itself, renaming it `ifname` (Docker's Join).
+ */
+export type Attachment =
+  | { kind: 'netns'; netns: string; netnsId: NetnsId; ifname: string }
+  | { kind: 'handoff'; hostIfname: string; ifname: string };
 
 export interface Endpoint {
   id: string;
   tenant: string;
   network: string;
-  /** Network.id: IP allocation keys hang off it so a re-created network starts clean. */
+  /** Network.id: allocation keys hang off it so a re-created network starts clean. */
   networkId: string;
-  host: string;
-  /** Path of the workload's network namespace on its host (/run/netns/x, /proc/PID/ns/net). */
-  netns: string;
-  ifname: string;
+  /** Unique in its network (case-insensitively); DNS and policy will use it. */
+  name?: string;
+  labels: Record<string, string>;
+  /** Host the endpoint lives on; absent for a detached endpoint not placed yet. */
+  host?: string;
   mac: string;
   ip: string;
   prefixLen: number;
@@ -45,8 +64,17 @@ export interface Endpoint {
   statusDetail?: string;
   /** MTU the host actually configured, reported by the agent. */
   mtu?: number;
+  /** Absent while detached. */
+  attachment?: Attachment;
   createdAt: string;
   updatedAt: string;
+}
+
+export type NetnsAttachment = Extract<Attachment, { kind: 'netns' }>;
+
+/** The attachment a host's datapath realizes as a port (handoff is left to the Docker driver). */
+export function netnsAttachment(e: Endpoint): NetnsAttachment | undefined {
+  return e.attachment?.kind === 'netns' ? e.attachment : undefined;
 }
 
 export interface Host {
@@ -70,5 +98,16 @@ export const VXLAN_OVERHEAD = 50;
 
 export const DEFAULT_UNDERLAY = 'default';
 
-export type ObjectKind = 'tenant' | 'network' | 'endpoint' | 'host';
-export type AnyObject = Tenant | Network | Endpoint | Host;
+/**
+ * Every kind of object the controller distributes, by kind name. A new kind is one line here
+ * and one declaration in kinds.ts; keys, snapshot, watch and the agent's cache follow.
+ */
+export interface KindObjects {
+  tenant: Tenant;
+  network: Network;
+  endpoint: Endpoint;
+  host: Host;
+}
+
+export type ObjectKind = keyof KindObjects;
+export type AnyObject = KindObjects[ObjectKind];

@@ -50,6 +50,18 @@ export function readCases(open: OpenStore): void {
       assert.deepEqual(await keysUnder(store, '', 6), ['/a/1', '/a/3', '/ab/x']);
     });
 
+    storeCase(open, 'list reads a page: keys from a key on, at most limit of them', async ({ store }) => {
+      await writeHistory(store);
+      await mustWrite(store.create('/a/4', 'four'));
+      const page = async (from?: string, limit?: number, rev?: number) => (await store.list('/a/', rev, { from, limit })).items.map((i) => i.key);
+      assert.deepEqual(await page('/a/2'), ['/a/3', '/a/4']);
+      assert.deepEqual(await page('/a/1', 2), ['/a/1', '/a/3']);
+      assert.deepEqual(await page(undefined, 1), ['/a/1']);
+      assert.deepEqual(await page('/a/5', 3), []);
+      assert.deepEqual(await page('/a/2', 1, 3), ['/a/2'], 'a page of a past revision');
+      assert.deepEqual(await page('/', 10), ['/a/1', '/a/3', '/a/4'], 'a from before the prefix stays in the prefix');
+    });
+
     storeCase(open, 'list at a past revision does not change the current state', async ({ store }) => {
       await writeHistory(store);
       await store.list('/a/', 2);

@@ -2,7 +2,7 @@
  * In-memory store for unit tests: the full contract (revisions, txn, watch, compaction)
  * with none of the durability. It keeps a log of every revision, like the SQLite backend.
  */
-import { CompactedError, type Compare, type KeyValue, type ListResult, type Op, type Store, type Watch, type WatchEvent, type WatchHandlers, type WriteResult } from './types.js';
+import { CompactedError, type Compare, type KeyValue, type ListPage, type ListResult, type Op, type Store, type Watch, type WatchEvent, type WatchHandlers, type WriteResult } from './types.js';
 import { WatchHub } from './watch-hub.js';
 
 export class MemoryStore implements Store {
@@ -17,10 +17,13 @@ export class MemoryStore implements Store {
     return kv && { ...kv };
   }
 
-  async list(prefix: string, revision?: number): Promise<ListResult> {
-    if (revision !== undefined && revision < this.rev) return this.listAt(prefix, revision);
-    const items = [...this.current.values()].filter((kv) => kv.key.startsWith(prefix));
-    return { revision: this.rev, items: sortedCopies(items) };
+  async list(prefix: string, revision?: number, page: ListPage = {}): Promise<ListResult> {
+    const all = revision !== undefined && revision < this.rev ? this.listAt(prefix, revision) : { revision: this.rev, items: this.under(prefix) };
+    return { revision: all.revision, items: paged(all.items, page) };
+  }
+
+  private under(prefix: string): KeyValue[] {
+    return sortedCopies([...this.current.values()].filter((kv) => kv.key.startsWith(prefix)));
   }
 
   async create(key: string, value: string): Promise<WriteResult> {
@@ -95,6 +98,12 @@ export class MemoryStore implements Store {
     }
     return { revision, items: sortedCopies([...state.values()]) };
   }
+}
+
+function paged(items: KeyValue[], page: ListPage): KeyValue[] {
+  const from = page.from;
+  const after = from === undefined ? items : items.filter((kv) => kv.key >= from);
+  return page.limit === undefined ? after : after.slice(0, page.limit);
 }
 
 /** Copies, so a caller that edits what it got cannot edit the store (as with SQLite). */

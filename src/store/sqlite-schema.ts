@@ -31,11 +31,14 @@ export const SQL = {
   setMeta: `UPDATE meta SET value = ? WHERE name = ?`,
   latest: `SELECT * FROM log WHERE key = ? ORDER BY id DESC LIMIT 1`,
   insert: `INSERT INTO log (rev, key, value, create_rev, prev_id) VALUES (?, ?, ?, ?, ?)`,
-  /** The latest row of each key at or below @rev, if it is not a deletion. */
+  /**
+   * The latest row of each key at or below @rev, if it is not a deletion; keys >= @from,
+   * at most @limit of them (-1: all). The range on the key index keeps a page read cheap.
+   */
   listAt: `
     SELECT * FROM log WHERE id IN (
-      SELECT MAX(id) FROM log WHERE ${UNDER_PREFIX} AND rev <= @rev GROUP BY key
-    ) AND value IS NOT NULL ORDER BY key`,
+      SELECT MAX(id) FROM log WHERE ${UNDER_PREFIX} AND key >= @from AND rev <= @rev GROUP BY key
+    ) AND value IS NOT NULL ORDER BY key LIMIT @limit`,
   /** Changes after @after in commit order, each with the row it replaced. */
   history: `
     SELECT l.rev, l.key, l.value, l.create_rev,

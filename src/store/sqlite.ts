@@ -23,7 +23,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { SCHEMA, SQL } from './sqlite-schema.js';
-import { CompactedError, type Compare, type KeyValue, type ListResult, type Op, type Store, type Watch, type WatchEvent, type WatchHandlers, type WriteResult } from './types.js';
+import { CompactedError, type Compare, type KeyValue, type ListPage, type ListResult, type Op, type Store, type Watch, type WatchEvent, type WatchHandlers, type WriteResult } from './types.js';
 import { WatchHub } from './watch-hub.js';
 
 interface Row {
@@ -69,12 +69,12 @@ export class SqliteStore implements Store {
     return row ? toKv(row) : undefined;
   }
 
-  async list(prefix: string, revision?: number): Promise<ListResult> {
+  async list(prefix: string, revision?: number, page: ListPage = {}): Promise<ListResult> {
     return this.db.transaction(() => {
       const current = this.meta('revision');
       const at = revision === undefined || revision >= current ? current : revision;
       this.checkNotCompacted(at);
-      const rows = this.q.listAt.all({ prefix, rev: at }) as Row[];
+      const rows = this.q.listAt.all({ prefix, rev: at, from: page.from ?? prefix, limit: page.limit ?? -1 }) as Row[];
       return { revision: at, items: rows.map(toKv) };
     })();
   }

@@ -35,6 +35,12 @@ export interface WatchEvent {
   prevKv?: KeyValue;
 }
 
+/** A page of a list: keys >= `from` (in key order), at most `limit` of them. */
+export interface ListPage {
+  from?: string;
+  limit?: number;
+}
+
 export interface ListResult {
   revision: number;
   items: KeyValue[];
@@ -60,8 +66,11 @@ export class CompactedError extends Error {
 
 export interface Store {
   get(key: string): Promise<KeyValue | undefined>;
-  /** Keys with the prefix in key order; at `revision` if given (CompactedError if too old). */
-  list(prefix: string, revision?: number): Promise<ListResult>;
+  /**
+   * Keys with the prefix in key order; at `revision` if given (CompactedError if too old).
+   * `page` reads a range: from a key on, at most `limit` keys (an allocator's cursor read).
+   */
+  list(prefix: string, revision?: number, page?: ListPage): Promise<ListResult>;
   /** Create-if-absent. */
   create(key: string, value: string): Promise<WriteResult>;
   /** Update only if the key's modRevision is still `modRevision`. */

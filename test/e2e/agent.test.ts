@@ -52,7 +52,10 @@ describe('agents and controller on the kernel', { skip: process.getuid?.() !== 0
     await rejects(c.agent('h1').attach({ tenant: 'nope', network: 'red', netns: await c.underlay.workload('x2') }), 'TENANT_NOT_FOUND');
     await rejects(c.agent('h1').attach({ tenant: 'acme', network: 'red', netns: await c.underlay.workload('x3'), ip: '192.168.10.2' }), 'IP_IN_USE');
     await rejects(c.agent('h1').attach({ tenant: 'acme', network: 'red', netns: await c.underlay.workload('x4'), ip: '10.0.0.5' }), 'IP_OUTSIDE_SUBNET');
-    await rejects(c.agent('h1').attach({ tenant: 'acme', network: 'red' }), 'BAD_REQUEST');
+    await rejects(c.agent('h1').attach({ tenant: 'acme', network: 'red', netns: '/run/netns/x', pid: 1 }), 'BAD_REQUEST');
+    await rejects(c.agent('h1').attach({ tenant: 'acme', network: 'red', netns: 5 as unknown as string }), 'BAD_REQUEST');
+    await rejects(c.agent('h1').attach({ tenant: 'acme', network: 'red', netns: '/run/netns/a\nlink del eth0' }), 'BAD_REQUEST');
+    await rejects(c.agent('h1').attach({ tenant: 'acme', network: 'red', netns: await c.underlay.workload('x5'), labels: { 'bad key': 'v' } }), 'INVALID_LABEL');
     await c.underlay.exec(c.underlay.workloadNs('x1'), ['ip', 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0p']);
     await rejects(c.agent('h1').attach({ tenant: 'acme', network: 'red', netns: `/run/netns/${c.underlay.workloadNs('x1')}` }), 'IFNAME_IN_USE');
     assert.equal((await c.controller.listEndpoints()).length, before, 'no endpoint left behind');
@@ -78,21 +81,28 @@ describe('agents and controller on the kernel', { skip: process.getuid?.() !== 0
     try {
       await new Promise((r) => proc.once('spawn', r));
       const e = await c.agent('h1').attach({ tenant: 'acme', network: 'red', pid: proc.pid! });
-      assert.equal(e.netns, `/proc/${proc.pid}/ns/net`);
+      assert.equal(e.attachment?.kind === 'netns' && e.attachment.netns, `/proc/${proc.pid}/ns/net`);
       assert.ok(await c.underlay.ping('c2', e.ip), 'reachable from the other host');
-      await c.agent('h1').detach(e.id);
+      await c.agent('h1').remove(e.id);
     } finally {
       proc.kill();
     }
     await rejects(c.agent('h1').attach({ tenant: 'acme', network: 'red', pid: 999_999_999 }), 'NETNS_NOT_FOUND');
   });
 
-  it('detaches: the address stops answering and is released', async () => {
-    const e = await c.agent('h1').attach({ tenant: 'acme', network: 'red', netns: await c.underlay.workload('c9') });
+  it('detaches keeping the endpoint, attaches it elsewhere, removes it: the address follows', async () => {
+    const e = await c.agent('h1').attach({ tenant: 'acme', network: 'red', netns: await c.underlay.workload('c9'), name: 'c9', labels: { app: 'web' } });
     assert.ok(await c.underlay.ping('c1', e.ip));
-    await c.agent('h1').detach(e.id);
+    const detached = await c.agent('h1').detach(e.id);
+    assert.deepEqual([detached.status, detached.ip, detached.name, detached.attachment], ['detached', e.ip, 'c9', undefined]);
+    assert.equal(await c.underlay.ping('c1', e.ip), false, 'no port while detached');
+    const moved = await c.agent('h1').attachExisting(e.id, { netns: await c.underlay.workload('c10') });
+    assert.deepEqual([moved.id, moved.ip, moved.status], [e.id, e.ip, 'up']);
+    assert.ok(await c.underlay.ping('c1', e.ip), 'the same address answers from the new namespace');
+    await c.agent('h1').remove(e.id);
     assert.equal(await c.underlay.ping('c1', e.ip), false);
-    const again = await c.agent('h1').attach({ tenant: 'acme', network: 'red', netns: await c.underlay.workload('c10'), ip: e.ip });
-    assert.equal(again.ip, e.ip, 'the address was released and can be taken again');
+    const again = await c.agent('h1').attach({ tenant: 'acme', network: 'red', netns: await c.underlay.workload('c11'), ip: e.ip, name: 'c9' });
+    assert.deepEqual([again.ip, again.name], [e.ip, 'c9'], 'the address and the name were released and can be taken again');
+    await c.agent('h1').remove(again.id);
   });
 });

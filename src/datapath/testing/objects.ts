@@ -17,8 +17,8 @@ export function ep(id: string, network: Network, host: string, ip: string, netns
     network: network.name,
     networkId: network.id,
     host,
-    netns,
-    ifname,
+    labels: {},
+    attachment: { kind: 'netns', netns, netnsId: { dev: 0, ino: 0 }, ifname },
     mac: endpointMac(ip),
     ip,
     prefixLen: parseCidr(network.subnet)!.prefixLen,
@@ -31,4 +31,10 @@ export function ep(id: string, network: Network, host: string, ip: string, netns
 
 export function host(name: string, vtep: string): Host {
   return { name, vtep, underlayMtu: 1500, underlay: 'default', lastSeen: NOW };
+}
+
+/** The same endpoint attached to another namespace path. */
+export function withNetns(e: Endpoint, netns: string): Endpoint {
+  const a = e.attachment?.kind === 'netns' ? e.attachment : { kind: 'netns' as const, netnsId: { dev: 0, ino: 0 }, ifname: 'eth0' };
+  return { ...e, attachment: { ...a, netns } };
 }
