@@ -11,6 +11,7 @@ import { Datapath } from './datapath.js';
 import { buildPlan } from './plan.js';
 import { TestUnderlay } from './testing/underlay.js';
 import { ep, host, net } from './testing/objects.js';
+import { kernelSkip } from './testing/kernel-env.js';
 
 const u = new TestUnderlay();
 const red = net('acme', 'red', '192.168.10.0/24', 4101);
@@ -32,7 +33,7 @@ async function setAll(): Promise<string[]> {
   return changed;
 }
 
-describe('datapath on the kernel', { skip: process.getuid?.() !== 0 && 'needs root' }, () => {
+describe('datapath on the kernel', { skip: kernelSkip('datapath on the kernel') }, () => {
   before(async () => {
     await u.create(['h1', 'h2']);
     const w = async (name: string) => u.workload(name);

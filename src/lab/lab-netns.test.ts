@@ -14,13 +14,13 @@ import { startFakeController, writeStandInAgent } from './fakes.js';
 import { Lab } from './lab.js';
 import { listNamespaces } from './netns.js';
 import { readCmdline } from './procs.js';
+import { kernelSkip } from '../datapath/testing/kernel-env.js';
 
-const isRoot = process.getuid?.() === 0;
 const runner = new ExecRunner();
 const ping = (ns: string, ip: string) =>
   runner.run(['timeout', '10', 'ip', 'netns', 'exec', ns, 'ping', '-c1', '-W2', ip], { allowFail: true });
 
-test('lab up builds pingable hosts, and down cleans up after a crash', { skip: !isRoot && 'needs root' }, async (t) => {
+test('lab up builds pingable hosts, and down cleans up after a crash', { skip: kernelSkip('lab on the kernel') }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'tenet-lab-'));
   const prefix = `tt${randomBytes(2).toString('hex')}`;
   const script = writeStandInAgent(dir);

@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { waitFor } from '../../src/base/async.js';
 import type { TenetError } from '../../src/model/errors.js';
 import { InProcessCluster } from '../support/cluster.js';
+import { kernelSkip } from '../../src/datapath/testing/kernel-env.js';
 
 const c = new InProcessCluster();
 
@@ -20,7 +21,7 @@ async function rejects(p: Promise<unknown>, code: string): Promise<void> {
   });
 }
 
-describe('agents and controller on the kernel', { skip: process.getuid?.() !== 0 && 'needs root' }, () => {
+describe('agents and controller on the kernel', { skip: kernelSkip('agents on the kernel') }, () => {
   before(async () => {
     await c.start(['h1', 'h2']);
     await c.controller.createTenant('acme');

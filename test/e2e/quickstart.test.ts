@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { execFileSync } from 'node:child_process';
 import type { Endpoint, Host, Network, Tenant } from '../../src/model/types.js';
 import { TenetEnv } from '../support/procs.js';
+import { kernelSkip } from '../../src/datapath/testing/kernel-env.js';
 
 const t = new TenetEnv();
 const ok = async (...args: string[]) => {
@@ -16,7 +17,7 @@ const ok = async (...args: string[]) => {
 };
 const ping = async (from: string, ip: string) => (await t.tenet('lab', 'exec', from, '--', 'ping', '-c1', '-W1', ip)).code === 0;
 
-describe('quick start with real processes', { skip: process.getuid?.() !== 0 && 'needs root' }, () => {
+describe('quick start with real processes', { skip: kernelSkip('quick start') }, () => {
   before(() => t.startController());
   after(() => t.destroy());
 
