@@ -9,9 +9,11 @@ import { after, before, describe, it } from 'node:test';
 import { waitFor } from '../../src/base/async.js';
 import type { TenetError } from '../../src/model/errors.js';
 import { InProcessCluster } from '../support/cluster.js';
+import { assertIsolated } from '../../src/datapath/testing/reach.js';
 import { kernelSkip } from '../../src/datapath/testing/kernel-env.js';
 
 const c = new InProcessCluster();
+const ping = (from: string, to: string) => c.underlay.ping(from, to);
 
 async function rejects(p: Promise<unknown>, code: string): Promise<void> {
   await assert.rejects(p, (err: TenetError) => {
@@ -37,13 +39,14 @@ describe('agents and controller on the kernel', { skip: kernelSkip('agents on th
     assert.equal(e1.mtu, 1450);
     const e2 = await c.agent('h2').attach({ tenant: 'acme', network: 'red', netns: await c.underlay.workload('c2') });
     await c.agent('h2').attach({ tenant: 'acme', network: 'green', netns: await c.underlay.workload('c3') });
+    await c.agent('h1').attach({ tenant: 'acme', network: 'green', netns: await c.underlay.workload('c6') }); // green's control on h1
     assert.ok(await waitFor(async () => (await c.underlay.ping('c1', e2.ip)) || undefined, 5000, 'c1 -> c2'));
     const realized = await waitFor(async () => {
       const r = await c.controller.endpointRealization(e2.id);
       return r.realized ? r : undefined;
     }, 5000, 'both hosts to report the endpoint realized');
     assert.deepEqual(realized.hosts.map((h) => h.host).sort(), ['h1', 'h2']);
-    assert.equal(await c.underlay.ping('c1', '192.168.20.2'), false, 'red must not reach green');
+    await assertIsolated(ping, 'red c1 -> green c3', { from: 'c1', to: '192.168.20.2', control: { from: 'c6' } });
   });
 
   it('rejects bad attaches with one clear line and changes nothing', async () => {
@@ -92,7 +95,7 @@ describe('agents and controller on the kernel', { skip: kernelSkip('agents on th
     const e = await c.agent('h1').attach({ tenant: 'acme', network: 'red', netns: await c.underlay.workload('c9') });
     assert.ok(await c.underlay.ping('c1', e.ip));
     await c.agent('h1').detach(e.id);
-    assert.equal(await c.underlay.ping('c1', e.ip), false);
+    await assertIsolated(ping, 'c1 -> the detached endpoint', { from: 'c1', to: e.ip, control: { from: 'c1', to: '192.168.10.3' } });
     const again = await c.agent('h1').attach({ tenant: 'acme', network: 'red', netns: await c.underlay.workload('c10'), ip: e.ip });
     assert.equal(again.ip, e.ip, 'the address was released and can be taken again');
   });
