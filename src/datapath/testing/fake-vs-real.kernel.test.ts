@@ -165,4 +165,33 @@ describe('the fake kernel against the real one', { skip: kernelSkip('fake kernel
       assert.deepEqual((await new Datapath(u.runner, silentLogger, { hostNs: u.hosts.get('h1')!.ns }).set(plan)).changed, [], `${context}: a second set() on the real kernel changed something`);
     }
   });
+
+  it('changes made behind the datapath read back the same, and are repaired the same', async () => {
+    const plan = planOf(both, nsPrefix);
+    await real.set(plan);
+    await fakeDp.set(plan);
+    const acme = `${nsPrefix}acme`;
+    const beta = `${nsPrefix}beta`;
+    const port = plan.tenants.find((t) => t.tenant === 'beta')!.ports[0]!.port;
+    const edits: [string[], string?][] = [
+      [['ip', '-n', acme, 'link', 'set', 'tnbr4101', 'address', '02:00:00:00:00:01', 'down']],
+      [['ip', '-n', acme, 'addr', 'del', '192.168.10.1/24', 'dev', 'tnbr4101']],
+      [['ip', '-n', acme, 'addr', 'add', '10.99.0.1/24', 'dev', 'tnbr4101']],
+      [['ip', '-n', acme, 'neigh', 'del', '192.168.10.3', 'dev', 'tnvx4101']],
+      [['ip', '-n', acme, 'link', 'set', 'tnvx4102', 'mtu', '1300']],
+      [['ip', '-n', beta, 'link', 'del', 'tnvx4201']],
+      [['ip', '-n', beta, 'link', 'set', port, 'down']],
+      [['bridge', '-n', acme, '-batch', '-'], 'fdb del 00:00:00:00:00:00 dev tnvx4101 dst 10.0.0.2 self\nfdb append 00:00:00:00:00:00 dev tnvx4101 dst 10.9.9.9 self permanent\n'],
+      [['nsenter', `--net=/run/netns/${acme}`, 'nft', '-f', '-'], 'delete table inet tenet\n'],
+    ];
+    for (const [argv, input] of edits) {
+      await u.runner.run(argv, { input });
+      await fake.run(argv, { input });
+    }
+    const namespaces = [acme, beta];
+    assert.deepEqual(await observeAll(fake, namespaces), await observeAll(u.runner, namespaces), 'the edits read back differently (actual: fake, expected: real)');
+    const [r, f] = [await real.set(plan), await fakeDp.set(plan)];
+    assert.deepEqual([f.changed, [...f.failedPorts.keys()]], [r.changed, [...r.failedPorts.keys()]]);
+    assert.deepEqual(await observeAll(fake, namespaces), await observeAll(u.runner, namespaces), 'the repair differs (actual: fake, expected: real)');
+  });
 });
