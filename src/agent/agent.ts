@@ -45,6 +45,8 @@ export class Agent {
   /** Revision of the last change that could matter to this host (see onMessage). */
   private relevantRevision = 0;
   readonly realization: Realization = new Realization(() => this.register());
+  /** Full reconciles (every tenant read back): a restart's first must change nothing (tests check). */
+  readonly reconciles = { full: 0, lastFullAt: '', lastFullChanged: [] as string[] };
 
   constructor(readonly opts: AgentOptions) {
     this.status = new StatusReporter(opts.controller, this.cache, opts.logger);
@@ -140,6 +142,10 @@ export class Agent {
       hosts: [...this.cache.hosts.values()],
     });
     const result = await this.opts.datapath.set(plan, tenants);
+    if (!tenants) {
+      Object.assign(this.reconciles, { full: this.reconciles.full + 1, lastFullAt: new Date().toISOString(), lastFullChanged: result.changed });
+      this.opts.logger.info({ full: true, count: this.reconciles.full, changed: result.changed }, 'full reconcile done');
+    }
     this.realization.record(result, tenants && [...tenants].map((t) => tenantNs(this.opts.nsPrefix, t)));
     await this.status.report(this.host, plan, result, tenants);
     return result;

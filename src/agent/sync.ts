@@ -1,11 +1,15 @@
 /**
  * List+watch against the controller, as Kubernetes informers do it: list everything at a
  * revision, watch from there; on a dropped stream resume from the last revision seen; on
- * "compacted" list again. Retries forever with capped backoff: an agent outlives
- * controller restarts, and keeps its kernel state untouched while the controller is away.
+ * "compacted" (a line, or an HTTP 410 COMPACTED answer) list again. A broken answer (an
+ * HTTP error, a line without a revision) is an error with backoff, never events: the
+ * cache's revision only ever comes from a real message. Retries forever with capped
+ * backoff: an agent outlives controller restarts, and keeps its kernel state untouched
+ * while the controller is away.
  */
 import type { ControllerClient } from '../api/client.js';
 import { sleep } from '../base/async.js';
+import { isTenetError, TenetError } from '../model/errors.js';
 import type { Logger } from '../base/logger.js';
 import type { WatchMessage } from '../api/types.js';
 import type { Change, ObjectCache } from './cache.js';
@@ -32,6 +36,7 @@ export async function runSync(client: ControllerClient, cache: ObjectCache, hook
       await client.watch(
         cache.revision,
         (m) => {
+          if (!Number.isSafeInteger(m.revision)) throw new TenetError('INTERNAL', `watch message without a revision: ${JSON.stringify(m).slice(0, 80)}`);
           if (m.type === 'compacted') needList = true;
           const change = cache.apply(m);
           if (change) hooks.onChange(change);
@@ -43,6 +48,7 @@ export async function runSync(client: ControllerClient, cache: ObjectCache, hook
       if (!needList) await sleep(50); // the controller closed the stream: resume, gently
     } catch (err) {
       if (signal.aborted) break;
+      if (isTenetError(err) && err.code === 'COMPACTED') needList = true; // an HTTP 410 says what a `compacted` line says
       logger.warn({ err: (err as Error).message, retryInMs: backoff }, 'controller watch failed; keeping kernel state and retrying');
       await sleep(backoff);
       backoff = Math.min(backoff * 2, 5000);

@@ -2,6 +2,8 @@
  * Typed clients for the controller API and the agent API. The CLI, the agent, the lab and
  * (later) the Docker and CNI plugins all go through these; none builds URLs by hand.
  */
+import type { IncomingMessage } from 'node:http';
+import { fromWire, TenetError } from '../model/errors.js';
 import { Transport, type TransportOptions } from './transport.js';
 import type {
   AttachEndpointRequest,
@@ -22,6 +24,37 @@ import type {
 import type { Endpoint, Host, Network, Tenant } from '../model/types.js';
 
 const enc = encodeURIComponent;
+const WATCH_TYPES = new Set(['put', 'delete', 'bookmark', 'compacted']);
+
+/** One NDJSON line of a watch stream; anything else is a broken stream, never an event. */
+export function parseWatchLine(line: string): WatchMessage {
+  let m: Partial<WatchMessage> | undefined;
+  try {
+    m = JSON.parse(line) as Partial<WatchMessage>;
+  } catch {
+    m = undefined;
+  }
+  const event = m?.type === 'put' || m?.type === 'delete';
+  const ok =
+    !!m && typeof m === 'object' && WATCH_TYPES.has(m.type as string) && Number.isSafeInteger(m.revision) && m.revision! >= 0 &&
+    (!event || (typeof (m as { kind?: unknown }).kind === 'string' && typeof (m as { object?: unknown }).object === 'object'));
+  if (!ok) throw new TenetError('CONTROLLER_UNREACHABLE', `the controller's watch stream sent a line that is not a watch message: ${line.slice(0, 80)}`, 'is TENET_API a Tenet controller of the same version?');
+  return m as WatchMessage;
+}
+
+/** The TenetError an HTTP error answer carries ({"error":{code,message}}), whatever its body. */
+async function errorAnswer(res: IncomingMessage): Promise<TenetError> {
+  res.setEncoding('utf8');
+  let text = '';
+  for await (const chunk of res) text += chunk as string;
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  return fromWire(body, res.statusCode ?? 500);
+}
 
 export class ControllerClient {
   readonly transport: Transport;
@@ -81,21 +114,27 @@ export class ControllerClient {
 
   /**
    * Streams watch messages after `revision` until the stream ends or `signal` aborts.
-   * Resolves when the stream closes (the caller resumes from its last revision).
+   * Resolves when the stream closes (the caller resumes from its last revision). An HTTP
+   * error answer (a compacted revision is 410 COMPACTED) rejects with its TenetError, and a
+   * line that is not a message with a numeric revision rejects too: neither may ever reach
+   * the cache as events. Bytes are decoded as a stream, so a character split across two
+   * chunks arrives whole.
    */
   async watch(revision: number, onMessage: (m: WatchMessage) => void, signal?: AbortSignal): Promise<void> {
     const res = await this.transport.stream(`/v1/watch?revision=${revision}`);
+    if ((res.statusCode ?? 500) >= 400) throw await errorAnswer(res);
     const abort = () => res.destroy();
     signal?.addEventListener('abort', abort, { once: true });
+    res.setEncoding('utf8');
     let buffered = '';
     try {
       for await (const chunk of res) {
-        buffered += (chunk as Buffer).toString('utf8');
+        buffered += chunk as string;
         let nl: number;
         while ((nl = buffered.indexOf('\n')) >= 0) {
           const line = buffered.slice(0, nl).trim();
           buffered = buffered.slice(nl + 1);
-          if (line) onMessage(JSON.parse(line) as WatchMessage);
+          if (line) onMessage(parseWatchLine(line));
         }
       }
     } catch (err) {

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { TenetEnv } from '../support/procs.js';
+import { kernelSkip } from '../../src/datapath/testing/kernel-env.js';
 
 const t = new TenetEnv();
 
@@ -31,7 +32,7 @@ const CASES: [string, string[], RegExp][] = [
   ['attaching a namespace that does not exist', ['ep', 'attach', '--tenant', 'acme', '--net', 'red', '--netns', '/run/netns/tenet-no-such-ns'], /does not exist/],
 ];
 
-describe('bad input through the CLI', { skip: process.getuid?.() !== 0 && 'needs root' }, () => {
+describe('bad input through the CLI', { skip: kernelSkip('bad input through the CLI') }, () => {
   let netns = '';
   before(async () => {
     await t.startController();

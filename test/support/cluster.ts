@@ -45,7 +45,8 @@ export class InProcessCluster {
     for (const h of hosts) await this.startAgent(h);
   }
 
-  async startAgent(host: string): Promise<AgentClient> {
+  /** `datapath`: a stand-in for the real one (a test's deliberately broken datapath). */
+  async startAgent(host: string, datapath?: Datapath): Promise<AgentClient> {
     const h = this.underlay.hosts.get(host)!;
     const controller = new ControllerClient(`unix:${this.controllerSocket}`);
     const agent = new Agent({
@@ -53,7 +54,7 @@ export class InProcessCluster {
       nsPrefix: `${h.ns}-`,
       underlay: { name: 'default', vtep: h.vtep, dev: 'eth0', mtu: 1500 },
       controller,
-      datapath: new Datapath(this.underlay.runner, silentLogger, { hostNs: h.ns }),
+      datapath: datapath ?? this.datapath(host),
       logger: silentLogger,
     });
     await agent.start();
@@ -63,6 +64,16 @@ export class InProcessCluster {
     const client = new AgentClient(`unix:${socket}`);
     this.agents.set(host, { agent, app, client });
     return client;
+  }
+
+  /** The datapath an agent of `host` gets: the real one, driving the simulated host's namespace. */
+  datapath(host: string): Datapath {
+    return new Datapath(this.underlay.runner, silentLogger, { hostNs: this.underlay.hosts.get(host)!.ns });
+  }
+
+  /** The running Agent object of `host` (its counters: reconciles). */
+  agentObject(host: string): Agent {
+    return this.agents.get(host)!.agent;
   }
 
   /** Stops an agent as a crash or restart would: the kernel state is left as it is. */

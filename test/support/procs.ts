@@ -52,16 +52,26 @@ export class TenetEnv {
     return this.run([process.execPath, TENET, ...args]);
   }
 
+  /** `tenet ARGS…` with some variables of the environment changed (TENET_LOG_LEVEL). */
+  tenetWith(env: NodeJS.ProcessEnv, ...args: string[]): Promise<CliResult> {
+    return this.run([process.execPath, TENET, ...args], env);
+  }
+
   /** Runs any command with this environment; resolves with its exit status and output. */
-  run(argv: string[]): Promise<CliResult> {
+  run(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
     return new Promise((resolve) => {
-      const child = spawn(argv[0]!, argv.slice(1), { env: this.env });
+      const child = spawn(argv[0]!, argv.slice(1), { env: { ...this.env, ...env } });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (c: Buffer) => (stdout += c));
       child.stderr.on('data', (c: Buffer) => (stderr += c));
       child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
     });
+  }
+
+  /** The log of a lab host's agent (every agent process of that host appends to it). */
+  agentLog(host: string): string {
+    return join(this.env.TENET_RUN_DIR!, 'lab', `${this.prefix}-${host}.log`);
   }
 
   async json<T>(...args: string[]): Promise<T> {

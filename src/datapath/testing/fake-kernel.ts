@@ -79,6 +79,9 @@ export class FakeKernel extends KernelModel implements CommandRunner {
     if (tool === 'nsenter' && flag?.startsWith('--net=/run/netns/') && [ns, ...rest].join(' ') === 'nft -j list ruleset') {
       return rulesetJson(this.ns(flag.slice('--net=/run/netns/'.length)));
     }
+    if (tool === 'nsenter' && flag?.startsWith('--net=') && this.namespaces.get(flag.slice('--net='.length))?.workload && [ns, ...rest].join(' ') === 'ip -j -d addr show') {
+      return addrJson(this.ns(flag.slice('--net='.length))); // a workload's side, read by fake-vs-real.kernel.test.ts
+    }
     return undefined;
   }
 

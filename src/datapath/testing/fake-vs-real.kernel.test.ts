@@ -1,0 +1,197 @@
+/**
+ * The fake kernel is only worth its 600 lines while it behaves like Linux. This drives the
+ * same walk through the reconcile table (reconcile.test.ts: tenants come and go on h1, a port
+ * moves, a VNI is reused, MTU and VTEPs change) through Datapath.set() on FakeKernel and on
+ * the real kernel (namespaces with a fresh prefix, removed even on failure), and after every
+ * step compares what observeTenant() reads back from both: links (kind, master, MTU, MAC
+ * where the plan sets it, up, addresses, VXLAN attributes), FDB, neighbours, the nft hash
+ * and the pinned set; and each workload's interfaces (kind, MTU, MAC, up, addresses). On
+ * the real kernel a second set() must also change nothing.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { silentLogger } from '../../base/logger.js';
+import type { Endpoint, Host, Network } from '../../model/types.js';
+import { Datapath } from '../datapath.js';
+import { listNamespaces, observeTenant } from '../observe.js';
+import { buildPlan, type HostPlan } from '../plan.js';
+import type { CommandRunner } from '../runner.js';
+import type { TenantState } from '../state.js';
+import { FakeKernel } from './fake-kernel.js';
+import { kernelSkip } from './kernel-env.js';
+import { ep, host, net } from './objects.js';
+import { TestUnderlay } from './underlay.js';
+
+const u = new TestUnderlay();
+const H1 = '10.0.0.1';
+const H1_MOVED = '10.0.0.11';
+const wl = (name: string) => `/run/netns/${u.workloadNs(name)}`;
+
+// The reconcile table (reconcile.test.ts), on workloads that are real namespaces.
+const red = net('acme', 'red', '192.168.10.0/24', 4101);
+const green = net('acme', 'green', '192.168.20.0/24', 4102);
+const yellow = net('acme', 'yellow', '192.168.30.0/24', 4102); // green deleted, its VNI reused
+const blue = net('beta', 'blue', '192.168.10.0/24', 4201);
+const blue1400 = net('beta', 'blue', '192.168.10.0/24', 4201, 1400);
+const violet = net('beta', 'violet', '192.168.40.0/24', 4202);
+const hosts = [host('h1', H1), host('h2', '10.0.0.2'), host('h3', '10.0.0.3')];
+const h3Moved = [host('h1', H1), host('h2', '10.0.0.2'), host('h3', '10.0.0.33')];
+const h1Moved = [host('h1', H1_MOVED), host('h2', '10.0.0.2'), host('h3', '10.0.0.3')];
+const a1 = ep('a1', red, 'h1', '192.168.10.2', wl('a1'));
+const a2 = ep('a2', red, 'h2', '192.168.10.3', wl('a2'));
+const a3 = ep('a3', red, 'h3', '192.168.10.4', wl('a3'));
+const g1 = ep('g1', green, 'h1', '192.168.20.2', wl('a1'), 'eth1');
+const g2 = ep('g2', green, 'h2', '192.168.20.3', wl('g2'));
+const y1 = ep('y1', yellow, 'h1', '192.168.30.2', wl('y1'));
+const y2 = ep('y2', yellow, 'h2', '192.168.30.3', wl('y2'));
+const b1 = ep('b1', blue, 'h1', '192.168.10.2', wl('b1'));
+const b2 = ep('b2', blue, 'h2', '192.168.10.3', wl('b2'));
+const b3 = ep('b3', blue, 'h3', '192.168.10.5', wl('b3'));
+const on = (e: Endpoint, h: string): Endpoint => ({ ...e, host: h });
+const WORKLOADS = ['a1', 'a2', 'a3', 'g2', 'y1', 'y2', 'b1', 'b2', 'b3'];
+
+interface State {
+  name: string;
+  networks: Network[];
+  hosts: Host[];
+  endpoints: Endpoint[];
+}
+const both: State = { name: 'both', networks: [red, green, blue], hosts, endpoints: [a1, a2, a3, g1, g2, b1, b2, b3] };
+const STATES: State[] = [
+  { name: 'none-here', networks: [red, green, blue], hosts, endpoints: [a2, b2] },
+  { name: 'acme', networks: [red, green, blue], hosts, endpoints: [a1, a2, g2, b2] },
+  both,
+  { ...both, name: 'h3-vtep', hosts: h3Moved },
+  { ...both, name: 'h1-vtep', hosts: h1Moved },
+  { name: 'yellow', networks: [red, yellow, blue, violet], hosts, endpoints: [a1, on(a3, 'h1'), y1, y2, b1, b3] },
+  { ...both, name: 'mtu', networks: [red, green, blue1400] },
+  { name: 'beta-only', networks: [red, green, blue1400], hosts: hosts.slice(0, 2), endpoints: [on(a1, 'h2'), a3, b1, b2] },
+];
+/** Every state, most transitions of interest (a VTEP back and forth, a VNI reused, MTU down and up), ending empty. */
+const WALK = ['acme', 'both', 'h3-vtep', 'h1-vtep', 'both', 'yellow', 'mtu', 'beta-only', 'both', 'none-here', 'yellow', 'acme', 'none-here'];
+
+function planOf(s: State, nsPrefix: string): HostPlan {
+  const h = s.hosts.find((x) => x.name === 'h1')!;
+  return buildPlan({ host: 'h1', vtep: h.vtep, underlayMtu: 1500, underlay: 'default', nsPrefix, networks: s.networks, endpoints: s.endpoints, hosts: s.hosts });
+}
+
+/** observeTenant() reduced to what both kernels must agree on, as sorted plain data. */
+function normalize(s: TenantState): unknown {
+  const links = [...s.links.values()]
+    .map((l) => ({
+      ...l,
+      // The kernel picks veth and VXLAN MACs at random; the plan sets only the bridges' (the gateway MAC).
+      mac: l.kind === 'bridge' ? l.mac : '(kernel-chosen)',
+      addrs: [...l.addrs].sort(),
+      master: l.master ?? null,
+      vxlan: l.vxlan ?? null,
+    }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+  const fdb = s.fdb.map((e) => `${e.kind} ${e.dev} ${e.mac} ${e.dst ?? ''}`).sort();
+  const neigh = s.neigh.map((n) => `${n.dev} ${n.ip} ${n.mac}`).sort();
+  return { exists: s.exists, links, fdb, neigh, nftHash: s.nftHash ?? null, pinned: s.pinned };
+}
+
+interface RawLink {
+  ifname: string;
+  flags?: string[];
+  mtu: number;
+  address?: string;
+  linkinfo?: { info_kind?: string };
+  addr_info?: { family: string; local: string; prefixlen: number }[];
+}
+
+/** The workload side of the ports: every interface but lo, MAC included (the plan sets it). */
+async function observeWorkload(runner: CommandRunner, path: string): Promise<unknown> {
+  const raw = JSON.parse((await runner.run(['nsenter', `--net=${path}`, 'ip', '-j', '-d', 'addr', 'show'])).stdout) as RawLink[];
+  return raw
+    .filter((l) => l.ifname !== 'lo')
+    .map((l) => ({
+      name: l.ifname,
+      kind: l.linkinfo?.info_kind ?? '',
+      mtu: l.mtu,
+      mac: l.address,
+      up: (l.flags ?? []).includes('UP'),
+      addrs: (l.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`).sort(),
+    }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+async function observeAll(runner: CommandRunner, namespaces: string[]): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  for (const ns of namespaces) out[ns] = normalize(await observeTenant(runner, ns, true));
+  for (const w of WORKLOADS) out[w] = await observeWorkload(runner, wl(w));
+  return out;
+}
+
+describe('the fake kernel against the real one', { skip: kernelSkip('fake kernel vs real kernel') }, () => {
+  let real: Datapath;
+  let fake: FakeKernel;
+  let fakeDp: Datapath;
+  let nsPrefix = '';
+
+  before(async () => {
+    await u.create(['h1']);
+    const h1 = u.hosts.get('h1')!;
+    nsPrefix = `${h1.ns}-`;
+    // The VTEPs h1 uses in the table must be its own addresses (a VXLAN socket binds to them).
+    await u.runner.run(['ip', '-n', h1.ns, '-batch', '-'], { input: `addr add ${H1}/24 dev eth0\naddr add ${H1_MOVED}/24 dev eth0\n` });
+    for (const w of WORKLOADS) await u.workload(w);
+    real = new Datapath(u.runner, silentLogger, { hostNs: h1.ns });
+    fake = new FakeKernel(h1.ns);
+    for (const w of WORKLOADS) fake.addWorkload(wl(w));
+    fakeDp = new Datapath(fake, silentLogger, { hostNs: h1.ns, listNamespaces: () => fake.listNamespaces() });
+  });
+  after(() => u.destroy());
+
+  it('the same walk of plans gives the same observed state on both, at every step', async () => {
+    const path: string[] = [];
+    for (const name of WALK) {
+      path.push(name);
+      const context = `after ${path.join(' -> ')}`;
+      const plan = planOf(STATES.find((s) => s.name === name)!, nsPrefix);
+      const [r, f] = [await real.set(plan), await fakeDp.set(plan)];
+      const failures = (x: typeof r) => [...x.failedPorts, ...x.failedNamespaces].map(([k, e]) => `${k}: ${e.message}`);
+      assert.deepEqual(failures(r), [], `${context}: the real kernel refused`);
+      assert.deepEqual(failures(f), [], `${context}: the fake kernel refused`);
+      assert.deepEqual(f.changed, r.changed, `${context}: changed namespaces differ`);
+      const realNs = (await listNamespaces()).filter((n) => n.startsWith(nsPrefix));
+      assert.deepEqual(await fake.listNamespaces(), realNs, `${context}: tenant namespaces differ`);
+      const observed = await observeAll(u.runner, realNs);
+      assert.deepEqual(await observeAll(fake, realNs), observed, `${context}: observed state differs (actual: fake, expected: real)`);
+      const links = realNs.reduce((n, ns) => n + ((observed[ns] as { links: unknown[] }).links.length), 0);
+      const planned = plan.tenants.reduce((n, t) => n + 2 * t.networks.length + t.ports.length, 0);
+      assert.equal(links, planned, `${context}: the comparison saw every planned link (it is not vacuous)`);
+      assert.deepEqual((await new Datapath(u.runner, silentLogger, { hostNs: u.hosts.get('h1')!.ns }).set(plan)).changed, [], `${context}: a second set() on the real kernel changed something`);
+    }
+  });
+
+  it('changes made behind the datapath read back the same, and are repaired the same', async () => {
+    const plan = planOf(both, nsPrefix);
+    await real.set(plan);
+    await fakeDp.set(plan);
+    const acme = `${nsPrefix}acme`;
+    const beta = `${nsPrefix}beta`;
+    const port = plan.tenants.find((t) => t.tenant === 'beta')!.ports[0]!.port;
+    const edits: [string[], string?][] = [
+      [['ip', '-n', acme, 'link', 'set', 'tnbr4101', 'address', '02:00:00:00:00:01', 'down']],
+      [['ip', '-n', acme, 'addr', 'del', '192.168.10.1/24', 'dev', 'tnbr4101']],
+      [['ip', '-n', acme, 'addr', 'add', '10.99.0.1/24', 'dev', 'tnbr4101']],
+      [['ip', '-n', acme, 'neigh', 'del', '192.168.10.3', 'dev', 'tnvx4101']],
+      [['ip', '-n', acme, 'link', 'set', 'tnvx4102', 'mtu', '1300']],
+      [['ip', '-n', beta, 'link', 'del', 'tnvx4201']],
+      [['ip', '-n', beta, 'link', 'set', port, 'down']],
+      [['bridge', '-n', acme, '-batch', '-'], 'fdb del 00:00:00:00:00:00 dev tnvx4101 dst 10.0.0.2 self\nfdb append 00:00:00:00:00:00 dev tnvx4101 dst 10.9.9.9 self permanent\n'],
+      [['nsenter', `--net=/run/netns/${acme}`, 'nft', '-f', '-'], 'delete table inet tenet\n'],
+    ];
+    for (const [argv, input] of edits) {
+      await u.runner.run(argv, { input });
+      await fake.run(argv, { input });
+    }
+    const namespaces = [acme, beta];
+    assert.deepEqual(await observeAll(fake, namespaces), await observeAll(u.runner, namespaces), 'the edits read back differently (actual: fake, expected: real)');
+    const [r, f] = [await real.set(plan), await fakeDp.set(plan)];
+    assert.deepEqual([f.changed, [...f.failedPorts.keys()]], [r.changed, [...r.failedPorts.keys()]]);
+    assert.deepEqual(await observeAll(fake, namespaces), await observeAll(u.runner, namespaces), 'the repair differs (actual: fake, expected: real)');
+  });
+});
