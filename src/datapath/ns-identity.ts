@@ -1,0 +1,66 @@
+/**
+ * A network namespace's identity: the device and inode of its nsfs file, the same for every
+ * path that names it (/run/netns/NAME, a bind mount of it, /proc/PID/ns/net of any process
+ * inside). Issue #5: Tenet compared paths, so `/proc/1/ns/net` or a bind mount of a tenant
+ * namespace got past every check. Identities are compared instead, and read so that a path
+ * that is not a network namespace is told apart from one that does not exist.
+ *
+ * How: stat (must be a regular nsfs file; FIFOs and devices are never opened), statfs (type
+ * NSFS_MAGIC), then open it and read /proc/self/fd/N, which the kernel spells "net:[INODE]"
+ * for a network namespace and "uts:[…]", "mnt:[…]" for the other kinds. fstat on the same
+ * descriptor gives the identity of what was checked, not of whatever the path names later.
+ */
+import { constants } from 'node:fs';
+import { open, readlink, stat, statfs } from 'node:fs/promises';
+
+export const NSFS_MAGIC = 0x6e736673;
+
+export interface NamespaceIdentity {
+  dev: number;
+  ino: number;
+}
+
+/** Why a path is not a readable network namespace: it is missing, or it is something else. */
+export class NotANamespace extends Error {
+  constructor(readonly path: string, readonly reason: 'missing' | 'not-netns' | 'unreadable', detail: string) {
+    super(`${path}: ${detail}`);
+    this.name = 'NotANamespace';
+  }
+}
+
+export function sameNamespace(a: NamespaceIdentity | undefined, b: NamespaceIdentity | undefined): boolean {
+  return !!a && !!b && a.dev === b.dev && a.ino === b.ino;
+}
+
+export const identityText = (id: NamespaceIdentity): string => `${id.dev}:${id.ino}`;
+
+/** The identity of the network namespace at `path`; throws NotANamespace otherwise. */
+export async function namespaceIdentity(path: string): Promise<NamespaceIdentity> {
+  const st = await stat(path).catch((err: NodeJS.ErrnoException) => {
+    throw new NotANamespace(path, err.code === 'EACCES' ? 'unreadable' : 'missing', err.code === 'EACCES' ? 'permission denied' : 'no such file');
+  });
+  if (!st.isFile()) throw new NotANamespace(path, 'not-netns', st.isDirectory() ? 'a directory' : 'not a namespace file');
+  const fs = await statfs(path);
+  if (fs.type !== NSFS_MAGIC) throw new NotANamespace(path, 'not-netns', 'an ordinary file, not a namespace');
+  const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY).catch(() => {
+    throw new NotANamespace(path, 'unreadable', 'cannot be opened');
+  });
+  try {
+    const kind = await readlink(`/proc/self/fd/${handle.fd}`);
+    if (!kind.startsWith('net:[')) throw new NotANamespace(path, 'not-netns', `a ${kind.split(':')[0]} namespace, not a network namespace`);
+    const id = await handle.stat();
+    return { dev: id.dev, ino: id.ino };
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The identity, or undefined when the path is not (or no longer) a network namespace. */
+export async function tryNamespaceIdentity(path: string): Promise<NamespaceIdentity | undefined> {
+  try {
+    return await namespaceIdentity(path);
+  } catch (err) {
+    if (err instanceof NotANamespace) return undefined;
+    throw err;
+  }
+}
