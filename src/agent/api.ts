@@ -9,6 +9,7 @@ import type { Logger } from '../base/logger.js';
 import { TenetError } from '../model/errors.js';
 import type { Agent } from './agent.js';
 import { attach, detach } from './attach.js';
+import { netnsRequestPath } from './netns-guard.js';
 
 export function buildAgentApp(agent: Agent, logger: Logger, version: string): FastifyInstance {
   const app = Fastify({ logger: false });
@@ -18,6 +19,7 @@ export function buildAgentApp(agent: Agent, logger: Logger, version: string): Fa
   app.post('/v1/endpoints', async (req, reply) => {
     const body = req.body;
     if (!body || typeof body !== 'object') throw new TenetError('BAD_REQUEST', 'the request body must be a JSON object', 'send {"tenant","network","netns"|"pid",…}');
+    netnsRequestPath(body); // a mistyped netns or pid is a 400 before anything runs
     return reply.code(201).send(await attach(agent, body as AttachRequest, logger));
   });
   app.delete<{ Params: { id: string } }>('/v1/endpoints/:id', async (req, reply) => {

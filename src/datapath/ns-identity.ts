@@ -7,11 +7,13 @@
  *
  * How: stat (must be a regular nsfs file; FIFOs and devices are never opened), statfs (type
  * NSFS_MAGIC), then open it and read /proc/self/fd/N, which the kernel spells "net:[INODE]"
- * for a network namespace and "uts:[…]", "mnt:[…]" for the other kinds. fstat on the same
- * descriptor gives the identity of what was checked, not of whatever the path names later.
+ * for a network namespace and "uts:[…]", "mnt:[…]" for the other kinds. A bind mount
+ * (/run/netns/NAME) reads as its mount point instead; its kind is then the root of that
+ * mount in /proc/self/mountinfo ("net:[INODE]"). fstat on the same descriptor gives the
+ * identity of what was checked, not of whatever the path names later.
  */
 import { constants } from 'node:fs';
-import { open, readlink, stat, statfs } from 'node:fs/promises';
+import { open, readFile, readlink, stat, statfs } from 'node:fs/promises';
 
 export const NSFS_MAGIC = 0x6e736673;
 
@@ -46,14 +48,31 @@ export async function namespaceIdentity(path: string): Promise<NamespaceIdentity
     throw new NotANamespace(path, 'unreadable', 'cannot be opened');
   });
   try {
-    const kind = await readlink(`/proc/self/fd/${handle.fd}`);
-    if (!kind.startsWith('net:[')) throw new NotANamespace(path, 'not-netns', `a ${kind.split(':')[0]} namespace, not a network namespace`);
     const id = await handle.stat();
+    const kind = await namespaceKind(await readlink(`/proc/self/fd/${handle.fd}`), id.ino);
+    if (kind !== 'net') throw new NotANamespace(path, 'not-netns', `a ${kind} namespace, not a network namespace`);
     return { dev: id.dev, ino: id.ino };
   } finally {
     await handle.close();
   }
 }
+
+/** "net", "uts", …: from the fd's link text, or from the nsfs mount at that path. */
+async function namespaceKind(link: string, ino: number): Promise<string> {
+  const direct = /^(\w+):\[\d+\]$/.exec(link);
+  if (direct) return direct[1]!;
+  const mounts = await readFile('/proc/self/mountinfo', 'utf8');
+  for (const line of mounts.split('\n').reverse()) {
+    const [fields, fs] = line.split(' - ');
+    const f = fields?.split(' ') ?? [];
+    const root = /^(\w+):\[(\d+)\]$/.exec(f[3] ?? '');
+    if (fs?.startsWith('nsfs ') && root && Number(root[2]) === ino && unescapeMount(f[4] ?? '') === link) return root[1]!;
+  }
+  return 'unknown';
+}
+
+/** mountinfo escapes space, tab, newline and backslash as octal (\040 …). */
+const unescapeMount = (s: string): string => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
 
 /** The identity, or undefined when the path is not (or no longer) a network namespace. */
 export async function tryNamespaceIdentity(path: string): Promise<NamespaceIdentity | undefined> {
