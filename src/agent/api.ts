@@ -4,6 +4,7 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import { installErrorHandler } from '../api/http-errors.js';
+import { serverOptions } from '../api/server-options.js';
 import type { AttachRequest, Health } from '../api/types.js';
 import type { Logger } from '../base/logger.js';
 import { TenetError } from '../model/errors.js';
@@ -12,7 +13,7 @@ import { attach, detach } from './attach.js';
 import { netnsRequestPath } from './netns-guard.js';
 
 export function buildAgentApp(agent: Agent, logger: Logger, version: string): FastifyInstance {
-  const app = Fastify({ logger: false });
+  const app = Fastify({ logger: false, ...serverOptions() });
   installErrorHandler(app, logger);
   app.get('/v1/health', async (): Promise<Health> => ({ ok: true, role: 'agent', revision: agent.cache.revision, version, host: agent.host }));
   app.get('/v1/endpoints', async () => [...agent.cache.endpoints.values()].filter((e) => e.host === agent.host));

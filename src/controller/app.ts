@@ -7,6 +7,7 @@
  * change at info, with tenant/network/endpoint/host as fields.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
+import { serverOptions } from '../api/server-options.js';
 import type { Logger } from '../base/logger.js';
 import type { Store } from '../store/types.js';
 import { endpointRoutes } from './endpoints.js';
@@ -33,7 +34,7 @@ export const DEFAULT_BOOKMARK_MS = 5_000;
  * and close() to end open watch streams and stop.
  */
 export async function buildControllerApp(opts: ControllerAppOptions): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false });
+  const app = Fastify({ logger: false, ...serverOptions() });
   const ctx = { store: opts.store, log: opts.logger };
   installErrorHandler(app, opts.logger);
   app.addHook('onResponse', async (req, reply) => {
