@@ -35,7 +35,7 @@ export async function labUp(c: ResolvedConfig, count: number): Promise<LabState>
   mkdirSync(c.labDir, { recursive: true });
   saveState(c.statePath, state);
   try {
-    await addNamespaces(c.runner, [state.underlayNs, ...hosts.map((h) => h.netns)]);
+    await addNamespaces(c.runner, [state.underlayNs, ...hosts.map((h) => h.netns)], c.ownership);
     await buildUnderlay(c.runner, state.underlayNs, hosts, c.underlay.prefixLen);
     c.logger.info({ prefix: c.prefix, hosts: count }, 'lab underlay and hosts are up');
     await startAgents(c, state);
