@@ -13,6 +13,9 @@
  * links are deleted, and only then (3) anything is created. A failure in one tenant is
  * reported and does not stop the others; a failed port is rolled back and reported per
  * endpoint (the workload namespace is the user's: it may be gone or hold the name).
+ *
+ * Issue #5: only namespaces Tenet marked as its own (ownership.ts, ADR 007) are removed or
+ * built in, and a plan value that is not a plain token never reaches a command (plan-check.ts).
  */
 import type { Logger } from '../base/logger.js';
 import { isTenetError, TenetError } from '../model/errors.js';
