@@ -38,6 +38,26 @@ export const identityText = (id: NamespaceIdentity): string => `${id.dev}:${id.i
 
 /** The identity of the network namespace at `path`; throws NotANamespace otherwise. */
 export async function namespaceIdentity(path: string): Promise<NamespaceIdentity> {
+  return (await readNamespace(path)).identity;
+}
+
+/**
+ * Identity plus the nsfs inode's change time, as text: what a mark records. Inode numbers
+ * of namespaces are recycled at once (Linux 6.x: `ip netns del X; ip netns add X` can give
+ * the new one the old number); the inode's ctime is when this one was made, so a recycled
+ * number does not match an old mark. Stable while a bind mount (/run/netns/NAME) pins it.
+ */
+export async function namespaceMark(path: string): Promise<{ identity: NamespaceIdentity; mark: string } | undefined> {
+  try {
+    const { identity, ctimeNs } = await readNamespace(path);
+    return { identity, mark: `${identityText(identity)}:${ctimeNs}` };
+  } catch (err) {
+    if (err instanceof NotANamespace) return undefined;
+    throw err;
+  }
+}
+
+async function readNamespace(path: string): Promise<{ identity: NamespaceIdentity; ctimeNs: bigint }> {
   const st = await stat(path).catch((err: NodeJS.ErrnoException) => {
     throw new NotANamespace(path, err.code === 'EACCES' ? 'unreadable' : 'missing', err.code === 'EACCES' ? 'permission denied' : 'no such file');
   });
@@ -48,10 +68,10 @@ export async function namespaceIdentity(path: string): Promise<NamespaceIdentity
     throw new NotANamespace(path, 'unreadable', 'cannot be opened');
   });
   try {
-    const id = await handle.stat();
-    const kind = await namespaceKind(await readlink(`/proc/self/fd/${handle.fd}`), id.ino);
+    const id = await handle.stat({ bigint: true });
+    const kind = await namespaceKind(await readlink(`/proc/self/fd/${handle.fd}`), Number(id.ino));
     if (kind !== 'net') throw new NotANamespace(path, 'not-netns', `a ${kind} namespace, not a network namespace`);
-    return { dev: id.dev, ino: id.ino };
+    return { identity: { dev: Number(id.dev), ino: Number(id.ino) }, ctimeNs: id.ctimeNs };
   } finally {
     await handle.close();
   }
@@ -73,13 +93,3 @@ async function namespaceKind(link: string, ino: number): Promise<string> {
 
 /** mountinfo escapes space, tab, newline and backslash as octal (\040 …). */
 const unescapeMount = (s: string): string => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-
-/** The identity, or undefined when the path is not (or no longer) a network namespace. */
-export async function tryNamespaceIdentity(path: string): Promise<NamespaceIdentity | undefined> {
-  try {
-    return await namespaceIdentity(path);
-  } catch (err) {
-    if (err instanceof NotANamespace) return undefined;
-    throw err;
-  }
-}

@@ -3,8 +3,9 @@
  * whose name began with its prefix, so a user's own `tenet-foo` would have been destroyed.
  * Now each namespace Tenet creates gets a marker file, `<dir>/<name>`, holding its identity
  * (device:inode of its nsfs file, see ns-identity.ts); a namespace is Tenet's only while its
- * current identity matches its marker. A name reused by someone else, even after Tenet's
- * namespace was removed behind its back, has another identity and is left alone.
+ * current identity matches its marker (with the inode's birth time: inode numbers are
+ * recycled, see namespaceMark). A name reused by someone else, even after Tenet's namespace
+ * was removed behind its back, has another identity and is left alone.
  *
  * The marker is written in two steps: "pending" before `ip netns add`, the identity after.
  * A crash in between leaves a pending marker, and the namespace found under it is adopted
@@ -14,11 +15,17 @@
  */
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { identityText, tryNamespaceIdentity, type NamespaceIdentity } from './ns-identity.js';
+import { namespaceMark, type NamespaceIdentity } from './ns-identity.js';
 
 export const DEFAULT_OWNED_DIR = '/run/tenet/netns-owned';
 const NETNS_DIR = '/run/netns';
 const PENDING = 'pending';
+
+/** A live namespace's identity, and the text its mark must hold (namespaceMark). */
+export interface Identified {
+  identity: NamespaceIdentity;
+  mark: string;
+}
 
 export interface NamespaceOwnership {
   /** Before creating `ns`: a crash from here on still leaves it recognisably ours. */
@@ -37,7 +44,7 @@ export interface NamespaceOwnership {
 export class MarkerOwnership implements NamespaceOwnership {
   constructor(
     readonly dir = DEFAULT_OWNED_DIR,
-    private readonly identify: (ns: string) => Promise<NamespaceIdentity | undefined> = (ns) => tryNamespaceIdentity(`${NETNS_DIR}/${ns}`),
+    private readonly identify: (ns: string) => Promise<Identified | undefined> = (ns) => namespaceMark(`${NETNS_DIR}/${ns}`),
   ) {}
 
   async intend(ns: string): Promise<void> {
@@ -47,7 +54,7 @@ export class MarkerOwnership implements NamespaceOwnership {
   async mark(ns: string): Promise<void> {
     const id = await this.identify(ns);
     if (!id) throw new Error(`namespace ${ns} vanished right after it was created`);
-    await this.write(ns, identityText(id));
+    await this.write(ns, id.mark);
   }
 
   async owns(ns: string): Promise<boolean> {
@@ -56,10 +63,10 @@ export class MarkerOwnership implements NamespaceOwnership {
     const id = await this.identify(ns);
     if (!id) return false;
     if (marker === PENDING) {
-      await this.write(ns, identityText(id)); // the crash case of the file comment: adopt
+      await this.write(ns, id.mark); // the crash case of the file comment: adopt
       return true;
     }
-    return marker === identityText(id);
+    return marker === id.mark;
   }
 
   async forget(ns: string): Promise<void> {
@@ -72,7 +79,7 @@ export class MarkerOwnership implements NamespaceOwnership {
     for (const ns of names.filter(isMarkerName)) {
       const [marker, id] = await Promise.all([this.read(ns), this.identify(ns)]);
       // A pending marker still names ours; a stale one (the inode may be reused) names nothing.
-      if (id && (marker === PENDING || marker === identityText(id))) out.push(id);
+      if (id && (marker === PENDING || marker === id.mark)) out.push(id.identity);
     }
     return out;
   }

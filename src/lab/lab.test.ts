@@ -42,7 +42,7 @@ async function setUp(t: TestContext, opts: { controller?: boolean; argv?: (h: Ho
     controllerSocket,
     runner,
     agentTimeoutMs: 5000,
-    ownership: new MarkerOwnership(join(dir, 'owned'), async () => ({ dev: 0, ino: 1 })), // no kernel: any identity
+    ownership: new MarkerOwnership(join(dir, 'owned'), async () => ({ identity: { dev: 0, ino: 1 }, mark: '0:1' })), // no kernel: any identity
     agentArgv: opts.argv ?? ((h) => [process.execPath, script, 'agent', '--host', h.name, '--listen', h.socket, '--ns-prefix', h.nsPrefix]),
   });
   t.after(async () => {

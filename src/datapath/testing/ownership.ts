@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NamespaceIdentity } from '../ns-identity.js';
-import { MarkerOwnership } from '../ownership.js';
+import { MarkerOwnership, type Identified } from '../ownership.js';
 import type { FakeKernel } from './fake-kernel.js';
 
 const FAKE_DEV = 4;
@@ -17,11 +17,12 @@ const byKernel = new WeakMap<FakeKernel, MarkerOwnership>();
 const dirs: string[] = [];
 process.once('exit', () => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-export function fakeIdentity(k: FakeKernel, ns: string): NamespaceIdentity | undefined {
+export function fakeIdentity(k: FakeKernel, ns: string): Identified | undefined {
   const obj = k.namespaces.get(ns);
   if (!obj) return undefined;
   if (!inodes.has(obj)) inodes.set(obj, nextInode++);
-  return { dev: FAKE_DEV, ino: inodes.get(obj)! };
+  const identity: NamespaceIdentity = { dev: FAKE_DEV, ino: inodes.get(obj)! };
+  return { identity, mark: `${identity.dev}:${identity.ino}` };
 }
 
 /** One marker directory per fake kernel, removed when the test process exits. */
