@@ -80,6 +80,9 @@ export class MarkerOwnership implements NamespaceOwnership {
       const [marker, id] = await Promise.all([this.read(ns), this.identify(ns)]);
       // A pending marker still names ours; a stale one (the inode may be reused) names nothing.
       if (id && (marker === PENDING || marker === id.mark)) out.push(id.identity);
+      // A mark whose namespace is gone (removed behind Tenet's back) is dropped; a pending
+      // one may be a creation in progress and stays.
+      if (!id && marker !== undefined && marker !== PENDING) await this.forget(ns);
     }
     return out;
   }
