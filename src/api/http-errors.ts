@@ -1,35 +1,65 @@
 /**
  * The one place a failure becomes an HTTP answer: {"error":{"code","message"}} with the
  * catalog's status. TenetErrors are expected (bad input, a missing object) and are sent as
- * they are; fastify's own rejections of a request (bad JSON, wrong content type) become
- * BAD_REQUEST with one clear line; anything else is a bug: logged with its stack, and the
- * client gets INTERNAL without the details.
+ * they are; fastify's own rejections of a request (bad JSON, wrong content type, too large)
+ * become BAD_REQUEST with one clear line; anything else is a bug: logged with its stack, and
+ * the client gets INTERNAL without the details.
+ *
+ * Nothing here may throw while formatting (issue #5: a body nested 20,000 deep made a
+ * validator's JSON.stringify throw RangeError, and a 900 KB name was echoed back whole):
+ * every message sent is capped, and a failure inside the handler still answers INTERNAL.
+ * The same install refuses bodies nested deeper than MAX_BODY_DEPTH before any handler or
+ * schema sees them, so no route can meet one.
  */
-import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from '../base/logger.js';
 import { isTenetError, TenetError } from '../model/errors.js';
-
+import { MAX_BODY_DEPTH } from './server-options.js';
 
 const SEND_JSON = 'send a JSON object with content-type application/json';
+/** Longest message sent; validators quote at most ~64 characters of a value (quoteValue). */
+const MAX_MESSAGE = 512;
 
 /** `translate` lets a server map its own expected errors (the store's CompactedError) first. */
 export function installErrorHandler(app: FastifyInstance, log: Logger, translate: (err: unknown) => TenetError | undefined = () => undefined): void {
   app.setErrorHandler((err, req, reply) => {
-    const e = translate(err) ?? toTenetError(err, req, log);
-    return reply.code(e.status).send(e.toJSON());
+    let e: TenetError;
+    try {
+      e = translate(err) ?? toTenetError(err, req, log);
+    } catch {
+      e = new TenetError('INTERNAL', 'internal error', 'this is a bug; the server log has the details');
+    }
+    return send(reply, e);
   });
   app.setNotFoundHandler((req, reply) => {
-    const e = new TenetError('BAD_REQUEST', `no route ${req.method} ${req.url.split('?')[0]}`, 'check the path and the method; this server speaks API /v1');
-    return reply.code(e.status).send(e.toJSON());
+    const path = req.url.split('?')[0] ?? '';
+    const shown = path.length > 128 ? `${path.slice(0, 128)}…` : path;
+    return send(reply, new TenetError('BAD_REQUEST', `no route ${req.method} ${shown}`, 'check the path and the method; this server speaks API /v1'));
   });
+  app.addHook('preValidation', async (req) => {
+    const depth = bodyDepth(req.body, MAX_BODY_DEPTH);
+    if (depth > MAX_BODY_DEPTH) {
+      throw new TenetError('BAD_REQUEST', `the request body is nested more than ${MAX_BODY_DEPTH} levels deep`, 'send the flat JSON object the API documents');
+    }
+  });
+}
+
+function send(reply: FastifyReply, e: TenetError): FastifyReply {
+  const body = e.toJSON();
+  if (body.error.message.length > MAX_MESSAGE) body.error.message = `${body.error.message.slice(0, MAX_MESSAGE)}… (cut)`;
+  return reply.code(e.status).send(body);
 }
 
 export function toTenetError(err: unknown, req: FastifyRequest, log: Logger): TenetError {
   if (isTenetError(err)) return err;
-  const status = (err as Partial<FastifyError>).statusCode;
+  const status = (err as Partial<FastifyError> | undefined)?.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) return new TenetError('BAD_REQUEST', requestProblem(err as FastifyError));
-  const e = err instanceof Error ? err : new Error(String(err));
-  log.error({ method: req.method, url: req.url, err: e.message, stack: e.stack }, 'request failed with an unexpected error');
+  const e = err instanceof Error ? err : new Error(typeof err === 'string' ? err : 'a non-Error value was thrown');
+  try {
+    log.error({ method: req.method, url: req.url.slice(0, 256), err: e.message, stack: e.stack }, 'request failed with an unexpected error');
+  } catch {
+    // the answer matters more than the log line
+  }
   return new TenetError('INTERNAL', 'internal error', 'this is a bug; the server log has the details');
 }
 
@@ -42,8 +72,27 @@ function requestProblem(err: FastifyError): string {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return `unsupported content type: ${SEND_JSON}`;
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return 'the request body is too large';
-    default:
-      return err instanceof SyntaxError ? `the request body is not valid JSON (${err.message}): ${SEND_JSON}` : `bad request: ${err.message}`;
+      return 'the request body is too large: Tenet requests are a few KB at most';
+    default: {
+      const detail = String(err.message).slice(0, 200);
+      return err instanceof SyntaxError ? `the request body is not valid JSON (${detail}): ${SEND_JSON}` : `bad request: ${detail}`;
+    }
   }
+}
+
+/**
+ * How deeply `value` nests, counted without recursion and given up past `limit`, so a body
+ * nested 20,000 deep costs no stack and no more work than its first `limit` levels.
+ */
+export function bodyDepth(value: unknown, limit: number): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth + 1 > limit) return depth + 1;
+    deepest = Math.max(deepest, depth + 1);
+    for (const child of Object.values(v as object)) stack.push([child, depth + 1]);
+  }
+  return deepest;
 }

@@ -7,10 +7,11 @@
  * change at info, with tenant/network/endpoint/host as fields.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
+import { serverOptions } from '../api/server-options.js';
 import type { Logger } from '../base/logger.js';
 import type { Store } from '../store/types.js';
 import { addressRoutes } from './addresses.js';
-import { installAuth, serverOptions, type ControllerAuth, type TlsMaterial } from './auth.js';
+import { installAuth, tlsServerOptions, type ControllerAuth, type TlsMaterial } from './auth.js';
 import { endpointRoutes } from './endpoints.js';
 import { installErrorHandler } from './error-handler.js';
 import { hostRoutes } from './hosts.js';
@@ -39,7 +40,10 @@ export const DEFAULT_BOOKMARK_MS = 5_000;
  * and close() to end open watch streams and stop.
  */
 export async function buildControllerApp(opts: ControllerAppOptions): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, ...serverOptions(opts.auth, opts.tls) }) as unknown as FastifyInstance;
+  // The limits reach the https server too: https.createServer takes the same options as http.
+  const limits = serverOptions();
+  const tls = tlsServerOptions(opts.auth, opts.tls) as { https?: object };
+  const app = Fastify({ logger: false, ...limits, ...(tls.https ? { https: { ...limits.http, ...tls.https } } : {}) }) as unknown as FastifyInstance;
   const ctx = { store: opts.store, log: opts.logger };
   installErrorHandler(app, opts.logger);
   app.addHook('onResponse', async (req, reply) => {

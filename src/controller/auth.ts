@@ -3,7 +3,7 @@
  * on every host, so:
  *
  * - over the unix socket (root-only, 0600) every caller is admin;
- * - over TCP (always TLS: `serverOptions` refuses to build a TCP app without a certificate)
+ * - over TCP (always TLS: `tlsServerOptions` refuses to build a TCP app without a certificate)
  *   every request but the two public join routes carries a bearer token: the admin token,
  *   or a host credential that `access.ts` confines to what that host's agent needs.
  *
@@ -38,7 +38,7 @@ const PUBLIC_ROUTES = new Set(['GET /v1/ca', 'POST /v1/join']);
 const NO_TOKEN_FIX = 'pass --token (or set TENET_TOKEN, or --token-file) with the admin token from DATA_DIR/admin.token; agents join with --join-token';
 
 /** Fastify server options: https when a certificate is given; a TCP app without one is refused. */
-export function serverOptions(auth: ControllerAuth | undefined, tls: TlsMaterial | undefined): Partial<FastifyServerOptions> {
+export function tlsServerOptions(auth: ControllerAuth | undefined, tls: TlsMaterial | undefined): Partial<FastifyServerOptions> {
   if (auth?.transport === 'tcp' && !tls) throw new TenetError('TLS_SETUP_FAILED', 'the TCP API is served over TLS only, and no certificate was given', 'this is a bug in the caller: pass the TLS material');
   return tls ? ({ https: { key: tls.key, cert: tls.cert, minVersion: 'TLSv1.2' } } as Partial<FastifyServerOptions>) : {};
 }

@@ -6,7 +6,7 @@
 import { TenetError } from '../model/errors.js';
 import { keys } from '../model/keys.js';
 import type { Endpoint, Host, Network, Tenant } from '../model/types.js';
-import { validateHostName, validateName } from '../model/validate.js';
+import { quoteValue, validateHostName, validateName } from '../model/validate.js';
 import type { Store } from '../store/types.js';
 import { getObj, type Stored } from './repo.js';
 
@@ -25,7 +25,8 @@ export const isEndpointId = (id: string): boolean => ENDPOINT_ID.test(id);
 
 export async function requireTenant(store: Store, name: string): Promise<Stored<Tenant>> {
   const found = isValid(() => validateName('tenant', name)) ? await getObj<Tenant>(store, keys.tenant(name)) : undefined;
-  if (!found) throw new TenetError('TENANT_NOT_FOUND', `no tenant named ${JSON.stringify(name)}`, `create it first (tenet tenant create ${name})`);
+  const example = isValid(() => validateName('tenant', name)) ? name : 'NAME';
+  if (!found) throw new TenetError('TENANT_NOT_FOUND', `no tenant named ${quoteValue(name)}`, `create it first (tenet tenant create ${example})`);
   return found;
 }
 
@@ -34,19 +35,19 @@ export async function requireNetwork(store: Store, tenant: string, name: string)
   const found = valid ? await getObj<Network>(store, keys.network(tenant, name)) : undefined;
   if (found) return found;
   await requireTenant(store, tenant);
-  throw new TenetError('NETWORK_NOT_FOUND', `tenant ${tenant} has no network named ${JSON.stringify(name)}`, 'list its networks with tenet net ls');
+  throw new TenetError('NETWORK_NOT_FOUND', `tenant ${tenant} has no network named ${quoteValue(name)}`, 'list its networks with tenet net ls');
 }
 
 export async function requireEndpoint(store: Store, id: string): Promise<Stored<Endpoint>> {
   const found = isEndpointId(id) ? await getObj<Endpoint>(store, keys.endpoint(id)) : undefined;
-  if (!found) throw new TenetError('ENDPOINT_NOT_FOUND', `no endpoint with id ${JSON.stringify(id)}`, 'list endpoints with tenet ep ls');
+  if (!found) throw new TenetError('ENDPOINT_NOT_FOUND', `no endpoint with id ${quoteValue(id)}`, 'list endpoints with tenet ep ls');
   return found;
 }
 
 export async function requireHost(store: Store, name: string): Promise<Stored<Host>> {
   const found = isValid(() => validateHostName(name)) ? await getObj<Host>(store, keys.host(name)) : undefined;
   if (!found) {
-    throw new TenetError('HOST_NOT_FOUND', `host ${JSON.stringify(name)} has not registered`, 'start the agent on it (tenet agent or tenet up)');
+    throw new TenetError('HOST_NOT_FOUND', `host ${quoteValue(name)} has not registered`, 'start the agent on it (tenet agent or tenet up)');
   }
   return found;
 }

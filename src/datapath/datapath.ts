@@ -13,12 +13,19 @@
  * links are deleted, and only then (3) anything is created. A failure in one tenant is
  * reported and does not stop the others; a failed port is rolled back and reported per
  * endpoint (the workload namespace is the user's: it may be gone or hold the name).
+ *
+ * Issue #5: only namespaces Tenet marked as its own (ownership.ts, ADR 007) are removed or
+ * built in, and a plan value that is not a plain token never reaches a command (plan-check.ts).
  */
 import type { Logger } from '../base/logger.js';
-import { TenetError } from '../model/errors.js';
+import { isTenetError, TenetError } from '../model/errors.js';
 import { diffTenant, isNoop, type TenantSteps } from './diff.js';
 import { KernelOps } from './kernel-ops.js';
-import { listNamespaces, NETNS_DIR, observeTenant } from './observe.js';
+import { isOurs } from './names.js';
+import type { NamespaceIdentity } from './ns-identity.js';
+import { listNamespaces, observeTenant } from './observe.js';
+import { MarkerOwnership, type NamespaceOwnership } from './ownership.js';
+import { checkTenantPlan } from './plan-check.js';
 import { knownState } from './fastpath.js';
 import type { HostPlan, TenantPlan } from './plan.js';
 import type { CommandRunner } from './runner.js';
@@ -34,19 +41,29 @@ export interface SetResult {
 
 export class Datapath {
   private readonly ops: KernelOps;
+  private readonly ownership: NamespaceOwnership;
   /** Tenant namespace → the plan this Datapath last converged it to, with no failure. */
   private readonly converged = new Map<string, TenantPlan>();
+  /** Namespaces whose ownership was checked (a full set() checks again). */
+  private readonly verified = new Set<string>();
 
   /**
    * `hostNs`: the namespace holding the underlay, when it is not the agent's own (tests drive
    * several simulated hosts from one process). `listNamespaces`: a stand-in for /run/netns.
+   * `ownership`: where the marks of Tenet's namespaces live (ownership.ts).
    */
   constructor(
     private readonly runner: CommandRunner,
     private readonly logger: Logger,
-    private readonly opts: { hostNs?: string; listNamespaces?: () => Promise<string[]> } = {},
+    private readonly opts: { hostNs?: string; listNamespaces?: () => Promise<string[]>; ownership?: NamespaceOwnership } = {},
   ) {
-    this.ops = new KernelOps(runner, logger);
+    this.ownership = opts.ownership ?? new MarkerOwnership();
+    this.ops = new KernelOps(runner, logger, this.ownership);
+  }
+
+  /** Identities of the namespaces Tenet made: nothing may be attached into them. */
+  ownedIdentities(): Promise<NamespaceIdentity[]> {
+    return this.ownership.ownedIdentities();
   }
 
   /**
@@ -56,23 +73,27 @@ export class Datapath {
   async set(plan: HostPlan, onlyTenants?: Set<string>): Promise<SetResult> {
     if (!/^[a-z0-9][a-z0-9-]*-$/.test(plan.nsPrefix)) throw new Error(`unsafe namespace prefix ${JSON.stringify(plan.nsPrefix)}`);
     const result: SetResult = { failedPorts: new Map(), failedNamespaces: new Map(), changed: [] };
+    if (!onlyTenants) this.verified.clear();
     const existing = new Set(await (this.opts.listNamespaces ?? listNamespaces)());
     const inScope = (tenant: string) => !onlyTenants || onlyTenants.has(tenant);
-    const targets = plan.tenants.filter((t) => inScope(t.tenant));
+    const targets = safeTargets(plan.tenants.filter((t) => inScope(t.tenant)), result);
     const wanted = new Set(plan.tenants.map((t) => t.ns));
     const stale = [...existing].filter((ns) => ns.startsWith(plan.nsPrefix) && !wanted.has(ns) && inScope(ns.slice(plan.nsPrefix.length)));
 
     for (const ns of stale) {
       this.converged.delete(ns);
       await this.guard(ns, result, async () => {
+        if (!(await this.isOurs(ns))) return;
         this.logger.info({ ns }, 'removing tenant namespace');
         await this.ops.removeNamespace(ns);
+        this.verified.delete(ns);
         result.changed.push(ns);
       });
     }
     const pending: TenantSteps[] = [];
     for (const tenant of targets) {
       await this.guard(tenant.ns, result, async () => {
+        if (existing.has(tenant.ns) && !(await this.isOurs(tenant.ns))) throw notOurs(tenant.ns);
         const steps = await this.stepsFor(tenant, existing.has(tenant.ns), onlyTenants !== undefined);
         if (isNoop(steps)) return;
         result.changed.push(tenant.ns);
@@ -84,6 +105,30 @@ export class Datapath {
     for (const steps of pending) await this.guard(steps.ns, result, () => this.build(steps, result));
     this.remember(targets, result);
     return result;
+  }
+
+  /**
+   * Whether a namespace under Tenet's prefix is Tenet's: marked (ownership.ts), or made by
+   * an older Tenet that wrote no marks and adopted because its content is plainly ours
+   * (docs/adr/007-namespace-identity.md). Anything else is the user's and is left alone.
+   */
+  private async isOurs(ns: string): Promise<boolean> {
+    if (this.verified.has(ns)) return true;
+    let ours = await this.ownership.owns(ns);
+    if (!ours && (await this.onlyTenetLinks(ns))) {
+      await this.ownership.mark(ns);
+      this.logger.info({ ns }, 'adopted an unmarked namespace that holds only Tenet links (made by an earlier version)');
+      ours = true;
+    }
+    if (ours) this.verified.add(ns);
+    else this.logger.warn({ ns }, 'leaving alone a namespace with Tenet\'s prefix that Tenet did not make');
+    return ours;
+  }
+
+  private async onlyTenetLinks(ns: string): Promise<boolean> {
+    const r = await this.runner.run(['ip', '-n', ns, '-j', '-d', 'addr', 'show'], { allowFail: true });
+    const names = r.code === 0 ? linkNames(r.stdout).filter((n) => n !== 'lo') : [];
+    return names.length > 0 && names.every(isOurs);
   }
 
   /** A targeted call may diff against the known state (fastpath.ts); a full set() always reads the kernel. */
@@ -103,14 +148,17 @@ export class Datapath {
   }
 
   private async build(s: TenantSteps, result: SetResult): Promise<void> {
-    if (s.createNs) await this.ops.createNamespace(s.ns);
+    if (s.createNs) {
+      await this.ops.createNamespace(s.ns);
+      this.verified.add(s.ns);
+    }
     const hostIp = this.opts.hostNs ? ['ip', '-n', this.opts.hostNs] : ['ip'];
     await this.ops.createVxlans(hostIp, s.host);
     await this.ops.batch(['ip', '-n', s.ns, '-batch', '-'], s.tenant);
     await this.ops.batch(['bridge', '-n', s.ns, '-batch', '-'], s.bridge);
     // The rulesets name ports only as strings, so they load while the ports are made: an
     // attach pays for one of the two processes, not both.
-    const rules = s.nft ? this.runner.run(['nsenter', `--net=${NETNS_DIR}/${s.ns}`, 'nft', '-f', '-'], { input: s.nft }) : undefined;
+    const rules = s.nft ? this.ops.nft(s.ns, s.nft) : undefined;
     const ports = this.buildPorts(s, result);
     for (const outcome of await Promise.allSettled([rules, ports])) if (outcome.status === 'rejected') throw outcome.reason;
   }
@@ -129,8 +177,35 @@ export class Datapath {
     } catch (err) {
       const detail = (err as Error).message;
       this.logger.error({ ns, err: detail }, 'could not converge tenant namespace; will retry');
-      result.failedNamespaces.set(ns, new TenetError('DATAPATH_FAILED', `the kernel refused a change in ${ns}: ${detail}`, 'see the agent log'));
+      const failure = isTenetError(err) ? err : new TenetError('DATAPATH_FAILED', `the kernel refused a change in ${ns}: ${detail}`, 'see the agent log');
+      result.failedNamespaces.set(ns, failure);
     }
+  }
+}
+
+/** The tenants' plans without the values plan-check.ts refuses; each refusal is reported. */
+function safeTargets(tenants: TenantPlan[], result: SetResult): TenantPlan[] {
+  const out: TenantPlan[] = [];
+  for (const checked of tenants.map(checkTenantPlan)) {
+    for (const [id, why] of checked.badPorts) {
+      result.failedPorts.set(id, new TenetError('BAD_REQUEST', `endpoint ${id} cannot be realized: ${why}`, 'detach it and attach again with valid values'));
+    }
+    if (checked.problem === undefined) out.push(checked.plan);
+    else result.failedNamespaces.set(checked.plan.ns, new TenetError('DATAPATH_FAILED', `tenant namespace ${checked.plan.ns} left alone: ${checked.problem}`, 'this is a bug; see the agent log'));
+  }
+  return out;
+}
+
+function notOurs(ns: string): TenetError {
+  return new TenetError('DATAPATH_FAILED', `namespace ${ns} exists but Tenet did not make it`, 'rename or remove it (ip netns del), or give the agent another --ns-prefix');
+}
+
+function linkNames(json: string): string[] {
+  try {
+    const links = JSON.parse(json || '[]') as { ifname?: unknown }[];
+    return links.map((l) => String(l.ifname));
+  } catch {
+    return [];
   }
 }
 

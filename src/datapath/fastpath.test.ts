@@ -14,6 +14,7 @@ import { Datapath } from './datapath.js';
 import { buildPlan } from './plan.js';
 import { RecordingRunner } from './runner.js';
 import { FakeKernel } from './testing/fake-kernel.js';
+import { fakeOwnership } from './testing/ownership.js';
 import { ep, host, net } from './testing/objects.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tenet-fastpath-'));
@@ -35,7 +36,7 @@ function rig(shared?: FakeKernel) {
   const kernel = shared ?? new FakeKernel();
   if (!shared) for (const name of ['a1', 'a2', 'a3', 'r1']) kernel.addWorkload(join(dir, name));
   const recorder = new RecordingRunner((argv, input) => kernel.exec(argv, input));
-  const dp = new Datapath(recorder, silentLogger, { listNamespaces: () => kernel.listNamespaces() });
+  const dp = new Datapath(recorder, silentLogger, { listNamespaces: () => kernel.listNamespaces(), ownership: fakeOwnership(kernel) });
   const set = (endpoints: Endpoint[], only?: Set<string>) => {
     recorder.calls.length = 0;
     const plan = buildPlan({ host: 'h1', vtep: '10.0.0.1', underlayMtu: 1500, underlay: 'default', nsPrefix: 'tn-', networks: [red], endpoints, hosts });

@@ -16,6 +16,7 @@ import { portOf } from './names.js';
 import { buildPlan } from './plan.js';
 import { RecordingRunner, type CommandRunner } from './runner.js';
 import { FakeKernel } from './testing/fake-kernel.js';
+import { fakeOwnership } from './testing/ownership.js';
 import { ep, host, net, withNetns } from './testing/objects.js';
 
 const TESTDATA = new URL('../../../src/datapath/testdata/', import.meta.url);
@@ -44,7 +45,7 @@ function kernel(): FakeKernel {
 
 function set(runner: CommandRunner, k: FakeKernel, networks: Network[], endpoints: Endpoint[]): Promise<SetResult> {
   const plan = buildPlan({ host: 'h1', vtep: '10.0.0.1', underlayMtu: 1500, underlay: 'default', nsPrefix: 'tn-', networks, endpoints, hosts });
-  return new Datapath(runner, silentLogger, { listNamespaces: () => k.listNamespaces() }).set(plan);
+  return new Datapath(runner, silentLogger, { listNamespaces: () => k.listNamespaces(), ownership: fakeOwnership(k) }).set(plan);
 }
 
 /** Runs set() on top of `k` through a recorder; returns the transcript, workload paths made stable. */

@@ -8,7 +8,8 @@ import type { Logger } from '../base/logger.js';
 import { TenetError } from '../model/errors.js';
 import type { PortSteps } from './diff.js';
 import { isOurs } from './names.js';
-import { parseLinks } from './observe.js';
+import { NETNS_DIR, parseLinks } from './observe.js';
+import type { NamespaceOwnership } from './ownership.js';
 import { CommandError, type CommandRunner } from './runner.js';
 
 const TENANT_SYSCTLS = [
@@ -24,21 +25,41 @@ export class KernelOps {
   constructor(
     private readonly runner: CommandRunner,
     private readonly logger: Logger,
+    private readonly ownership: NamespaceOwnership,
   ) {}
 
+  /** One line per command; a line that could split into two is a bug and runs nothing. */
   async batch(argv: string[], commands: string[]): Promise<void> {
     if (commands.length === 0) return;
+    for (const c of commands) assertOneLine(c);
     await this.runner.run(argv, { input: commands.join('\n') + '\n' });
   }
 
-  /** A half-made namespace (its sysctls failed) would never be fixed later: remove it. */
+  /** `nft -f -` inside a tenant namespace; newlines separate statements, nothing else may hide there. */
+  async nft(ns: string, script: string): Promise<void> {
+    for (const line of script.split('\n')) assertOneLine(line);
+    await this.runner.run(['nsenter', `--net=${NETNS_DIR}/${ns}`, 'nft', '-f', '-'], { input: script });
+  }
+
+  /**
+   * Marked as Tenet's (ownership.ts) before and after it is made. A half-made namespace
+   * (its sysctls failed) would never be fixed later: remove it.
+   */
   async createNamespace(ns: string): Promise<void> {
-    await this.runner.run(['ip', 'netns', 'add', ns]);
+    await this.ownership.intend(ns);
+    try {
+      await this.runner.run(['ip', 'netns', 'add', ns]);
+    } catch (err) {
+      await this.ownership.forget(ns);
+      throw err;
+    }
     try {
       await this.runner.run(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
       await this.runner.run(['ip', 'netns', 'exec', ns, 'sysctl', '-q', '-w', ...TENANT_SYSCTLS]);
+      await this.ownership.mark(ns);
     } catch (err) {
       await this.runner.run(['ip', 'netns', 'del', ns], { allowFail: true });
+      await this.ownership.forget(ns);
       throw err;
     }
   }
@@ -53,6 +74,7 @@ export class KernelOps {
     const ours = [...parseLinks(links.code === 0 ? links.stdout : '[]').keys()].filter(isOurs);
     await this.batch(['ip', '-n', ns, '-batch', '-'], ours.map((name) => `link del ${name}`));
     await this.runner.run(['ip', 'netns', 'del', ns]);
+    await this.ownership.forget(ns);
   }
 
   /** VXLAN devices are born in the host namespace; if moving one failed, do not leave it there. */
@@ -90,9 +112,22 @@ export class KernelOps {
 
   /** Best effort: the workload namespace is the user's and may be gone. */
   async fixWorkload(netns: string, commands: string[]): Promise<void> {
+    for (const c of commands) assertOneLine(c);
     const r = await this.runner.run(['nsenter', `--net=${netns}`, 'ip', '-batch', '-'], { input: commands.join('\n') + '\n', allowFail: true });
     if (r.code !== 0) this.logger.warn({ netns, detail: r.stderr.trim() }, 'could not update a workload interface');
   }
+}
+
+/** Thrown before anything runs: a caller's string reached a command unchecked, which is a bug. */
+export class UnsafeCommandError extends Error {
+  constructor(line: string) {
+    super(`refusing to run a kernel command with a control character (a bug; the plan should have refused it): ${JSON.stringify(line.slice(0, 120))}`);
+    this.name = 'UnsafeCommandError';
+  }
+}
+
+function assertOneLine(line: string): void {
+  if (/[\u0000-\u001f\u007f]/.test(line)) throw new UnsafeCommandError(line);
 }
 
 async function exists(path: string): Promise<boolean> {

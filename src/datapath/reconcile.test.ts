@@ -16,6 +16,7 @@ import { Datapath, type SetResult } from './datapath.js';
 import { portOf } from './names.js';
 import { buildPlan } from './plan.js';
 import { FakeKernel } from './testing/fake-kernel.js';
+import { fakeOwnership } from './testing/ownership.js';
 import { ep, host, net, withNetns } from './testing/objects.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tenet-reconcile-'));
@@ -102,7 +103,7 @@ function newKernel(): FakeKernel {
 }
 
 function set(k: FakeKernel, s: State, only?: Set<string>): Promise<SetResult> {
-  return new Datapath(k, silentLogger, { listNamespaces: () => k.listNamespaces() }).set(planOf(s), only);
+  return new Datapath(k, silentLogger, { listNamespaces: () => k.listNamespaces(), ownership: fakeOwnership(k) }).set(planOf(s), only);
 }
 
 const freshDumps = new Map<string, string>();
@@ -173,7 +174,7 @@ describe('datapath reconcile on the fake kernel', () => {
     for (const seed of [11, 12, 13, 14]) {
       const random = prng(seed);
       const k = newKernel();
-      const dp = new Datapath(k, silentLogger, { listNamespaces: () => k.listNamespaces() });
+      const dp = new Datapath(k, silentLogger, { listNamespaces: () => k.listNamespaces(), ownership: fakeOwnership(k) });
       const path: string[] = [];
       for (let i = 0; i < 20; i++) {
         const s = STATES[Math.floor(random() * STATES.length)]!;

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { DEFAULT_CONTROLLER_SOCKET, RUN_DIR } from '../api/defaults.js';
 import { formatIp, parseCidr, usableRange, type Cidr } from '../base/cidr.js';
 import { silentLogger, type Logger } from '../base/logger.js';
+import { MarkerOwnership, type NamespaceOwnership } from '../datapath/ownership.js';
 import { ExecRunner, type CommandRunner } from '../datapath/runner.js';
 import { TenetError } from '../model/errors.js';
 
@@ -42,6 +43,8 @@ export interface LabConfig {
   logger?: Logger;
   /** How long an agent may take to answer GET /v1/health after it starts. */
   agentTimeoutMs?: number;
+  /** Where lab hosts and the underlay are marked as Tenet's (datapath/ownership.ts). */
+  ownership?: NamespaceOwnership;
 }
 
 export interface ResolvedConfig {
@@ -55,6 +58,7 @@ export interface ResolvedConfig {
   agentArgv: (host: HostPlan, lab: ResolvedConfig) => string[];
   logger: Logger;
   agentTimeoutMs: number;
+  ownership: NamespaceOwnership;
 }
 
 export function resolveConfig(c: LabConfig = {}): ResolvedConfig {
@@ -79,6 +83,7 @@ export function resolveConfig(c: LabConfig = {}): ResolvedConfig {
     agentArgv: c.agentArgv ?? defaultAgentArgv,
     logger: c.logger ?? silentLogger,
     agentTimeoutMs: c.agentTimeoutMs ?? 20_000,
+    ownership: c.ownership ?? new MarkerOwnership(),
   };
 }
 

@@ -12,7 +12,7 @@ import type { Endpoint } from '../model/types.js';
 import { validateName } from '../model/validate.js';
 import { containerNs, type ResolvedConfig } from './config.js';
 import { addContainerNamespace, deleteNamespaces, listNamespaces } from './netns.js';
-import { loadState, saveState, type LabContainer, type LabHost, type LabState } from './state.js';
+import { loadState, updateState as updateLabState, type LabContainer, type LabHost, type LabState } from './state.js';
 
 export interface RunOptions {
   tenant: string;
@@ -38,11 +38,9 @@ export function requireContainer(c: ResolvedConfig, name: string): { state: LabS
   return { state, container, host: state.hosts.find((h) => h.name === container.host) };
 }
 
-/** Re-reads the file before each change: another `tenet lab run` may have written it since. */
+/** Re-reads the file under its lock: another `tenet lab run` may be writing it too. */
 function updateState(c: ResolvedConfig, change: (s: LabState) => void): void {
-  const state = requireState(c);
-  change(state);
-  saveState(c.statePath, state);
+  if (!updateLabState(c.statePath, change)) requireState(c);
 }
 
 export async function labRun(c: ResolvedConfig, hostName: string, name: string, opts: RunOptions): Promise<Endpoint> {

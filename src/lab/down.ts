@@ -23,7 +23,7 @@ export async function labDown(c: ResolvedConfig): Promise<DownReport> {
   if (state) await detachContainers(state);
   const agentsStopped = await stopAgents(c, state);
   const namespacesDeleted = (await listNamespaces(c.runner)).filter((n) => n.startsWith(labNsPrefix(c.prefix)));
-  await deleteNamespaces(c.runner, namespacesDeleted);
+  await deleteNamespaces(c.runner, namespacesDeleted, c.ownership);
   const hostNames = new Set(state?.hosts.map((h) => h.name) ?? []);
   for (const ns of namespacesDeleted) {
     const m = hostNsPattern(c.prefix).exec(ns);

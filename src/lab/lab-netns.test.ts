@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { namespaceIdentity, sameNamespace } from '../datapath/ns-identity.js';
 import { ExecRunner } from '../datapath/runner.js';
 import { startFakeController, writeStandInAgent } from './fakes.js';
 import { Lab } from './lab.js';
@@ -50,6 +51,10 @@ test('lab up builds pingable hosts, and down cleans up after a crash', { skip: k
   assert.deepEqual(lab.ls().processes.map((p) => [p.name, p.alive]), [['agent h1', true], ['agent h2', true]]);
 
   await lab.run('h1', 'c1', { tenant: 'admin', network: 'red' });
+  const owned = await lab.config.ownership.ownedIdentities();
+  const isOwned = async (ns: string) => (await namespaceIdentity(`/run/netns/${ns}`).then((me) => owned.some((id) => sameNamespace(id, me))));
+  assert.ok((await isOwned(`${prefix}-h1`)) && (await isOwned(`${prefix}-ul`)), 'lab hosts and the underlay are marked as Tenet\'s');
+  assert.equal(await isOwned(`${prefix}-c-c1`), false, 'a lab container is a workload: unmarked, attachable');
   const links = await lab.execCapture('c1', ['ip', '-br', 'link', 'show', 'lo']);
   assert.match(links.stdout, /^lo\s+UNKNOWN/, 'the container namespace exists with lo up');
   assert.equal(await lab.exec('c1', ['sh', '-c', 'exit 3']), 3, 'exec passes on the exit code');

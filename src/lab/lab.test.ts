@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
+import { MarkerOwnership } from '../datapath/ownership.js';
 import { RecordingRunner } from '../datapath/runner.js';
 import type { HostPlan } from './config.js';
 import { startFakeController, writeStandInAgent } from './fakes.js';
@@ -41,6 +42,7 @@ async function setUp(t: TestContext, opts: { controller?: boolean; argv?: (h: Ho
     controllerSocket,
     runner,
     agentTimeoutMs: 5000,
+    ownership: new MarkerOwnership(join(dir, 'owned'), async () => ({ identity: { dev: 0, ino: 1 }, mark: '0:1' })), // no kernel: any identity
     agentArgv: opts.argv ?? ((h) => [process.execPath, script, 'agent', '--host', h.name, '--listen', h.socket, '--ns-prefix', h.nsPrefix]),
   });
   t.after(async () => {

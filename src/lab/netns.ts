@@ -5,6 +5,7 @@
  * created in the root namespace, so the lab cannot disturb the machine's own networking.
  */
 import { existsSync, readdirSync } from 'node:fs';
+import { MarkerOwnership, type NamespaceOwnership } from '../datapath/ownership.js';
 import type { CommandRunner } from '../datapath/runner.js';
 import { UNDERLAY_MTU, type HostPlan } from './config.js';
 
@@ -25,14 +26,21 @@ export async function listNamespaces(runner: CommandRunner): Promise<string[]> {
   return existsSync(NETNS_DIR) ? readdirSync(NETNS_DIR) : [];
 }
 
-export async function addNamespaces(runner: CommandRunner, names: string[]): Promise<void> {
+/**
+ * Lab hosts and the underlay are marked as Tenet's (datapath/ownership.ts), so no agent
+ * attaches a workload into them; lab containers are workloads and stay unmarked.
+ */
+export async function addNamespaces(runner: CommandRunner, names: string[], owned: NamespaceOwnership = new MarkerOwnership()): Promise<void> {
+  for (const n of names) await owned.intend(n);
   await runner.run(['ip', '-batch', '-'], { input: names.map((n) => `netns add ${n}\n`).join('') });
+  for (const n of names) await owned.mark(n);
 }
 
 /** Deletes what exists of `names`; -force keeps going past one that vanished meanwhile. */
-export async function deleteNamespaces(runner: CommandRunner, names: string[]): Promise<void> {
+export async function deleteNamespaces(runner: CommandRunner, names: string[], owned: NamespaceOwnership = new MarkerOwnership()): Promise<void> {
   if (names.length === 0) return;
   await runner.run(['ip', '-force', '-batch', '-'], { input: names.map((n) => `netns del ${n}\n`).join(''), allowFail: true });
+  for (const n of names) await owned.forget(n);
 }
 
 export function underlayBatch(hosts: HostPlan[]): string {

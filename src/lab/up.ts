@@ -13,7 +13,7 @@ import { labNsPrefix, MAX_HOSTS, planHost, underlayNs, type ResolvedConfig } fro
 import { labDown } from './down.js';
 import { addNamespaces, buildUnderlay, listNamespaces } from './netns.js';
 import { agentAlive, isLabAgent, launchDetached } from './procs.js';
-import { saveState, type LabHost, type LabState } from './state.js';
+import { saveState, updateState, type LabHost, type LabState } from './state.js';
 
 export async function labUp(c: ResolvedConfig, count: number): Promise<LabState> {
   if (!Number.isInteger(count) || count < 1 || count > MAX_HOSTS) {
@@ -35,7 +35,7 @@ export async function labUp(c: ResolvedConfig, count: number): Promise<LabState>
   mkdirSync(c.labDir, { recursive: true });
   saveState(c.statePath, state);
   try {
-    await addNamespaces(c.runner, [state.underlayNs, ...hosts.map((h) => h.netns)]);
+    await addNamespaces(c.runner, [state.underlayNs, ...hosts.map((h) => h.netns)], c.ownership);
     await buildUnderlay(c.runner, state.underlayNs, hosts, c.underlay.prefixLen);
     c.logger.info({ prefix: c.prefix, hosts: count }, 'lab underlay and hosts are up');
     await startAgents(c, state);
@@ -79,7 +79,8 @@ export async function startAgent(c: ResolvedConfig, state: LabState, h: LabHost)
   }
   rmSync(h.socket, { force: true });
   h.pid = await launchDetached(argv, h.log);
-  saveState(c.statePath, state);
+  // Only this host's PID: a `lab run` may have added a container since `state` was read.
+  updateState(c.statePath, (s) => s.hosts.filter((x) => x.name === h.name).forEach((x) => (x.pid = h.pid))) ?? saveState(c.statePath, state);
   c.logger.info({ host: h.name, pid: h.pid, log: h.log }, 'lab agent started');
 }
 

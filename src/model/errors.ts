@@ -37,6 +37,7 @@ export const CATALOG = {
   VNI_IN_USE: { status: 409, cni: 112, summary: 'The requested VNI belongs to another network.' },
   ENDPOINT_EXISTS: { status: 409, cni: 113, summary: 'An endpoint with that id exists with different settings.' },
   NETNS_NOT_FOUND: { status: 400, cni: 3, summary: 'The network namespace to attach does not exist on this host.' },
+  NETNS_FORBIDDEN: { status: 403, cni: 120, summary: "The namespace is the host's, the agent's or one Tenet made: nothing may be attached there." },
   IFNAME_IN_USE: { status: 409, cni: 114, summary: 'The namespace already has an interface of that name.' },
   NOT_LOCAL_HOST: { status: 400, cni: 115, summary: 'An endpoint was sent to an agent that does not run its host.' },
   CONTROLLER_UNREACHABLE: { status: 503, cni: 11, summary: 'The controller did not answer.' },

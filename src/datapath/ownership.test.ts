@@ -1,0 +1,75 @@
+/**
+ * Tenet removes only the namespaces it made (issue #5), on the fake kernel: a user's
+ * namespace that merely carries Tenet's prefix survives every set(), next to the positive
+ * control that Tenet's own stale namespace is removed by the same set().
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { silentLogger } from '../base/logger.js';
+import type { Endpoint } from '../model/types.js';
+import { Datapath } from './datapath.js';
+import { buildPlan } from './plan.js';
+import { FakeKernel } from './testing/fake-kernel.js';
+import { ep, host, net } from './testing/objects.js';
+import { fakeOwnership } from './testing/ownership.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tenet-ownership-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const workload = join(dir, 'w1');
+writeFileSync(workload, '');
+const red = net('acme', 'red', '192.168.10.0/24', 4101);
+const a1 = ep('a1', red, 'h1', '192.168.10.2', workload);
+
+function kernel(): FakeKernel {
+  const k = new FakeKernel();
+  k.addWorkload(workload);
+  return k;
+}
+
+function set(k: FakeKernel, endpoints: Endpoint[]) {
+  const plan = buildPlan({ host: 'h1', vtep: '10.0.0.1', underlayMtu: 1500, underlay: 'default', nsPrefix: 'tn-', networks: [red], endpoints, hosts: [host('h1', '10.0.0.1')] });
+  return new Datapath(k, silentLogger, { listNamespaces: () => k.listNamespaces(), ownership: fakeOwnership(k) }).set(plan);
+}
+
+/** What a user (or an older Tenet) does by hand, outside the datapath. */
+function userNamespace(k: FakeKernel, name: string, links: string[]): void {
+  assert.equal(k.exec(['ip', 'netns', 'add', name]).code, 0);
+  for (const l of links) assert.equal(k.exec(['ip', '-n', name, 'link', 'add', l, 'type', 'dummy']).code, 0);
+}
+
+test("a user's namespace with Tenet's prefix survives, Tenet's own stale namespace goes", async () => {
+  const k = kernel();
+  assert.deepEqual([...(await set(k, [a1])).failedNamespaces], []);
+  userNamespace(k, 'tn-mine', []);
+  userNamespace(k, 'tn-work', ['eth9']);
+  userNamespace(k, 'tn-mixed', ['tnbr7', 'eth9']);
+  await set(k, []);
+  assert.deepEqual(await k.listNamespaces(), ['tn-mine', 'tn-mixed', 'tn-work'], 'only tn-acme, which Tenet made, is gone');
+});
+
+test('an unmarked namespace holding only Tenet links (an older Tenet) is adopted and removed', async () => {
+  const k = kernel();
+  userNamespace(k, 'tn-old', ['tnbr4999', 'tnvx4999']);
+  userNamespace(k, 'tn-empty', []);
+  await set(k, []);
+  assert.deepEqual(await k.listNamespaces(), ['tn-empty']);
+});
+
+test('a namespace re-made under the same name by someone else is not Tenet\'s any more', async () => {
+  const k = kernel();
+  await set(k, [a1]);
+  assert.equal(k.exec(['ip', 'netns', 'del', 'tn-acme']).code, 0);
+  userNamespace(k, 'tn-acme', ['eth9']);
+  const before = k.dump(['tn-acme']);
+  const result = await set(k, [a1]);
+  assert.equal(result.failedNamespaces.get('tn-acme')?.code, 'DATAPATH_FAILED');
+  assert.match(result.failedNamespaces.get('tn-acme')!.message, /exists but Tenet did not make it/);
+  assert.equal(k.dump(['tn-acme']), before, 'nothing was changed inside it');
+  await set(k, []);
+  assert.deepEqual(await k.listNamespaces(), ['tn-acme'], 'and it is never deleted');
+  assert.equal(k.exec(['ip', 'netns', 'del', 'tn-acme']).code, 0);
+  assert.deepEqual([...(await set(k, [a1])).failedNamespaces], [], 'positive control: once it is gone Tenet makes its own again');
+});
