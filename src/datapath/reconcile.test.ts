@@ -11,13 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { silentLogger } from '../base/logger.js';
-import type { Endpoint, Host, Network } from '../model/types.js';
 import { Datapath, type SetResult } from './datapath.js';
 import { portOf } from './names.js';
 import { buildPlan } from './plan.js';
 import { FakeKernel } from './testing/fake-kernel.js';
 import { fakeOwnership } from './testing/ownership.js';
-import { ep, host, net, withNetns } from './testing/objects.js';
+import { ep, net, withNetns } from './testing/objects.js';
+import { hosts, red, stateTable, type State } from './testing/states.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tenet-reconcile-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -30,27 +30,8 @@ function w(name: string): string {
   return path;
 }
 
-const red = net('acme', 'red', '192.168.10.0/24', 4101);
-const green = net('acme', 'green', '192.168.20.0/24', 4102);
-const yellow = net('acme', 'yellow', '192.168.30.0/24', 4102); // green deleted, its VNI reused
-const blue = net('beta', 'blue', '192.168.10.0/24', 4201); // red's subnet, other tenant
-const blue1400 = net('beta', 'blue', '192.168.10.0/24', 4201, 1400);
-const violet = net('beta', 'violet', '192.168.40.0/24', 4202); // no endpoint anywhere: bridge, VXLAN, no entries
-const hosts = [host('h1', '10.0.0.1'), host('h2', '10.0.0.2'), host('h3', '10.0.0.3')];
-const h3Moved = [host('h1', '10.0.0.1'), host('h2', '10.0.0.2'), host('h3', '10.0.0.33')];
-const h1Moved = [host('h1', '10.0.0.11'), host('h2', '10.0.0.2'), host('h3', '10.0.0.3')]; // our own VTEP
-
-const a1 = ep('a1', red, 'h1', '192.168.10.2', w('a1'));
-const a2 = ep('a2', red, 'h2', '192.168.10.3', w('a2'));
-const a3 = ep('a3', red, 'h3', '192.168.10.4', w('a3'));
-const g1 = ep('g1', green, 'h1', '192.168.20.2', w('a1'), 'eth1'); // second interface of a1's workload
-const g2 = ep('g2', green, 'h2', '192.168.20.3', w('g2'));
-const y1 = ep('y1', yellow, 'h1', '192.168.30.2', w('y1'));
-const y2 = ep('y2', yellow, 'h2', '192.168.30.3', w('y2'));
-const b1 = ep('b1', blue, 'h1', '192.168.10.2', w('b1')); // a1's address, other tenant
-const b2 = ep('b2', blue, 'h2', '192.168.10.3', w('b2'));
-const b3 = ep('b3', blue, 'h3', '192.168.10.5', w('b3'));
-const on = (e: Endpoint, h: string): Endpoint => ({ ...e, host: h });
+const { endpoints: { a2, b1 }, states: STATES } = stateTable(w);
+const both = STATES.find((x) => x.name === 'both')!;
 // For the failure and known-bug tests below.
 const missing = join(dir, 'no-such-netns'); // never created
 const ok = ep('ok', red, 'h1', '192.168.10.7', w('ok'));
@@ -65,25 +46,6 @@ const z1 = ep('z1', zeta, 'h1', '192.168.50.2', w('z1'));
 const z2 = ep('z2', zetaKeep, 'h1', '192.168.60.2', w('z2'));
 const v1 = ep('v1', beta4096, 'h1', '192.168.70.2', w('v1'));
 const a1Again = ep('a1', red, 'h1', '192.168.10.20', w('a1-new')); // a1 deleted, then created again
-
-interface State {
-  name: string;
-  networks: Network[];
-  hosts: Host[];
-  endpoints: Endpoint[];
-}
-
-const both: State = { name: 'both', networks: [red, green, blue], hosts, endpoints: [a1, a2, a3, g1, g2, b1, b2, b3] };
-const STATES: State[] = [
-  { name: 'none-here', networks: [red, green, blue], hosts, endpoints: [a2, b2] },
-  { name: 'acme', networks: [red, green, blue], hosts, endpoints: [a1, a2, g2, b2] },
-  both,
-  { ...both, name: 'h3-vtep', hosts: h3Moved },
-  { ...both, name: 'h1-vtep', hosts: h1Moved },
-  { name: 'yellow', networks: [red, yellow, blue, violet], hosts, endpoints: [a1, on(a3, 'h1'), y1, y2, b1, b3] },
-  { ...both, name: 'mtu', networks: [red, green, blue1400] },
-  { name: 'beta-only', networks: [red, green, blue1400], hosts: hosts.slice(0, 2), endpoints: [on(a1, 'h2'), a3, b1, b2] },
-];
 
 function state(name: string): State {
   const s = STATES.find((x) => x.name === name);

@@ -11,7 +11,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { silentLogger } from '../../base/logger.js';
-import type { Endpoint, Host, Network } from '../../model/types.js';
 import { Datapath } from '../datapath.js';
 import { listNamespaces, observeTenant } from '../observe.js';
 import { buildPlan, type HostPlan } from '../plan.js';
@@ -19,7 +18,8 @@ import type { CommandRunner } from '../runner.js';
 import type { TenantState } from '../state.js';
 import { FakeKernel } from './fake-kernel.js';
 import { kernelSkip } from './kernel-env.js';
-import { ep, host, net } from './objects.js';
+import { fakeOwnership } from './ownership.js';
+import { stateTable, WORKLOADS, type State } from './states.js';
 import { TestUnderlay } from './underlay.js';
 
 const u = new TestUnderlay();
@@ -27,46 +27,9 @@ const H1 = '10.0.0.1';
 const H1_MOVED = '10.0.0.11';
 const wl = (name: string) => `/run/netns/${u.workloadNs(name)}`;
 
-// The reconcile table (reconcile.test.ts), on workloads that are real namespaces.
-const red = net('acme', 'red', '192.168.10.0/24', 4101);
-const green = net('acme', 'green', '192.168.20.0/24', 4102);
-const yellow = net('acme', 'yellow', '192.168.30.0/24', 4102); // green deleted, its VNI reused
-const blue = net('beta', 'blue', '192.168.10.0/24', 4201);
-const blue1400 = net('beta', 'blue', '192.168.10.0/24', 4201, 1400);
-const violet = net('beta', 'violet', '192.168.40.0/24', 4202);
-const hosts = [host('h1', H1), host('h2', '10.0.0.2'), host('h3', '10.0.0.3')];
-const h3Moved = [host('h1', H1), host('h2', '10.0.0.2'), host('h3', '10.0.0.33')];
-const h1Moved = [host('h1', H1_MOVED), host('h2', '10.0.0.2'), host('h3', '10.0.0.3')];
-const a1 = ep('a1', red, 'h1', '192.168.10.2', wl('a1'));
-const a2 = ep('a2', red, 'h2', '192.168.10.3', wl('a2'));
-const a3 = ep('a3', red, 'h3', '192.168.10.4', wl('a3'));
-const g1 = ep('g1', green, 'h1', '192.168.20.2', wl('a1'), 'eth1');
-const g2 = ep('g2', green, 'h2', '192.168.20.3', wl('g2'));
-const y1 = ep('y1', yellow, 'h1', '192.168.30.2', wl('y1'));
-const y2 = ep('y2', yellow, 'h2', '192.168.30.3', wl('y2'));
-const b1 = ep('b1', blue, 'h1', '192.168.10.2', wl('b1'));
-const b2 = ep('b2', blue, 'h2', '192.168.10.3', wl('b2'));
-const b3 = ep('b3', blue, 'h3', '192.168.10.5', wl('b3'));
-const on = (e: Endpoint, h: string): Endpoint => ({ ...e, host: h });
-const WORKLOADS = ['a1', 'a2', 'a3', 'g2', 'y1', 'y2', 'b1', 'b2', 'b3'];
-
-interface State {
-  name: string;
-  networks: Network[];
-  hosts: Host[];
-  endpoints: Endpoint[];
-}
-const both: State = { name: 'both', networks: [red, green, blue], hosts, endpoints: [a1, a2, a3, g1, g2, b1, b2, b3] };
-const STATES: State[] = [
-  { name: 'none-here', networks: [red, green, blue], hosts, endpoints: [a2, b2] },
-  { name: 'acme', networks: [red, green, blue], hosts, endpoints: [a1, a2, g2, b2] },
-  both,
-  { ...both, name: 'h3-vtep', hosts: h3Moved },
-  { ...both, name: 'h1-vtep', hosts: h1Moved },
-  { name: 'yellow', networks: [red, yellow, blue, violet], hosts, endpoints: [a1, on(a3, 'h1'), y1, y2, b1, b3] },
-  { ...both, name: 'mtu', networks: [red, green, blue1400] },
-  { name: 'beta-only', networks: [red, green, blue1400], hosts: hosts.slice(0, 2), endpoints: [on(a1, 'h2'), a3, b1, b2] },
-];
+// The reconcile table (testing/states.ts), on workloads that are real namespaces.
+const { states: STATES } = stateTable(wl);
+const both = STATES.find((x) => x.name === 'both')!;
 /** Every state, most transitions of interest (a VTEP back and forth, a VNI reused, MTU down and up), ending empty. */
 const WALK = ['acme', 'both', 'h3-vtep', 'h1-vtep', 'both', 'yellow', 'mtu', 'beta-only', 'both', 'none-here', 'yellow', 'acme', 'none-here'];
 
@@ -140,7 +103,7 @@ describe('the fake kernel against the real one', { skip: kernelSkip('fake kernel
     real = new Datapath(u.runner, silentLogger, { hostNs: h1.ns });
     fake = new FakeKernel(h1.ns);
     for (const w of WORKLOADS) fake.addWorkload(wl(w));
-    fakeDp = new Datapath(fake, silentLogger, { hostNs: h1.ns, listNamespaces: () => fake.listNamespaces() });
+    fakeDp = new Datapath(fake, silentLogger, { hostNs: h1.ns, listNamespaces: () => fake.listNamespaces(), ownership: fakeOwnership(fake) });
   });
   after(() => u.destroy());
 

@@ -1,0 +1,57 @@
+/**
+ * The reconcile state table: desired states for host h1 (tenants come and go, a port moves,
+ * a VNI is reused, MTU and VTEPs change). reconcile.test.ts walks it on the fake kernel and
+ * fake-vs-real.kernel.test.ts walks it on both kernels, so the two can never test different
+ * tables. `workload(name)` says where a workload's namespace is (a file stand-in, or a real
+ * namespace).
+ */
+import type { Endpoint, Host, Network } from '../../model/types.js';
+import { ep, host, net } from './objects.js';
+
+export interface State {
+  name: string;
+  networks: Network[];
+  hosts: Host[];
+  endpoints: Endpoint[];
+}
+
+export const red = net('acme', 'red', '192.168.10.0/24', 4101);
+export const green = net('acme', 'green', '192.168.20.0/24', 4102);
+export const yellow = net('acme', 'yellow', '192.168.30.0/24', 4102); // green deleted, its VNI reused
+export const blue = net('beta', 'blue', '192.168.10.0/24', 4201); // red's subnet, other tenant
+export const blue1400 = net('beta', 'blue', '192.168.10.0/24', 4201, 1400);
+export const violet = net('beta', 'violet', '192.168.40.0/24', 4202); // no endpoint anywhere: bridge, VXLAN, no entries
+export const H1_VTEP = '10.0.0.1';
+export const hosts = [host('h1', H1_VTEP), host('h2', '10.0.0.2'), host('h3', '10.0.0.3')];
+export const h3Moved = [host('h1', H1_VTEP), host('h2', '10.0.0.2'), host('h3', '10.0.0.33')];
+export const h1Moved = [host('h1', '10.0.0.11'), host('h2', '10.0.0.2'), host('h3', '10.0.0.3')]; // our own VTEP
+
+export const on = (e: Endpoint, h: string): Endpoint => ({ ...e, host: h });
+
+/** The workloads the table's endpoints live in. */
+export const WORKLOADS = ['a1', 'a2', 'a3', 'g2', 'y1', 'y2', 'b1', 'b2', 'b3'];
+
+export function stateTable(workload: (name: string) => string) {
+  const a1 = ep('a1', red, 'h1', '192.168.10.2', workload('a1'));
+  const a2 = ep('a2', red, 'h2', '192.168.10.3', workload('a2'));
+  const a3 = ep('a3', red, 'h3', '192.168.10.4', workload('a3'));
+  const g1 = ep('g1', green, 'h1', '192.168.20.2', workload('a1'), 'eth1'); // second interface of a1's workload
+  const g2 = ep('g2', green, 'h2', '192.168.20.3', workload('g2'));
+  const y1 = ep('y1', yellow, 'h1', '192.168.30.2', workload('y1'));
+  const y2 = ep('y2', yellow, 'h2', '192.168.30.3', workload('y2'));
+  const b1 = ep('b1', blue, 'h1', '192.168.10.2', workload('b1')); // a1's address, other tenant
+  const b2 = ep('b2', blue, 'h2', '192.168.10.3', workload('b2'));
+  const b3 = ep('b3', blue, 'h3', '192.168.10.5', workload('b3'));
+  const both: State = { name: 'both', networks: [red, green, blue], hosts, endpoints: [a1, a2, a3, g1, g2, b1, b2, b3] };
+  const states: State[] = [
+    { name: 'none-here', networks: [red, green, blue], hosts, endpoints: [a2, b2] },
+    { name: 'acme', networks: [red, green, blue], hosts, endpoints: [a1, a2, g2, b2] },
+    both,
+    { ...both, name: 'h3-vtep', hosts: h3Moved },
+    { ...both, name: 'h1-vtep', hosts: h1Moved },
+    { name: 'yellow', networks: [red, yellow, blue, violet], hosts, endpoints: [a1, on(a3, 'h1'), y1, y2, b1, b3] },
+    { ...both, name: 'mtu', networks: [red, green, blue1400] },
+    { name: 'beta-only', networks: [red, green, blue1400], hosts: hosts.slice(0, 2), endpoints: [on(a1, 'h2'), a3, b1, b2] },
+  ];
+  return { endpoints: { a1, a2, a3, g1, g2, y1, y2, b1, b2, b3 }, states };
+}
