@@ -74,7 +74,7 @@ export class SqliteStore implements Store {
       const current = this.meta('revision');
       const at = revision === undefined || revision >= current ? current : revision;
       this.checkNotCompacted(at);
-      const rows = this.q.listAt.all({ prefix, rev: at, from: page.from ?? prefix, limit: page.limit ?? -1 }) as Row[];
+      const rows = (paged(prefix, page) ? this.q.pageAt.all({ rev: at, from: pageStart(prefix, page), end: prefixEnd(prefix), limit: page.limit ?? -1 }) : this.q.listAt.all({ prefix, rev: at })) as Row[];
       return { revision: at, items: rows.map(toKv) };
     })();
   }
@@ -188,6 +188,20 @@ function openDatabase(path: string): Database.Database {
     db?.close();
     throw new Error(`cannot open the store ${path}: ${(err as Error).message}; check that it is a Tenet database and writable`);
   }
+}
+
+/** A page read (from or limit given) under a non-empty prefix walks the key index (pageAt). */
+function paged(prefix: string, page: ListPage): boolean {
+  return prefix !== '' && (page.from !== undefined || page.limit !== undefined);
+}
+
+function pageStart(prefix: string, page: ListPage): string {
+  return page.from !== undefined && page.from > prefix ? page.from : prefix;
+}
+
+/** The first string after every string that starts with `prefix` (its last character + 1). */
+export function prefixEnd(prefix: string): string {
+  return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
 }
 
 function prepareAll(db: Database.Database): Record<keyof typeof SQL, Database.Statement> {
