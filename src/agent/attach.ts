@@ -47,7 +47,7 @@ export async function attach(agent: Agent, req: AttachRequest, logger: Logger): 
   agent.cache.putLocalEndpoint(created);
   const failure = portFailure(agent, created, await agent.reconcileTenants(new Set([tenant])));
   if (failure) {
-    await rollback(agent, created.id, logger);
+    await rollback(agent, created, logger);
     throw failure;
   }
   logger.info({ tenant, network, endpoint: created.id, ip: created.ip, netns: attachment.netns }, 'endpoint attached');
@@ -141,14 +141,22 @@ export async function namespaceIdentity(path: string): Promise<NetnsId> {
   }
 }
 
-async function rollback(agent: Agent, id: string, logger: Logger): Promise<void> {
-  const undo = agent.cache.forgetLocalEndpoint(id);
+/**
+ * Deletes the endpoint of a failed attach, then converges its tenant again: the failed
+ * port's elements (its pinning-set entries, loaded while the port was being made) must go
+ * too, or the next full reconcile finds them and changes the namespace (an attach that
+ * failed must leave nothing).
+ */
+async function rollback(agent: Agent, ep: Endpoint, logger: Logger): Promise<void> {
+  const undo = agent.cache.forgetLocalEndpoint(ep.id);
   try {
-    await agent.opts.controller.deleteEndpoint(id);
+    await agent.opts.controller.deleteEndpoint(ep.id);
   } catch (err) {
     undo();
-    logger.error({ endpoint: id, err: (err as Error).message }, 'rollback of a failed attach could not delete the endpoint');
+    logger.error({ endpoint: ep.id, err: (err as Error).message }, 'rollback of a failed attach could not delete the endpoint');
+    return;
   }
+  await agent.reconcileTenants(new Set([ep.tenant]));
 }
 
 async function undoAttach(agent: Agent, id: string, logger: Logger): Promise<void> {
