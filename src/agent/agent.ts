@@ -6,10 +6,15 @@
  * from the whole cache and converges just those tenants. A periodic full resync repairs
  * drift (somebody deleted a link by hand). The agent never flushes: a restart re-reads the
  * kernel, finds it matching, and changes nothing (datapath.ts).
+ *
+ * Before every reconcile the workload namespaces of this host's endpoints are re-read by
+ * identity (workload-check.ts): one whose path now names another namespace, or none, is left
+ * out of the plan (its namespace is never touched) and its endpoint is garbage-collected.
+ * Attaches an earlier run of the agent never completed are rolled back (claims.ts).
  */
 import type { ControllerClient } from '../api/client.js';
 import type { WatchMessage } from '../api/types.js';
-import type { Host } from '../model/types.js';
+import type { Endpoint, Host } from '../model/types.js';
 import { SerialQueue } from '../base/async.js';
 import type { Logger } from '../base/logger.js';
 import { Datapath, type SetResult } from '../datapath/datapath.js';
@@ -20,6 +25,9 @@ import { runSync } from './sync.js';
 import type { Underlay } from './underlay.js';
 import { Realization } from './realized.js';
 import { StatusReporter } from './status.js';
+import { UnfinishedAttaches } from './claims.js';
+import { kernelNamespaces, type WorkloadNamespaces } from './namespaces.js';
+import { collectStale, splitByNamespace } from './workload-check.js';
 
 export interface AgentOptions {
   host: string;
@@ -30,6 +38,10 @@ export interface AgentOptions {
   logger: Logger;
   heartbeatMs?: number;
   resyncMs?: number;
+  /** How long an attach left unfinished by an earlier run waits for its caller's retry (claims.ts). */
+  claimWindowMs?: number;
+  /** Workload namespaces: the guard and identity reads (a fake in unit tests). */
+  namespaces?: WorkloadNamespaces;
 }
 
 export class Agent {
@@ -48,8 +60,14 @@ export class Agent {
   /** Full reconciles (every tenant read back): a restart's first must change nothing (tests check). */
   readonly reconciles = { full: 0, lastFullAt: '', lastFullChanged: [] as string[] };
 
+  readonly namespaces: WorkloadNamespaces;
+  readonly claims: UnfinishedAttaches;
+
   constructor(readonly opts: AgentOptions) {
-    this.status = new StatusReporter(opts.controller, this.cache, opts.logger);
+    this.namespaces = opts.namespaces ?? kernelNamespaces(() => opts.datapath.ownedIdentities(), opts.logger);
+    const actions = { remove: (ep: Endpoint) => this.removeEndpoint(ep, 'its attach never completed'), detach: (ep: Endpoint) => this.detachEndpoint(ep) };
+    this.claims = new UnfinishedAttaches(actions, opts.logger, opts.claimWindowMs);
+    this.status = new StatusReporter(opts.controller, this.cache, opts.logger, (id) => this.claims.reportable(id));
   }
 
   get host(): string {
@@ -69,6 +87,28 @@ export class Agent {
     this.abort.abort();
     for (const t of this.timers) clearInterval(t);
     this.realization.stop();
+    this.claims.stop();
+  }
+
+  /**
+   * Deletes an endpoint of this host the agent gave up on (tombstoned first, so no late
+   * event brings its port back), then converges its tenant: port gone, address released.
+   */
+  async removeEndpoint(ep: Endpoint, why: string): Promise<void> {
+    const undo = this.cache.forgetLocalEndpoint(ep.id, ep);
+    try {
+      await this.opts.controller.deleteEndpoint(ep.id);
+    } catch (err) {
+      undo();
+      throw err;
+    }
+    this.opts.logger.warn({ endpoint: ep.id, tenant: ep.tenant, ip: ep.ip, why }, 'endpoint removed by the agent');
+    await this.reconcileTenants(new Set([ep.tenant]));
+  }
+
+  private async detachEndpoint(ep: Endpoint): Promise<void> {
+    this.cache.putLocalEndpoint(await this.opts.controller.detachEndpoint(ep.id));
+    await this.reconcileTenants(new Set([ep.tenant]));
   }
 
   /** Converges the given tenants now (serialized); used by attach and detach. */
@@ -83,6 +123,7 @@ export class Agent {
 
   private onListed(): void {
     this.listed = true;
+    this.claims.collect(this.host, this.cache.endpoints.values());
     this.relevantRevision = this.cache.revision;
     this.markDirty('all');
   }
@@ -131,6 +172,7 @@ export class Agent {
   }
 
   private async converge(tenants?: Set<string>): Promise<SetResult> {
+    const { live, stale } = await splitByNamespace(this.host, this.cache.endpoints.values(), this.namespaces, tenants);
     const plan = buildPlan({
       host: this.host,
       vtep: this.opts.underlay.vtep,
@@ -138,7 +180,7 @@ export class Agent {
       underlay: this.opts.underlay.name,
       nsPrefix: this.opts.nsPrefix,
       networks: [...this.cache.networks.values()],
-      endpoints: [...this.cache.endpoints.values()],
+      endpoints: live,
       hosts: [...this.cache.hosts.values()],
     });
     const result = await this.opts.datapath.set(plan, tenants);
@@ -147,6 +189,7 @@ export class Agent {
       this.opts.logger.info({ full: true, count: this.reconciles.full, changed: result.changed }, 'full reconcile done');
     }
     this.realization.record(result, tenants && [...tenants].map((t) => tenantNs(this.opts.nsPrefix, t)));
+    await collectStale(stale, this.cache, this.opts.controller, this.opts.logger);
     await this.status.report(this.host, plan, result, tenants);
     return result;
   }

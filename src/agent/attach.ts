@@ -1,21 +1,29 @@
 /**
  * Attach and detach: the synchronous path the CLI, the CNI plugin and the Docker driver use.
- * Attach validates locally first (the namespace must exist here, and its identity is
- * recorded), asks the controller for the endpoint (IPAM happens there, atomically, in the
- * same txn as the attachment when the endpoint is new), realizes it in the kernel, and
- * answers only when the interface is up. If the kernel refuses, the change is undone: the
- * caller sees one clear error and nothing is left half-made.
+ * Attach validates locally first (the namespace guard: the namespace must exist here, must
+ * not be the host's, the agent's or Tenet's, and the identity it returns is recorded), asks
+ * the controller for the endpoint (IPAM happens there, atomically, in the same txn as the
+ * attachment when the endpoint is new), realizes it in the kernel, and answers only when the
+ * interface is up and its status `up` is written: `pending` until then means "attaching",
+ * and an agent that dies in between rolls it back on restart unless the caller retries
+ * (claims.ts). If the kernel refuses, the change is undone: the caller sees one clear error
+ * and nothing is left half-made.
+ *
+ * Idempotency: an attach carries a key (the CLI makes one per invocation); the endpoint id
+ * is derived from the key, so a retry with the same key finds the same endpoint (same
+ * id, same address) in the controller's create txn and completes its realization. The same
+ * key with other parameters is IDEMPOTENCY_KEY_REUSED.
  *
  * Detach keeps the endpoint (name, labels, MAC, address) and removes only its port; remove
  * deletes the endpoint and releases what it holds.
  */
-import { stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import type { AttachExistingRequest, AttachRequest } from '../api/types.js';
 import type { Logger } from '../base/logger.js';
 import { TenetError } from '../model/errors.js';
-import type { Endpoint, NetnsAttachment, NetnsId } from '../model/types.js';
+import type { Endpoint, NetnsAttachment } from '../model/types.js';
 import { validateIfname, validateMac, validateName } from '../model/validate.js';
-import { shown, validateEndpointName, validateLabels, validateNetnsPath } from '../model/validate-endpoint.js';
+import { shown, validateEndpointName, validateLabels } from '../model/validate-endpoint.js';
 import type { SetResult } from '../datapath/datapath.js';
 import { tenantNs } from '../datapath/names.js';
 import type { Agent } from './agent.js';
@@ -28,7 +36,7 @@ function parseAttach(req: AttachRequest) {
     ifname: validateIfname(req.ifname),
     mac: validateMac(req.mac),
     ip: req.ip === undefined || req.ip === null ? undefined : typeof req.ip === 'string' ? req.ip : String(req.ip),
-    id: req.id,
+    id: req.id ?? idFromKey(req.idempotencyKey),
     name: validateEndpointName(req.name),
     labels: validateLabels(req.labels),
   };
@@ -37,18 +45,23 @@ function parseAttach(req: AttachRequest) {
 /** Creates an endpoint on this host, attached when a namespace is given (one controller txn). */
 export async function attach(agent: Agent, req: AttachRequest, logger: Logger): Promise<Endpoint> {
   const p = parseAttach(req);
-  const attachment = hasNamespace(req) ? await bindNetns(req, p.ifname) : undefined;
+  const attachment = hasNamespace(req) ? await bindNetns(agent, req, p.ifname) : undefined;
   const { tenant, network } = p;
-  const created = await agent.opts.controller.createEndpoint(tenant, network, { host: agent.host, ip: p.ip, mac: p.mac, id: p.id, name: p.name, labels: p.labels, attachment });
+  const spec = { host: agent.host, ip: p.ip, mac: p.mac, id: p.id, name: p.name, labels: p.labels, attachment };
+  const created = await agent.claims.attaching(p.id, () => keyed(req, agent.opts.controller.createEndpoint(tenant, network, spec)));
   if (!attachment) {
     logger.info({ tenant, network, endpoint: created.id, ip: created.ip }, 'endpoint created detached');
     return created;
   }
   agent.cache.putLocalEndpoint(created);
-  const failure = portFailure(agent, created, await agent.reconcileTenants(new Set([tenant])));
-  if (failure) {
-    await rollback(agent, created.id, logger);
-    throw failure;
+  try {
+    const failure = portFailure(agent, created, await agent.reconcileTenants(new Set([tenant])));
+    if (failure) {
+      await rollback(agent, created, logger);
+      throw failure;
+    }
+  } finally {
+    agent.claims.done(created.id);
   }
   logger.info({ tenant, network, endpoint: created.id, ip: created.ip, netns: attachment.netns }, 'endpoint attached');
   return agent.cache.endpoints.get(created.id) ?? created;
@@ -57,13 +70,17 @@ export async function attach(agent: Agent, req: AttachRequest, logger: Logger): 
 /** Attaches an existing, detached endpoint to a namespace of this host. */
 export async function attachExisting(agent: Agent, id: string, req: AttachExistingRequest, logger: Logger): Promise<Endpoint> {
   if (!hasNamespace(req)) throw new TenetError('BAD_REQUEST', 'say which namespace to attach', 'give exactly one of --netns PATH or --pid PID');
-  const attachment = await bindNetns(req, validateIfname(req.ifname));
-  const ep = await agent.opts.controller.attachEndpoint(id, { host: agent.host, attachment });
+  const attachment = await bindNetns(agent, req, validateIfname(req.ifname));
+  const ep = await agent.claims.attaching(id, () => agent.opts.controller.attachEndpoint(id, { host: agent.host, attachment }));
   agent.cache.putLocalEndpoint(ep);
-  const failure = portFailure(agent, ep, await agent.reconcileTenants(new Set([ep.tenant])));
-  if (failure) {
-    await undoAttach(agent, id, logger);
-    throw failure;
+  try {
+    const failure = portFailure(agent, ep, await agent.reconcileTenants(new Set([ep.tenant])));
+    if (failure) {
+      await undoAttach(agent, id, logger);
+      throw failure;
+    }
+  } finally {
+    agent.claims.done(id);
   }
   logger.info({ tenant: ep.tenant, network: ep.network, endpoint: id, netns: attachment.netns }, 'endpoint attached');
   return agent.cache.endpoints.get(id) ?? ep;
@@ -109,46 +126,52 @@ function hasNamespace(req: AttachExistingRequest): boolean {
   return [req.netns, req.pid].some((v) => v !== undefined && v !== null && v !== '');
 }
 
-async function bindNetns(req: AttachExistingRequest, ifname: string): Promise<NetnsAttachment> {
-  const netns = resolveNetnsPath(req);
-  return { kind: 'netns', netns, netnsId: await namespaceIdentity(netns), ifname };
-}
-
-function resolveNetnsPath(req: AttachExistingRequest): string {
-  const given = [req.netns, req.pid].filter((v) => v !== undefined && v !== null && v !== '');
-  if (given.length !== 1) throw new TenetError('BAD_REQUEST', 'say which namespace to attach', 'give exactly one of --netns PATH or --pid PID');
-  if (req.pid !== undefined && req.pid !== null && (typeof req.pid !== 'number' || !Number.isSafeInteger(req.pid) || req.pid <= 0)) {
-    throw new TenetError('BAD_REQUEST', `invalid pid ${shown(req.pid)}`, 'give the process id of a running process');
-  }
-  if (req.netns !== undefined && req.netns !== null && typeof req.netns !== 'string') {
-    throw new TenetError('BAD_REQUEST', `invalid netns ${shown(req.netns)}`, 'give a namespace name or path as a string');
-  }
-  const path = typeof req.netns === 'string' ? (req.netns.includes('/') ? req.netns : `/run/netns/${req.netns}`) : `/proc/${req.pid}/ns/net`;
-  return validateNetnsPath(path);
+/** The guard's check of the namespace; the attachment records the identity it returns. */
+async function bindNetns(agent: Agent, req: AttachExistingRequest, ifname: string): Promise<NetnsAttachment> {
+  const { path, identity } = await agent.namespaces.resolve(req);
+  return { kind: 'netns', netns: path, netnsId: { dev: identity.dev, ino: identity.ino }, ifname };
 }
 
 /**
- * The namespace's identity: device and inode of the path, which stay with the namespace
- * however its path or PID is reused. The one place it is read: the namespace guard will
- * replace this with its hardened check (refusing the host's and Tenet's own namespaces).
+ * The endpoint id an idempotency key stands for on this host: a retry with the same key
+ * names the same endpoint, which the controller's create txn returns instead of a new one.
  */
-export async function namespaceIdentity(path: string): Promise<NetnsId> {
+export function idFromKey(key: unknown): string | undefined {
+  if (key === undefined || key === null || key === '') return undefined;
+  if (typeof key !== 'string' || key.length > 200 || /[\x00-\x1f\x7f]/.test(key)) {
+    throw new TenetError('BAD_REQUEST', `invalid idempotencyKey ${shown(key)}`, 'give a string of at most 200 printable characters (the CLI makes one per call)');
+  }
+  return `ik-${createHash('sha256').update(key).digest('hex').slice(0, 32)}`;
+}
+
+/** With a key, an id clash can only mean the key was used for another attach. */
+async function keyed(req: AttachRequest, p: Promise<Endpoint>): Promise<Endpoint> {
   try {
-    const st = await stat(path);
-    return { dev: st.dev, ino: st.ino };
-  } catch {
-    throw new TenetError('NETNS_NOT_FOUND', `network namespace ${path} does not exist on this host`, 'check the path (ip netns list) or the process id');
+    return await p;
+  } catch (err) {
+    if (req.id === undefined && req.idempotencyKey && err instanceof TenetError && err.code === 'ENDPOINT_EXISTS') {
+      throw new TenetError('IDEMPOTENCY_KEY_REUSED', `idempotency key ${shown(req.idempotencyKey)} was used for an attach with other parameters (${err.message})`, 'use a new key for a new attach; retry only the very same request with a key');
+    }
+    throw err;
   }
 }
 
-async function rollback(agent: Agent, id: string, logger: Logger): Promise<void> {
-  const undo = agent.cache.forgetLocalEndpoint(id);
+/**
+ * Deletes the endpoint of a failed attach, then converges its tenant again: the failed
+ * port's elements (its pinning-set entries, loaded while the port was being made) must go
+ * too, or the next full reconcile finds them and changes the namespace (an attach that
+ * failed must leave nothing).
+ */
+async function rollback(agent: Agent, ep: Endpoint, logger: Logger): Promise<void> {
+  const undo = agent.cache.forgetLocalEndpoint(ep.id);
   try {
-    await agent.opts.controller.deleteEndpoint(id);
+    await agent.opts.controller.deleteEndpoint(ep.id);
   } catch (err) {
     undo();
-    logger.error({ endpoint: id, err: (err as Error).message }, 'rollback of a failed attach could not delete the endpoint');
+    logger.error({ endpoint: ep.id, err: (err as Error).message }, 'rollback of a failed attach could not delete the endpoint');
+    return;
   }
+  await agent.reconcileTenants(new Set([ep.tenant]));
 }
 
 async function undoAttach(agent: Agent, id: string, logger: Logger): Promise<void> {

@@ -17,6 +17,8 @@ export class StatusReporter {
     private readonly controller: ControllerClient,
     private readonly cache: ObjectCache,
     private readonly logger: Logger,
+    /** False for an endpoint whose unfinished attach waits for its caller (claims.ts). */
+    private readonly reportable: (id: string) => boolean = () => true,
   ) {}
 
   async report(host: string, plan: HostPlan, result: SetResult, tenants?: Set<string>): Promise<void> {
@@ -29,6 +31,7 @@ export class StatusReporter {
   }
 
   private async reportOne(e: Endpoint, failure: string | undefined, mtu: number | undefined): Promise<void> {
+    if (!this.reportable(e.id)) return;
     const status = failure ? 'error' : 'up';
     const key = `${status}|${failure ?? ''}|${mtu}`;
     const current = `${e.status}|${e.statusDetail ?? ''}|${e.mtu}`;

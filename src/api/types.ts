@@ -76,6 +76,8 @@ export interface AttachRequest {
   id?: string;
   name?: string;
   labels?: Record<string, string>;
+  /** Names this attach: a retry with the same key returns the same endpoint (ADR 008). */
+  idempotencyKey?: string;
 }
 
 /** Agent: POST /v1/endpoints/:id/attach (an existing, detached endpoint). */
@@ -83,6 +85,8 @@ export interface AttachExistingRequest {
   netns?: string;
   pid?: number;
   ifname?: string;
+  /** Accepted for symmetry: attaching the same endpoint the same way again is a no-op anyway. */
+  idempotencyKey?: string;
 }
 
 export interface EndpointStatusRequest {

@@ -145,10 +145,17 @@ test('ep show says whether every host has realized the endpoint', async () => {
   assert.deepEqual(json.realization, realization);
 });
 
+/** Every ep attach carries a fresh idempotency key; the rest of the body is checked as sent. */
+function keyed(body: unknown): unknown {
+  const { idempotencyKey, ...rest } = body as Record<string, unknown>;
+  assert.match(String(idempotencyKey), /^[0-9a-f-]{36}$/, 'an idempotency key per invocation');
+  return rest;
+}
+
 test('ep attach goes to the agent with the request the plugins would send', async () => {
   const r = await tenet('ep', 'attach', '--tenant', 'admin', '--net', 'red', '--netns', '/run/netns/c1', '--ip', '192.168.10.2', '--agent', api);
   assert.equal(r.code, 0, r.err);
-  assert.deepEqual(r.seen, [
+  assert.deepEqual(r.seen.map((s) => ({ ...s, body: keyed(s.body) })), [
     { method: 'POST', url: '/v1/endpoints', body: { tenant: 'admin', network: 'red', netns: '/run/netns/c1', ifname: 'eth0', ip: '192.168.10.2' } },
   ]);
   assert.equal(r.out, 'ID    NAME  IP               MAC                IFNAME  STATUS\nep-1  c1    192.168.10.2/24  0a:58:c0:a8:0a:02  eth0    up\n');
@@ -157,16 +164,16 @@ test('ep attach goes to the agent with the request the plugins would send', asyn
 test('ep attach --pid sends the pid as a number', async () => {
   const r = await tenet('ep', 'attach', '--tenant', 'admin', '--net', 'red', '--pid', '4242', '--ifname', 'net1', '--agent', api);
   assert.equal(r.code, 0, r.err);
-  assert.deepEqual(r.seen[0]?.body, { tenant: 'admin', network: 'red', pid: 4242, ifname: 'net1' });
+  assert.deepEqual(keyed(r.seen[0]?.body), { tenant: 'admin', network: 'red', pid: 4242, ifname: 'net1' });
 });
 
 test('ep attach --name --label sends them; ep attach ID attaches an existing endpoint', async () => {
   const r = await tenet('ep', 'attach', '--tenant', 'admin', '--net', 'red', '--netns', 'c1', '--name', 'c1', '--label', 'app=web', '--label', 'tier=front', '--agent', api);
   assert.equal(r.code, 0, r.err);
-  assert.deepEqual(r.seen[0]?.body, { tenant: 'admin', network: 'red', netns: 'c1', ifname: 'eth0', name: 'c1', labels: { app: 'web', tier: 'front' } });
+  assert.deepEqual(keyed(r.seen[0]?.body), { tenant: 'admin', network: 'red', netns: 'c1', ifname: 'eth0', name: 'c1', labels: { app: 'web', tier: 'front' } });
   const existing = await tenet('ep', 'attach', 'ep-2', '--netns', '/run/netns/c2', '--agent', api);
   assert.equal(existing.code, 0, existing.err);
-  assert.deepEqual(existing.seen, [{ method: 'POST', url: '/v1/endpoints/ep-2/attach', body: { netns: '/run/netns/c2', ifname: 'eth0' } }]);
+  assert.deepEqual(existing.seen.map((s) => ({ ...s, body: keyed(s.body) })), [{ method: 'POST', url: '/v1/endpoints/ep-2/attach', body: { netns: '/run/netns/c2', ifname: 'eth0' } }]);
   const mixed = await tenet('ep', 'attach', 'ep-2', '--netns', '/run/netns/c2', '--tenant', 'admin', '--agent', api);
   assert.equal(mixed.code, 2);
   assert.match(mixed.err, /exists already: give only --netns/);

@@ -10,7 +10,10 @@
  * datapath and resolves --pid to a namespace); the rest asks the controller.
  */
 import { InvalidArgumentError, type Command } from 'commander';
+import { randomUUID } from 'node:crypto';
 import { AgentClient } from '../api/client.js';
+import { sleep } from '../base/async.js';
+import { isTenetError } from '../model/errors.js';
 import { agentAddress } from '../api/defaults.js';
 import type { AttachRequest, EndpointRealization, LabelPatchRequest } from '../api/types.js';
 import { formatAge, formatFields, formatJson } from '../base/table.js';
@@ -85,7 +88,29 @@ export function attachRequest(opts: AttachOptions, cmd: Command, id?: string): A
     cmd.error(`error: endpoint ${id} exists already: give only --netns/--pid and --ifname to attach it`);
   }
   const { tenant = '', net: network = '', netns, pid, ifname, ip, mac, id: newId, name, label: labels } = opts;
-  return { tenant, network, netns, pid, ifname, ip, mac, id: newId, name, labels };
+  return { tenant, network, netns, pid, ifname, ip, mac, id: newId, name, labels, idempotencyKey: randomUUID() };
+}
+
+/** How long `ep attach` keeps retrying a dropped call; shorter than the agent's claim window (claims.ts). */
+export const ATTACH_RETRY_MS = 20_000;
+
+/**
+ * Runs an attach call, retrying it as it is (the same idempotency key) while the agent cannot
+ * be reached or the connection drops before an answer (an agent restart): the retry finds
+ * the endpoint the first try made, or makes it, never a second one. An answer, even an
+ * error, is final.
+ */
+export async function retryingAttach<T>(call: () => Promise<T>, budgetMs = ATTACH_RETRY_MS): Promise<T> {
+  const deadline = Date.now() + budgetMs;
+  for (let delay = 200; ; delay = Math.min(delay * 2, 2000)) {
+    try {
+      return await call();
+    } catch (err) {
+      const dropped = !isTenetError(err) || err.code === 'AGENT_UNREACHABLE';
+      if (!dropped || Date.now() + delay > deadline) throw err;
+      await sleep(delay);
+    }
+  }
 }
 
 function addAttach(ep: Command): void {
@@ -106,7 +131,7 @@ function addAttach(ep: Command): void {
     .action(async (id: string | undefined, opts: AttachOptions, cmd: Command) => {
       const req = attachRequest(opts, cmd, id);
       const attached = await withAgent(opts.agent, (a) =>
-        id === undefined ? a.attach(req) : a.attachExisting(id, { netns: req.netns, pid: req.pid, ifname: req.ifname }),
+        retryingAttach(() => (id === undefined ? a.attach(req) : a.attachExisting(id, { netns: req.netns, pid: req.pid, ifname: req.ifname, idempotencyKey: req.idempotencyKey }))),
       );
       printOne(cmd, attached, attachedColumns);
     });

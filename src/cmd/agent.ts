@@ -28,6 +28,8 @@ export interface AgentConfig {
   joinToken?: string;
   /** Where the agent keeps the controller's CA and its host credential. */
   stateDir: string;
+  /** How long an attach a crash left unfinished waits for its caller's retry (agent/claims.ts). */
+  claimWindowMs?: number;
 }
 
 export async function startAgent(cfg: AgentConfig, baseLogger: Logger): Promise<{ agent: Agent; close(): Promise<void> }> {
@@ -37,7 +39,7 @@ export async function startAgent(cfg: AgentConfig, baseLogger: Logger): Promise<
   const underlay = { name: validateName('underlay', cfg.underlayName ?? DEFAULT_UNDERLAY), ...(await detectUnderlay(runner, logger, cfg.vtepIp, cfg.underlayDev)) };
   const credentials = await untilReachable(() => agentCredentials(cfg, host, logger), logger);
   const controller = new ControllerClient(cfg.controller, credentials);
-  const agent = new Agent({ host, nsPrefix: cfg.nsPrefix, underlay, controller, datapath: new Datapath(runner, logger), logger });
+  const agent = new Agent({ host, nsPrefix: cfg.nsPrefix, underlay, controller, datapath: new Datapath(runner, logger), logger, claimWindowMs: cfg.claimWindowMs });
   await untilReachable(() => agent.start(), logger);
   const app = buildAgentApp(agent, logger, VERSION);
   await listenUnix(app, cfg.socket, cfg.socketGroup);

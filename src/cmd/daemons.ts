@@ -27,6 +27,7 @@ interface DaemonFlags {
   joinToken?: string;
   stateDir: string;
   socketGroup?: string;
+  claimWindowMs: number;
 }
 
 export function addDaemonCommands(program: Command): void {
@@ -79,7 +80,8 @@ function agentOptions(cmd: Command): Command {
     .option('--vtep-ip <address>', 'underlay address for VXLAN (default: from the default route)')
     .option('--underlay-dev <name>', 'underlay interface (default: from the default route)')
     .option('--underlay-name <name>', 'underlay network name: VXLAN only flows between hosts of one underlay', 'default')
-    .option('--state-dir <dir>', "where the agent keeps the controller's CA and its credential", DEFAULT_AGENT_STATE_DIR);
+    .option('--state-dir <dir>', "where the agent keeps the controller's CA and its credential", DEFAULT_AGENT_STATE_DIR)
+    .option('--claim-window-ms <ms>', 'how long an attach left unfinished by a crash waits for its caller to retry before it is rolled back', (v) => Number(v), 30_000);
 }
 
 const SOCKET_GROUP = '--socket-group <group>';

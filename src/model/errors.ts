@@ -36,6 +36,7 @@ export const CATALOG = {
   SUBNET_EXHAUSTED: { status: 409, cni: 111, summary: 'Every address of the subnet is in use.' },
   VNI_IN_USE: { status: 409, cni: 112, summary: 'The requested VNI belongs to another network.' },
   ENDPOINT_EXISTS: { status: 409, cni: 113, summary: 'An endpoint with that id exists with different settings.' },
+  IDEMPOTENCY_KEY_REUSED: { status: 409, cni: 113, summary: 'The idempotency key was used for an attach with other parameters.' },
   NETNS_NOT_FOUND: { status: 400, cni: 3, summary: 'The network namespace to attach does not exist on this host.' },
   NETNS_FORBIDDEN: { status: 403, cni: 120, summary: "The namespace is the host's, the agent's or one Tenet made: nothing may be attached there." },
   IFNAME_IN_USE: { status: 409, cni: 114, summary: 'The namespace already has an interface of that name.' },

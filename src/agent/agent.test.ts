@@ -1,0 +1,177 @@
+/**
+ * The agent on the fake kernel (no root): a real controller app over a MemoryStore on a unix
+ * socket, a FakeKernel behind the Datapath, and fake workload namespaces whose identity is
+ * the fake kernel's object (fakeIdentity). Covers what needs the agent's own logic: attach
+ * rollback, idempotency keys, rollback of attaches an earlier run never completed, GC of an
+ * endpoint whose namespace was replaced, tombstones, status de-duplication.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { ControllerClient } from '../api/client.js';
+import { waitFor } from '../base/async.js';
+import { silentLogger } from '../base/logger.js';
+import { buildControllerApp } from '../controller/app.js';
+import { Datapath } from '../datapath/datapath.js';
+import { FakeKernel } from '../datapath/testing/fake-kernel.js';
+import { fakeIdentity, fakeOwnership } from '../datapath/testing/ownership.js';
+import { TenetError } from '../model/errors.js';
+import type { Endpoint } from '../model/types.js';
+import { MemoryStore } from '../store/memory.js';
+import { Agent } from './agent.js';
+import { attach, idFromKey } from './attach.js';
+import type { WorkloadNamespaces } from './namespaces.js';
+import { netnsRequestPath } from './netns-guard.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tenet-agent-'));
+const socket = join(dir, 'c.sock');
+const store = new MemoryStore();
+let app: FastifyInstance;
+const clients: ControllerClient[] = [];
+const k = new FakeKernel();
+const agents: Agent[] = [];
+
+function fakeNamespaces(kernel: FakeKernel): WorkloadNamespaces {
+  return {
+    resolve: async (req) => {
+      const path = netnsRequestPath(req);
+      const id = fakeIdentity(kernel, path)?.identity;
+      if (!id) throw new TenetError('NETNS_NOT_FOUND', `network namespace ${path} does not exist on this host`);
+      return { path, identity: id };
+    },
+    identity: async (path) => fakeIdentity(kernel, path)?.identity,
+  };
+}
+
+async function startAgent(claimWindowMs = 60_000, datapath?: Datapath): Promise<Agent> {
+  const controller = new ControllerClient(`unix:${socket}`);
+  clients.push(controller);
+  const agent = new Agent({
+    host: 'h1',
+    nsPrefix: 'ut-',
+    underlay: { name: 'default', vtep: '10.0.0.1', mtu: 1500 },
+    controller,
+    datapath: datapath ?? new Datapath(k, silentLogger, { listNamespaces: () => k.listNamespaces(), ownership: fakeOwnership(k) }),
+    logger: silentLogger,
+    claimWindowMs,
+    namespaces: fakeNamespaces(k),
+  });
+  agents.push(agent);
+  await agent.start();
+  await waitFor(() => agent.reconciles.full >= 1 || undefined, 5000, 'the first full reconcile');
+  return agent;
+}
+
+const c = () => clients[0]!;
+let n = 0;
+function workload(): string {
+  const path = join(dir, `w${n++}`); // the datapath checks a workload's path exists on disk
+  writeFileSync(path, '');
+  k.addWorkload(path);
+  return path;
+}
+
+describe('agent on the fake kernel', () => {
+  before(async () => {
+    app = await buildControllerApp({ store, logger: silentLogger, version: 'test', bookmarkMs: 100 });
+    await app.listen({ path: socket });
+    clients.push(new ControllerClient(`unix:${socket}`));
+    await c().createTenant('acme');
+    await c().createNetwork('acme', { name: 'red', subnet: '10.9.0.0/24' });
+  });
+  after(async () => {
+    for (const a of agents) a.stop();
+    for (const cl of clients) cl.close();
+    await app.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('rolls back an attach whose port the kernel refuses: no endpoint, nothing in the kernel', async () => {
+    const agent = await startAgent();
+    const path = workload();
+    const control = workload();
+    const before = k.dump();
+    k.failNext(`nsenter --net=${path}`, `nsenter: cannot open ${path}: No such file or directory`);
+    await assert.rejects(attach(agent, { tenant: 'acme', network: 'red', netns: path }, silentLogger));
+    assert.deepEqual(await c().listEndpoints(), [], 'no endpoint left');
+    const ok = await attach(agent, { tenant: 'acme', network: 'red', netns: control }, silentLogger); // positive control
+    assert.equal(ok.status, 'up');
+    await agent.removeEndpoint(ok, 'test');
+    assert.equal(k.dump(), before, 'the kernel is as it was');
+    agent.stop();
+  });
+
+  it('answers a retry with the same key with the same endpoint; another request with that key is refused', async () => {
+    const agent = await startAgent();
+    const path = workload();
+    const req = { tenant: 'acme', network: 'red', netns: path, idempotencyKey: 'k-1' };
+    const first = await attach(agent, req, silentLogger);
+    const again = await attach(agent, req, silentLogger);
+    assert.deepEqual([again.id, again.ip, again.status], [first.id, first.ip, 'up']);
+    await assert.rejects(attach(agent, { ...req, netns: workload() }, silentLogger), (e: TenetError) => e.code === 'IDEMPOTENCY_KEY_REUSED');
+    await agent.removeEndpoint(first, 'test');
+    agent.stop();
+  });
+
+  it('rolls back attaches an earlier run never completed, unless retried with their key', async () => {
+    // An agent "killed" between the controller's create and its realization: endpoints pending.
+    const ids = ['a', 'b'].map((key) => ({ key, path: workload() }));
+    const made: Endpoint[] = [];
+    for (const { key, path } of ids) {
+      const idempotencyKey = `crash-${key}`;
+      made.push(await c().createEndpoint('acme', 'red', { host: 'h1', id: idFor(idempotencyKey), attachment: { kind: 'netns', netns: path, netnsId: fakeIdentity(k, path)!.identity, ifname: 'eth0' } }));
+    }
+    const agent = await startAgent(300);
+    assert.deepEqual(agent.claims.waiting.sort(), made.map((e) => e.id).sort());
+    assert.equal((await c().getEndpoint(made[0]!.id)).status, 'pending', 'not reported up while unclaimed');
+    const retried = await attach(agent, { tenant: 'acme', network: 'red', netns: ids[0]!.path, idempotencyKey: 'crash-a' }, silentLogger);
+    assert.deepEqual([retried.id, retried.ip, retried.status], [made[0]!.id, made[0]!.ip, 'up']);
+    await waitFor(async () => ((await c().listEndpoints()).length === 1 ? true : undefined), 5000, 'the unclaimed attach to be rolled back');
+    assert.deepEqual((await c().listEndpoints()).map((e) => e.id), [made[0]!.id]);
+    await agent.removeEndpoint(retried, 'test');
+    agent.stop();
+  });
+
+  it('never touches a namespace that replaced the attached one, and removes the endpoint', async () => {
+    const agent = await startAgent();
+    const path = workload();
+    const ep = await attach(agent, { tenant: 'acme', network: 'red', netns: path }, silentLogger);
+    agent.stop();
+    k.namespaces.delete(path); // the workload died; a stranger's namespace now has the path
+    k.addWorkload(path);
+    const stranger = k.dump([path]);
+    const restarted = await startAgent();
+    await waitFor(async () => ((await c().listEndpoints()).some((e) => e.id === ep.id) ? undefined : true), 5000, 'the endpoint to be collected');
+    assert.equal(k.dump([path]), stranger, "the stranger's namespace is untouched");
+    const control = await attach(restarted, { tenant: 'acme', network: 'red', netns: workload() }, silentLogger); // positive control
+    assert.equal(control.status, 'up');
+    await restarted.removeEndpoint(control, 'test');
+    restarted.stop();
+  });
+
+  it('reports nothing new on a repeated reconcile, and a late put never brings a removed port back', async () => {
+    const agent = await startAgent();
+    const ep = await attach(agent, { tenant: 'acme', network: 'red', netns: workload() }, silentLogger);
+    const stale = await c().getEndpoint(ep.id);
+    await agent.reconcileTenants(new Set(['acme']));
+    await agent.reconcileTenants(new Set(['acme']));
+    assert.equal((await c().getEndpoint(ep.id)).updatedAt, stale.updatedAt, 'a reconcile that changes nothing reports nothing');
+    assert.ok(k.dump().includes(stale.ip), 'the port shows in the dump while attached (the check below can see one)');
+    agent.stop(); // no watch from here: events are delivered by hand, a late put before the delete
+    const port = agent.cache.revision;
+    await agent.removeEndpoint(ep, 'test');
+    agent.cache.apply({ type: 'put', kind: 'endpoint', revision: port + 1, object: stale });
+    assert.equal(agent.cache.endpoints.has(ep.id), false, 'the late put is buried');
+    await agent.reconcileTenants(new Set(['acme']));
+    assert.ok(!k.dump().includes(stale.ip), 'no port came back');
+    agent.cache.apply({ type: 'delete', kind: 'endpoint', revision: port + 2, object: stale });
+    assert.equal(agent.cache.tombstoneCount, 0, 'the delete ends the tombstone');
+  });
+});
+
+function idFor(key: string): string {
+  return idFromKey(key)!;
+}
