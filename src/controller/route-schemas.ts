@@ -67,7 +67,7 @@ export const CONTROLLER_ROUTES: RouteSchemas = {
   'DELETE /v1/endpoints/:id': { params: id, response: NO_CONTENT },
 
   [`GET ${ADDRESSES}`]: { params: network, response: { 200: list(W.ReservationSchema) } },
-  [`POST ${ADDRESSES}`]: { summary: 'Reserve an address (body optional)', params: network, body: W.ReserveAddressBody, response: { 201: W.ReservationSchema } },
+  [`POST ${ADDRESSES}`]: { summary: 'Reserve an address (body optional)', optionalBody: true, params: network, body: W.ReserveAddressBody, response: { 201: W.ReservationSchema } },
   [`DELETE ${ADDRESSES}/:ip`]: { params: params('tenant', 'network', 'ip'), response: NO_CONTENT },
 
   'GET /v1/hosts': { response: { 200: list(HostSchema) } },
