@@ -68,8 +68,11 @@ export const HostSchema = Type.Object(
   { title: 'Host' },
 );
 
-/** A and B accept exactly the same values: each is assignable to the other. */
-export type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+/**
+ * A and B are the same type, optional fields included (mutual assignability alone would let
+ * an optional field be added to one side only: the serializer would then drop it).
+ */
+export type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 /** Compiles only when given `true`. */
 export function assertType<T extends true>(): T | undefined {
   return undefined;
