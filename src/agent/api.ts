@@ -3,41 +3,62 @@
  * an existing one, detach (keep the endpoint), remove, list the local ones. The CLI (`tenet
  * ep attach`), the lab and the CNI and Docker plugins call it.
  */
+import { Type } from '@sinclair/typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { installErrorHandler } from '../api/http-errors.js';
+import { installErrorHandler, schemaServerOptions } from '../api/http-errors.js';
+import { installRouteSchemas, OPENAPI_ROUTE, type RouteSchemas } from '../api/openapi.js';
+import { AgentAttachBody, AgentAttachExistingBody, HealthSchema } from '../api/schemas.js';
 import { serverOptions } from '../api/server-options.js';
 import type { AttachExistingRequest, AttachRequest, Health } from '../api/types.js';
 import type { Logger } from '../base/logger.js';
-import { TenetError } from '../model/errors.js';
+import { EndpointSchema } from '../model/schemas.js';
 import type { Agent } from './agent.js';
 import { attach, attachExisting, detach, remove } from './attach.js';
 import { netnsRequestPath } from './netns-guard.js';
 
 type IdParams = { Params: { id: string } };
 
-function objectBody<T>(body: unknown, example: string): T {
-  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new TenetError('BAD_REQUEST', 'the request body must be a JSON object', `send ${example}`);
-  return body as T;
-}
+const id = Type.Object({ id: Type.String() });
+
+/** The schema of every agent route (ADR 009); api/openapi.ts attaches them and publishes them. */
+export const AGENT_ROUTES: RouteSchemas = {
+  ...OPENAPI_ROUTE,
+  'GET /v1/health': { response: { 200: HealthSchema } },
+  'GET /v1/endpoints': { summary: "This host's endpoints", response: { 200: Type.Array(EndpointSchema) } },
+  'POST /v1/endpoints': {
+    summary: 'Create an endpoint on this host and attach it to netns or pid (neither: created detached)',
+    body: AgentAttachBody,
+    response: { 201: EndpointSchema },
+  },
+  'POST /v1/endpoints/:id/attach': { summary: 'Attach an existing, detached endpoint', params: id, body: AgentAttachExistingBody, response: { 200: EndpointSchema } },
+  'POST /v1/endpoints/:id/detach': { summary: 'Unbind an endpoint; it keeps its name, labels and address', params: id, response: { 200: EndpointSchema } },
+  'DELETE /v1/endpoints/:id': { params: id, response: { 204: Type.Null({ description: 'no content' }) } },
+};
 
 export function buildAgentApp(agent: Agent, logger: Logger, version: string): FastifyInstance {
-  const app = Fastify({ logger: false, ...serverOptions() });
+  const app = Fastify({ logger: false, ...schemaServerOptions, ...serverOptions() });
   installErrorHandler(app, logger);
+  // In a plugin so the schema table is in place before the routes register (the builder stays synchronous).
+  app.register(async (scope) => {
+    await installRouteSchemas(scope, AGENT_ROUTES, 'Tenet agent API', version);
+    agentRoutes(scope, agent, logger, version);
+  });
+  return app;
+}
+
+function agentRoutes(app: FastifyInstance, agent: Agent, logger: Logger, version: string): void {
   app.get('/v1/health', async (): Promise<Health> => ({ ok: true, role: 'agent', revision: agent.cache.revision, version, host: agent.host }));
   app.get('/v1/endpoints', async () => [...agent.cache.endpoints.values()].filter((e) => e.host === agent.host));
-  app.post('/v1/endpoints', async (req, reply) => {
-    const body = objectBody<AttachRequest>(req.body, '{"tenant","network","netns"|"pid",…}');
+  app.post<{ Body: AttachRequest }>('/v1/endpoints', async (req, reply) => {
+    const body = req.body;
     // A mistyped netns or pid is a 400 before anything runs; neither means a detached endpoint.
     if (body.netns !== undefined || body.pid !== undefined) netnsRequestPath(body);
     return reply.code(201).send(await attach(agent, body, logger));
   });
-  app.post<IdParams>('/v1/endpoints/:id/attach', async (req) =>
-    attachExisting(agent, req.params.id, objectBody<AttachExistingRequest>(req.body, '{"netns"|"pid","ifname"}'), logger),
-  );
+  app.post<IdParams & { Body: AttachExistingRequest }>('/v1/endpoints/:id/attach', async (req) => attachExisting(agent, req.params.id, req.body, logger));
   app.post<IdParams>('/v1/endpoints/:id/detach', async (req) => detach(agent, req.params.id, logger));
   app.delete<IdParams>('/v1/endpoints/:id', async (req, reply) => {
     await remove(agent, req.params.id, logger);
     return reply.code(204).send();
   });
-  return app;
 }

@@ -10,6 +10,11 @@
  * every message sent is capped, and a failure inside the handler still answers INTERNAL.
  * The same install refuses bodies nested deeper than MAX_BODY_DEPTH before any handler or
  * schema sees them, so no route can meet one.
+ *
+ * Route schemas (ADR 009) are checked by fastify's Ajv; a request that fails one becomes
+ * BAD_REQUEST with one line naming the field and what it must be ("field body/name must be
+ * a string"), built from Ajv's error parameters, never from the value sent (which may be
+ * huge), and the field path is cut as every message is.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from '../base/logger.js';
@@ -71,12 +76,75 @@ function requestProblem(err: FastifyError): string {
       return `the request body is empty: ${SEND_JSON}`;
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return `unsupported content type: ${SEND_JSON}`;
+    case 'FST_ERR_VALIDATION':
+      return validationMessage((err as FastifyError & { validation?: AjvError[] }).validation ?? [], err.validationContext ?? 'body');
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return 'the request body is too large: Tenet requests are a few KB at most';
     default: {
       const detail = String(err.message).slice(0, 200);
       return err instanceof SyntaxError ? `the request body is not valid JSON (${detail}): ${SEND_JSON}` : `bad request: ${detail}`;
     }
+  }
+}
+
+/** What fastify's validator reports (Ajv's ErrorObject, the part used here). */
+export interface AjvError {
+  keyword: string;
+  instancePath: string;
+  params: Record<string, unknown>;
+}
+
+/**
+ * Fastify server options for the route schemas: no type coercion (a body's "1400" is not the
+ * number 1400, and a query string's numbers are declared as digit strings), and schema
+ * failures reported as a TenetError straight away.
+ */
+export const schemaServerOptions = {
+  ajv: { customOptions: { coerceTypes: false, allErrors: false } },
+  schemaErrorFormatter: (errors: AjvError[], context: string): Error => new TenetError('BAD_REQUEST', validationMessage(errors, context), 'see GET /v1/openapi.json for the request\'s schema'),
+};
+
+const TYPE_NAMES: Record<string, string> = { integer: 'a whole number', object: 'a JSON object', array: 'an array', string: 'a string', boolean: 'true or false', number: 'a number' };
+
+/** One line for the first thing wrong with a request part ("body", "querystring", "params"). */
+export function validationMessage(errors: AjvError[], context: string): string {
+  const union = errors.find((e) => e.keyword === 'anyOf' || e.keyword === 'oneOf');
+  const first = union ?? errors[0];
+  if (!first) return `the request ${context} does not match its schema`;
+  const path = `${context}${first.instancePath}`;
+  const field = path.length > 120 ? `${path.slice(0, 120)}…` : path;
+  if (first.keyword === 'required') return `field ${field}/${String(first.params.missingProperty).slice(0, 64)} is missing`;
+  if (first === union) {
+    const allowed = errors.filter((e) => e.keyword === 'const' && e.instancePath === first.instancePath).map((e) => JSON.stringify(e.params.allowedValue));
+    return allowed.length ? `field ${field} must be one of ${allowed.join(', ')}` : `field ${field} matches none of its allowed forms`;
+  }
+  return `field ${field} ${mustBe(first)}`;
+}
+
+function mustBe(e: AjvError): string {
+  const p = e.params;
+  switch (e.keyword) {
+    case 'type':
+      return `must be ${String(p.type).split(',').map((t) => TYPE_NAMES[t] ?? t).join(' or ')}`;
+    case 'const':
+      return `must be ${JSON.stringify(p.allowedValue)}`;
+    case 'enum':
+      return `must be one of ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum':
+      return `must be ${String(p.comparison)} ${String(p.limit)}`;
+    case 'pattern':
+      return `must match ${String(p.pattern)}`;
+    case 'maxLength':
+      return `must be at most ${String(p.limit)} characters`;
+    case 'maxItems':
+      return `must have at most ${String(p.limit)} items`;
+    case 'additionalProperties':
+      return `has an unknown field ${JSON.stringify(String(p.additionalProperty).slice(0, 64))}`;
+    default:
+      return `fails the schema's ${e.keyword} rule`;
   }
 }
 

@@ -44,7 +44,7 @@ test('hostile bodies get one short 400 from both apps', async () => {
       { what: 'nested 20,000 deep', payload: body(deep(20_000)), pattern: /nested more than 32 levels/ },
       { what: '900 KB name', payload: body(JSON.stringify('x'.repeat(900_000))), pattern: /too large/ },
       { what: '200 KB name', payload: body(JSON.stringify('X'.repeat(200_000))), pattern: /invalid tenant name "XXXX.*…" \(200000 characters\)/ },
-      { what: 'object as name', payload: body(deep(20)), pattern: /invalid tenant name \{"a":\{"a":\{…\}\}\}/ },
+      { what: 'object as name', payload: body(deep(20)), pattern: /field body\/(name|tenant) must be a string/ },
     ];
     for (const c of cases) {
       const res = await app.inject({ method: 'POST', url, headers: { 'content-type': 'application/json' }, payload: c.payload });
@@ -54,7 +54,7 @@ test('hostile bodies get one short 400 from both apps', async () => {
     }
     const fine = await app.inject({ method: 'POST', url, headers: { 'content-type': 'application/json' }, payload: body(deep(3)) });
     assert.equal(fine.statusCode, 400, 'positive control: a shallow object reaches the validator');
-    assert.match(fine.json().error.message, /invalid tenant name/);
+    assert.match(fine.json().error.message, /field body\/(name|tenant) must be a string/);
     await app.close();
   }
 });

@@ -7,6 +7,8 @@
  * change at info, with tenant/network/endpoint/host as fields.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
+import { schemaServerOptions } from '../api/http-errors.js';
+import { installRouteSchemas } from '../api/openapi.js';
 import { serverOptions } from '../api/server-options.js';
 import type { Logger } from '../base/logger.js';
 import type { Store } from '../store/types.js';
@@ -16,6 +18,7 @@ import { endpointRoutes } from './endpoints.js';
 import { installErrorHandler } from './error-handler.js';
 import { hostRoutes } from './hosts.js';
 import { networkRoutes } from './networks.js';
+import { CONTROLLER_ROUTES } from './route-schemas.js';
 import { snapshotRoutes } from './snapshot.js';
 import { tenantRoutes } from './tenants.js';
 import { watchRoutes } from './watch.js';
@@ -43,12 +46,14 @@ export async function buildControllerApp(opts: ControllerAppOptions): Promise<Fa
   // The limits reach the https server too: https.createServer takes the same options as http.
   const limits = serverOptions();
   const tls = tlsServerOptions(opts.auth, opts.tls) as { https?: object };
-  const app = Fastify({ logger: false, ...limits, ...(tls.https ? { https: { ...limits.http, ...tls.https } } : {}) }) as unknown as FastifyInstance;
+  const app = Fastify({ logger: false, ...schemaServerOptions, ...limits, ...(tls.https ? { https: { ...limits.http, ...tls.https } } : {}) }) as unknown as FastifyInstance;
   const ctx = { store: opts.store, log: opts.logger };
   installErrorHandler(app, opts.logger);
   app.addHook('onResponse', async (req, reply) => {
     opts.logger.debug({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
+  // Before any route: each route takes its schema from the table as it is registered.
+  await installRouteSchemas(app, CONTROLLER_ROUTES, 'Tenet controller API', opts.version);
   installAuth(app, ctx, opts.auth);
   snapshotRoutes(app, ctx, opts.version);
   tenantRoutes(app, ctx);

@@ -36,7 +36,8 @@ test('endpoint model: names are unique per network (ignoring case) and released 
   assert.match(assertError(await t.call('POST', EP_URL, { id: 'b', name: 'web-1' }), 'ENDPOINT_NAME_IN_USE'), /endpoint a/);
   assert.equal(await t.store.revision(), rev);
   assert.equal((await t.call('POST', '/v1/tenants/acme/networks/db/endpoints', { id: 'c', name: 'web-1' })).status, 201, 'another network');
-  for (const name of ['-x', 'a b', 'x'.repeat(64), 5]) assertError(await t.call('POST', EP_URL, { name }), 'INVALID_NAME');
+  for (const name of ['-x', 'a b', 'x'.repeat(64)]) assertError(await t.call('POST', EP_URL, { name }), 'INVALID_NAME');
+  assertError(await t.call('POST', EP_URL, { name: 5 }), 'BAD_REQUEST'); // a wrong type is the schema's (ADR 009)
   await t.call('DELETE', '/v1/endpoints/a');
   assert.equal((await t.call('POST', EP_URL, { id: 'b', name: 'web-1' })).status, 201, 'the name is free again');
   await t.app.close();
@@ -63,9 +64,10 @@ test('endpoint model: labels are validated, patched (set and remove) and filter 
   await t.call('POST', EP_URL, { id: 'a', labels: { app: 'web' } });
   await t.call('POST', EP_URL, { id: 'b', labels: { app: 'db' } });
   const rev = await t.store.revision();
-  for (const labels of [{ '-bad': 'x' }, { 'a/b/c': 'x' }, { app: 'x y' }, { app: 5 }, { ['k'.repeat(64)]: 'v' }, ['app'], Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, 'v']))]) {
+  for (const labels of [{ '-bad': 'x' }, { 'a/b/c': 'x' }, { app: 'x y' }, { ['k'.repeat(64)]: 'v' }, Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, 'v']))]) {
     assertError(await t.call('POST', EP_URL, { labels }), 'INVALID_LABEL');
   }
+  for (const labels of [{ app: 5 }, ['app']]) assertError(await t.call('POST', EP_URL, { labels }), 'BAD_REQUEST');
   assertError(await t.call('PATCH', '/v1/endpoints/a/labels', { set: { 'Bad Key': 'v' } }), 'INVALID_LABEL');
   assert.equal(await t.store.revision(), rev, 'refused changes change nothing');
   const patched = await t.call('PATCH', '/v1/endpoints/a/labels', { set: { tier: 'front', 'example.com/team': 'blue' }, remove: ['app'] });

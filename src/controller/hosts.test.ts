@@ -24,7 +24,7 @@ test('hosts: register creates, re-register updates and refreshes lastSeen', asyn
 test('hosts: bad names and addresses are refused and change nothing', async () => {
   const t = await testApp();
   assertError(await t.call('PUT', '/v1/hosts/h1', { vtep: '192.0.2', underlayMtu: 1500 }), 'INVALID_IP');
-  assertError(await t.call('PUT', '/v1/hosts/h1', { underlayMtu: 1500 }), 'INVALID_IP');
+  assertError(await t.call('PUT', '/v1/hosts/h1', { underlayMtu: 1500 }), 'BAD_REQUEST');
   assertError(await t.call('PUT', '/v1/hosts/-h', { vtep: '192.0.2.1', underlayMtu: 1500 }), 'INVALID_NAME');
   assertError(await t.call('PUT', '/v1/hosts/h1', { vtep: '192.0.2.1', underlayMtu: 100 }), 'INVALID_MTU');
   assertError(await t.call('PUT', '/v1/hosts/h1', { vtep: '192.0.2.1', underlayMtu: 1500, underlay: 'Lab X' }), 'INVALID_NAME');

@@ -49,7 +49,7 @@ test('networks: bad input is refused and changes nothing', async () => {
     [{ name: 'web', subnet: '10.0.0.1/24' }, 'INVALID_CIDR'],
     [{ name: 'web', subnet: '300.0.0.0/24' }, 'INVALID_CIDR'],
     [{ name: 'web', subnet: '10.0.0.0/31' }, 'INVALID_CIDR'],
-    [{ name: 'web' }, 'INVALID_CIDR'],
+    [{ name: 'web' }, 'BAD_REQUEST'],
     [{ name: 'web', subnet: '10.0.0.0/24', gateway: '10.0.1.1' }, 'GATEWAY_OUTSIDE_SUBNET'],
     [{ name: 'web', subnet: '10.0.0.0/24', gateway: '10.0.0.255' }, 'GATEWAY_OUTSIDE_SUBNET'],
     [{ name: 'web', subnet: '10.0.0.0/24', gateway: 'x' }, 'INVALID_IP'],

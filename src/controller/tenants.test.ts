@@ -24,7 +24,7 @@ test('tenants: duplicate and invalid names are refused and change nothing', asyn
   const rev = await t.store.revision();
   assert.match(assertError(await t.call('POST', '/v1/tenants', { name: 'acme' }), 'TENANT_EXISTS'), /acme/);
   assertError(await t.call('POST', '/v1/tenants', { name: 'Bad_Name' }), 'INVALID_NAME');
-  assertError(await t.call('POST', '/v1/tenants', { name: 42 }), 'INVALID_NAME');
+  assertError(await t.call('POST', '/v1/tenants', { name: 42 }), 'BAD_REQUEST');
   assertError(await t.call('POST', '/v1/tenants', [1]), 'BAD_REQUEST');
   assert.equal(await t.store.revision(), rev);
   await t.app.close();

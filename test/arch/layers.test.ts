@@ -25,7 +25,7 @@ const ALLOWED: Record<string, string[]> = {
 };
 
 /** Runtime dependencies, each chosen for its job (README "Dependencies"). */
-const RUNTIME_DEPS = ['better-sqlite3', 'commander', 'fastify', 'pino'];
+const RUNTIME_DEPS = ['@fastify/swagger', '@sinclair/typebox', 'better-sqlite3', 'commander', 'fastify', 'pino'];
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {

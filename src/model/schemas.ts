@@ -1,0 +1,89 @@
+/**
+ * The object model as JSON Schema (TypeBox), so fastify can check what leaves the API and
+ * publish it in the OpenAPI document (ADR 009). types.ts keeps the readable interfaces with
+ * their comments; the checks at the end make tsc fail if a schema and its interface drift
+ * apart (a field added to one only), so the serializer never drops a field a client needs.
+ */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import type { Attachment, Endpoint, EndpointStatus, Host, Network, NetnsId, Tenant } from './types.js';
+
+export const TenantSchema = Type.Object({ id: Type.String(), name: Type.String(), createdAt: Type.String() }, { title: 'Tenant' });
+
+export const NetworkSchema = Type.Object(
+  {
+    id: Type.String(),
+    tenant: Type.String(),
+    name: Type.String(),
+    subnet: Type.String({ description: 'IPv4 CIDR, host bits clear' }),
+    gateway: Type.String(),
+    mtu: Type.Integer({ description: '0: automatic (underlay MTU - 50)' }),
+    vni: Type.Integer(),
+    createdAt: Type.String(),
+  },
+  { title: 'Network' },
+);
+
+export const EndpointStatusSchema = Type.Union([Type.Literal('pending'), Type.Literal('up'), Type.Literal('error'), Type.Literal('detached')]);
+
+export const NetnsIdSchema = Type.Object({ dev: Type.Integer({ minimum: 0 }), ino: Type.Integer({ minimum: 0 }) });
+
+export const NetnsAttachmentSchema = Type.Object({ kind: Type.Literal('netns'), netns: Type.String(), netnsId: NetnsIdSchema, ifname: Type.String() });
+export const HandoffAttachmentSchema = Type.Object({ kind: Type.Literal('handoff'), hostIfname: Type.String(), ifname: Type.String() });
+export const AttachmentSchema = Type.Union([NetnsAttachmentSchema, HandoffAttachmentSchema]);
+
+export const LabelsSchema = Type.Record(Type.String(), Type.String());
+
+export const EndpointSchema = Type.Object(
+  {
+    id: Type.String(),
+    tenant: Type.String(),
+    network: Type.String(),
+    networkId: Type.String(),
+    name: Type.Optional(Type.String()),
+    labels: LabelsSchema,
+    host: Type.Optional(Type.String()),
+    mac: Type.String(),
+    ip: Type.String(),
+    prefixLen: Type.Integer(),
+    gateway: Type.String(),
+    status: EndpointStatusSchema,
+    statusDetail: Type.Optional(Type.String()),
+    mtu: Type.Optional(Type.Integer()),
+    attachment: Type.Optional(AttachmentSchema),
+    createdAt: Type.String(),
+    updatedAt: Type.String(),
+  },
+  { title: 'Endpoint' },
+);
+
+export const HostSchema = Type.Object(
+  {
+    name: Type.String(),
+    vtep: Type.String(),
+    underlayMtu: Type.Integer(),
+    underlay: Type.String(),
+    lastSeen: Type.String(),
+    realizedRevision: Type.Optional(Type.Integer()),
+  },
+  { title: 'Host' },
+);
+
+/**
+ * A and B are the same type, optional fields included (mutual assignability alone would let
+ * an optional field be added to one side only: the serializer would then drop it).
+ */
+export type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+/** Compiles only when given `true`. */
+export function assertType<T extends true>(): T | undefined {
+  return undefined;
+}
+/** `T` is the static type of schema `S`. */
+export type Matches<S extends TSchema, T> = Same<Static<S>, T>;
+
+assertType<Matches<typeof TenantSchema, Tenant>>();
+assertType<Matches<typeof NetworkSchema, Network>>();
+assertType<Matches<typeof EndpointStatusSchema, EndpointStatus>>();
+assertType<Matches<typeof NetnsIdSchema, NetnsId>>();
+assertType<Matches<typeof AttachmentSchema, Attachment>>();
+assertType<Matches<typeof EndpointSchema, Endpoint>>();
+assertType<Matches<typeof HostSchema, Host>>();
