@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { sleep, waitFor } from '../../src/base/async.js';
 import type { Datapath } from '../../src/datapath/datapath.js';
@@ -119,9 +120,13 @@ describe('agents and controller on the kernel', { skip: kernelSkip('agents on th
     const proc = spawn('ip', ['netns', 'exec', c.underlay.workloadNs('p1'), 'sleep', '30'], { stdio: 'ignore' });
     try {
       await new Promise((r) => proc.once('spawn', r));
+      // `ip netns exec` enters the namespace after it is spawned: attach only once it has.
+      const target = statSync(`/run/netns/${c.underlay.workloadNs('p1')}`).ino;
+      await waitFor(() => statSync(`/proc/${proc.pid}/ns/net`).ino === target || undefined, 5000, 'the process to enter p1');
       const e = await c.agent('h1').attach({ tenant: 'acme', network: 'red', pid: proc.pid! });
       assert.equal(e.attachment?.kind === 'netns' && e.attachment.netns, `/proc/${proc.pid}/ns/net`);
-      assert.ok(await c.underlay.ping('c2', e.ip), 'reachable from the other host');
+      // h2 learns the endpoint from its watch: a probe may go out before it has.
+      assert.ok(await waitFor(async () => (await c.underlay.ping('c2', e.ip)) || undefined, 5000, 'reachable from the other host'));
       await c.agent('h1').remove(e.id);
     } finally {
       proc.kill();
