@@ -5,7 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { gatewayMac } from '../../src/model/mac.js';
+import type { Endpoint, Network } from '../../src/model/types.js';
 import { TenetEnv } from '../support/procs.js';
 import { kernelSkip } from '../../src/datapath/testing/kernel-env.js';
 
@@ -30,10 +34,27 @@ const CASES: [string, string[], RegExp][] = [
   ['exhausted subnet', ['ep', 'attach', '--tenant', 'acme', '--net', 'tiny', '--netns', 'NETNS'], /exhausted|no free address|every address/i],
   ['deleting a network with endpoints', ['net', 'rm', 'tiny', '--tenant', 'acme'], /endpoint/],
   ['attaching a namespace that does not exist', ['ep', 'attach', '--tenant', 'acme', '--net', 'red', '--netns', '/run/netns/tenet-no-such-ns'], /does not exist/],
+  // Issue 5: the control path must not be a way to root a host.
+  ['attaching the agent host\'s own namespace', ['ep', 'attach', '--tenant', 'acme', '--net', 'red', '--netns', 'HOSTNS'], /is the agent's own network namespace/],
+  ['attaching a tenant namespace Tenet made', ['ep', 'attach', '--tenant', 'acme', '--net', 'red', '--netns', 'TENANTNS'], /is a namespace Tenet made/],
+  ['attaching the lab underlay Tenet made', ['ep', 'attach', '--tenant', 'acme', '--net', 'red', '--netns', 'UNDERLAYNS'], /is a namespace Tenet made/],
+  ['attaching the agent\'s own process', ['ep', 'attach', '--tenant', 'acme', '--net', 'red', '--pid', 'AGENTPID'], /is the agent's own network namespace/],
+  ['a namespace path that is a regular file', ['ep', 'attach', '--tenant', 'acme', '--net', 'red', '--netns', 'REGULARFILE'], /not a network namespace|does not exist/],
+  ['a namespace path with a newline', ['ep', 'attach', '--tenant', 'acme', '--net', 'red', '--netns', '/run/netns/x\nlink del eth0'], /invalid netns|namespace path/i],
+  ['a namespace path with spaces', ['ep', 'attach', '--tenant', 'acme', '--net', 'red', '--netns', '/run/netns/a b'], /invalid netns|namespace path/i],
+  ['the whole IPv4 space as a subnet', ['net', 'create', 'bad', '--tenant', 'acme', '--subnet', '0.0.0.0/0'], /0\.0\.0\.0\/0/],
+  ['a multicast subnet', ['net', 'create', 'bad', '--tenant', 'acme', '--subnet', '224.1.0.0/24'], /multicast/],
+  ['a loopback subnet', ['net', 'create', 'bad', '--tenant', 'acme', '--subnet', '127.5.0.0/24'], /loopback/],
+  ['a link-local subnet', ['net', 'create', 'bad', '--tenant', 'acme', '--subnet', '169.254.9.0/24'], /link-local/],
+  ['a multicast MAC', ['ep', 'attach', '--tenant', 'acme', '--net', 'red', '--netns', 'NETNS', '--mac', '01:00:5e:00:00:01'], /MAC/],
+  ['the gateway\'s MAC', ['ep', 'attach', '--tenant', 'acme', '--net', 'red', '--netns', 'NETNS', '--mac', 'GATEWAYMAC'], /MAC/],
+  ['a MAC in use in the network', ['ep', 'attach', '--tenant', 'acme', '--net', 'red', '--netns', 'NETNS', '--mac', 'PROBEMAC'], /MAC/],
+  ['a 100 KB name, answered in one short line', ['net', 'create', 'x'.repeat(100_000), '--tenant', 'acme', '--subnet', '10.9.0.0/24'], /^.{0,300}$/],
 ];
 
 describe('bad input through the CLI', { skip: kernelSkip('bad input through the CLI') }, () => {
   let netns = '';
+  const placeholders: Record<string, string> = {};
   before(async () => {
     await t.startController();
     for (const args of [['tenant', 'create', 'acme'], ['net', 'create', 'red', '--tenant', 'acme', '--subnet', '192.168.10.0/24'], ['net', 'create', 'tiny', '--tenant', 'acme', '--subnet', '10.7.0.0/30'], ['lab', 'up', '--hosts', '1']]) {
@@ -45,6 +66,20 @@ describe('bad input through the CLI', { skip: kernelSkip('bad input through the 
     execFileSync('ip', ['netns', 'add', `${t.prefix}-c-spare`]); // lab down removes it with the rest
     netns = `/run/netns/${t.prefix}-c-spare`;
     await t.tenet('lab', 'run', 'h1', 'probe', '--tenant', 'acme', '--net', 'red');
+    const lab = JSON.parse((await t.tenet('lab', 'ls', '-o', 'json')).stdout) as { hosts: { name: string; pid?: number }[] };
+    const probe = (JSON.parse((await t.tenet('ep', 'ls', '-o', 'json')).stdout) as Endpoint[]).find((e) => e.name === 'probe')!;
+    const red = (JSON.parse((await t.tenet('net', 'show', 'red', '--tenant', 'acme', '-o', 'json')).stdout) as { network: Network }).network;
+    writeFileSync(join(t.dir, 'not-a-netns'), '');
+    Object.assign(placeholders, {
+      NETNS: netns,
+      HOSTNS: `/run/netns/${t.prefix}-h1`,
+      TENANTNS: `/run/netns/${t.prefix}-h1-acme`,
+      UNDERLAYNS: `/run/netns/${t.prefix}-ul`,
+      AGENTPID: String(lab.hosts.find((h) => h.name === 'h1')!.pid),
+      REGULARFILE: join(t.dir, 'not-a-netns'),
+      GATEWAYMAC: gatewayMac(red.vni), // 02:74:6e:<VNI>
+      PROBEMAC: probe.mac,
+    });
   });
   after(() => t.destroy());
 
@@ -52,7 +87,7 @@ describe('bad input through the CLI', { skip: kernelSkip('bad input through the 
     it(`rejects ${what}`, async () => {
       const before = await everything();
       const agent = `unix:${t.env.TENET_RUN_DIR}/lab/${t.prefix}-h1.sock`;
-      const withNs = args.map((a) => (a === 'NETNS' ? netns : a));
+      const withNs = args.map((a) => placeholders[a] ?? a);
       const r = await t.tenet(...withNs, ...(args[0] === 'ep' ? ['--agent', agent] : []));
       const lines = r.stderr.trim().split('\n');
       assert.equal(r.code, 1, `exit status; stderr: ${r.stderr}`);
