@@ -21,7 +21,6 @@ import type { Logger } from '../base/logger.js';
 import { isTenetError, TenetError } from '../model/errors.js';
 import { diffTenant, isNoop, type TenantSteps } from './diff.js';
 import { KernelOps } from './kernel-ops.js';
-import { isOurs } from './names.js';
 import type { NamespaceIdentity } from './ns-identity.js';
 import { listNamespaces, observeTenant } from './observe.js';
 import { MarkerOwnership, type NamespaceOwnership } from './ownership.js';
@@ -108,27 +107,17 @@ export class Datapath {
   }
 
   /**
-   * Whether a namespace under Tenet's prefix is Tenet's: marked (ownership.ts), or made by
-   * an older Tenet that wrote no marks and adopted because its content is plainly ours
-   * (docs/adr/007-namespace-identity.md). Anything else is the user's and is left alone.
+   * Whether a namespace under Tenet's prefix is Tenet's: marked (ownership.ts), nothing
+   * else. Content is no proof: a user may well name links tnv… in a namespace tenet-x
+   * (test/e2e/ownership.test.ts), and a namespace is never deleted on a guess. Namespaces of
+   * a Tenet from before the marks are left alone (docs/adr/007-namespace-identity.md).
    */
   private async isOurs(ns: string): Promise<boolean> {
     if (this.verified.has(ns)) return true;
-    let ours = await this.ownership.owns(ns);
-    if (!ours && (await this.onlyTenetLinks(ns))) {
-      await this.ownership.mark(ns);
-      this.logger.info({ ns }, 'adopted an unmarked namespace that holds only Tenet links (made by an earlier version)');
-      ours = true;
-    }
+    const ours = await this.ownership.owns(ns);
     if (ours) this.verified.add(ns);
-    else this.logger.warn({ ns }, 'leaving alone a namespace with Tenet\'s prefix that Tenet did not make');
+    else this.logger.warn({ ns }, "leaving alone a namespace with Tenet's prefix that Tenet did not make (or made before it marked its namespaces)");
     return ours;
-  }
-
-  private async onlyTenetLinks(ns: string): Promise<boolean> {
-    const r = await this.runner.run(['ip', '-n', ns, '-j', '-d', 'addr', 'show'], { allowFail: true });
-    const names = r.code === 0 ? linkNames(r.stdout).filter((n) => n !== 'lo') : [];
-    return names.length > 0 && names.every(isOurs);
   }
 
   /** A targeted call may diff against the known state (fastpath.ts); a full set() always reads the kernel. */
@@ -198,15 +187,6 @@ function safeTargets(tenants: TenantPlan[], result: SetResult): TenantPlan[] {
 
 function notOurs(ns: string): TenetError {
   return new TenetError('DATAPATH_FAILED', `namespace ${ns} exists but Tenet did not make it`, 'rename or remove it (ip netns del), or give the agent another --ns-prefix');
-}
-
-function linkNames(json: string): string[] {
-  try {
-    const links = JSON.parse(json || '[]') as { ifname?: unknown }[];
-    return links.map((l) => String(l.ifname));
-  } catch {
-    return [];
-  }
 }
 
 function summarize(s: TenantSteps): Record<string, number | boolean> {
