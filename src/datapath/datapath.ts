@@ -62,6 +62,15 @@ export class Datapath {
     this.ops = new KernelOps(runner, logger, this.ownership);
   }
 
+  /**
+   * The next targeted set() of this tenant namespace reads the kernel back instead of trusting
+   * the plan it converged to: a handoff pair can vanish with a runtime's sandbox, which no
+   * plan change announces (handoff.ts). A handoff attach calls this first.
+   */
+  readBackNext(ns: string): void {
+    this.converged.delete(ns);
+  }
+
   /** Identities of the namespaces Tenet made: nothing may be attached into them. */
   ownedIdentities(): Promise<NamespaceIdentity[]> {
     return this.ownership.ownedIdentities();
