@@ -22,7 +22,7 @@ import { TenetError } from '../model/errors.js';
 import type { Endpoint } from '../model/types.js';
 import { MemoryStore } from '../store/memory.js';
 import { Agent } from './agent.js';
-import { attach, idFromKey } from './attach.js';
+import { attach, attachExisting, idFromKey } from './attach.js';
 import type { WorkloadNamespaces } from './namespaces.js';
 import { netnsRequestPath } from './netns-guard.js';
 
@@ -169,6 +169,30 @@ describe('agent on the fake kernel', () => {
     assert.ok(!k.dump().includes(stale.ip), 'no port came back');
     agent.cache.apply({ type: 'delete', kind: 'endpoint', revision: port + 2, object: stale });
     assert.equal(agent.cache.tombstoneCount, 0, 'the delete ends the tombstone');
+  });
+
+  it('attaches with handoff: the host side waits in the agent namespace; a Join after the sandbox died finds it again', async () => {
+    const agent = await startAgent();
+    const hostSide = (name: string) => k.dump([k.hostNs]).split('\n').find((l) => l.includes(`link ${name} `));
+    await assert.rejects(attach(agent, { tenant: 'acme', network: 'red', handoff: true, netns: workload() }, silentLogger), (e: TenetError) => e.code === 'BAD_REQUEST');
+    const ep = await attach(agent, { tenant: 'acme', network: 'red', handoff: true, idempotencyKey: 'h-1' }, silentLogger);
+    assert.equal(ep.status, 'up');
+    assert.ok(ep.attachment?.kind === 'handoff' && /^tnh[0-9a-f]{10}$/.test(ep.attachment.hostIfname), JSON.stringify(ep.attachment));
+    const hostIfname = ep.attachment.hostIfname;
+    assert.match(hostSide(hostIfname) ?? '', new RegExp(`veth peer ut-acme:tnv${hostIfname.slice(3)} mtu 1450 address ${ep.mac} down$`));
+    // Docker's Join moves it; the sandbox then dies and takes the pair with it.
+    const sandbox = workload();
+    await k.run(['ip', '-n', k.hostNs, 'link', 'set', hostIfname, 'netns', sandbox]);
+    await agent.reconcileTenants(new Set(['acme']));
+    assert.equal(hostSide(hostIfname), undefined, 'a moved host side is not made again while the pair lives');
+    await k.run(['nsenter', `--net=${sandbox}`, 'ip', '-batch', '-'], { input: `link del ${hostIfname}\n` });
+    const again = await attachExisting(agent, ep.id, { handoff: true }, silentLogger);
+    assert.deepEqual([again.id, again.status], [ep.id, 'up']);
+    assert.match(hostSide(hostIfname) ?? '', / down$/, 'the pair is made again for the next Join');
+    await agent.removeEndpoint(again, 'test');
+    await agent.reconcileTenants(new Set(['acme']));
+    assert.equal(hostSide(hostIfname), undefined, 'remove deletes the pair');
+    agent.stop();
   });
 });
 

@@ -17,15 +17,15 @@
  * Detach keeps the endpoint (name, labels, MAC, address) and removes only its port; remove
  * deletes the endpoint and releases what it holds.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { AttachExistingRequest, AttachRequest } from '../api/types.js';
 import type { Logger } from '../base/logger.js';
 import { TenetError } from '../model/errors.js';
-import type { Endpoint, NetnsAttachment } from '../model/types.js';
+import type { Attachment, Endpoint } from '../model/types.js';
 import { validateIfname, validateMac, validateName } from '../model/validate.js';
 import { shown, validateEndpointName, validateLabels } from '../model/validate-endpoint.js';
 import type { SetResult } from '../datapath/datapath.js';
-import { tenantNs } from '../datapath/names.js';
+import { handoffIfname, tenantNs } from '../datapath/names.js';
 import type { Agent } from './agent.js';
 
 /** The one place an attach body is read (a schema can replace it). */
@@ -45,7 +45,9 @@ function parseAttach(req: AttachRequest) {
 /** Creates an endpoint on this host, attached when a namespace is given (one controller txn). */
 export async function attach(agent: Agent, req: AttachRequest, logger: Logger): Promise<Endpoint> {
   const p = parseAttach(req);
-  const attachment = hasNamespace(req) ? await bindNetns(agent, req, p.ifname) : undefined;
+  // A handoff's host-side name hashes the endpoint id, so the id is chosen here, not by the controller.
+  if (req.handoff === true) p.id ??= randomBytes(6).toString('hex');
+  const attachment = req.handoff === true || hasNamespace(req) ? await binding(agent, req, p.ifname, p.id!) : undefined;
   const { tenant, network } = p;
   const spec = { host: agent.host, ip: p.ip, mac: p.mac, id: p.id, name: p.name, labels: p.labels, attachment };
   const created = await agent.claims.attaching(p.id, () => keyed(req, agent.opts.controller.createEndpoint(tenant, network, spec)));
@@ -54,6 +56,7 @@ export async function attach(agent: Agent, req: AttachRequest, logger: Logger): 
     return created;
   }
   agent.cache.putLocalEndpoint(created);
+  if (attachment.kind === 'handoff') agent.opts.datapath.readBackNext(tenantNs(agent.opts.nsPrefix, tenant));
   try {
     const failure = portFailure(agent, created, await agent.reconcileTenants(new Set([tenant])));
     if (failure) {
@@ -63,16 +66,17 @@ export async function attach(agent: Agent, req: AttachRequest, logger: Logger): 
   } finally {
     agent.claims.done(created.id);
   }
-  logger.info({ tenant, network, endpoint: created.id, ip: created.ip, netns: attachment.netns }, 'endpoint attached');
+  logger.info({ tenant, network, endpoint: created.id, ip: created.ip, ...where(attachment) }, 'endpoint attached');
   return agent.cache.endpoints.get(created.id) ?? created;
 }
 
 /** Attaches an existing, detached endpoint to a namespace of this host. */
 export async function attachExisting(agent: Agent, id: string, req: AttachExistingRequest, logger: Logger): Promise<Endpoint> {
-  if (!hasNamespace(req)) throw new TenetError('BAD_REQUEST', 'say which namespace to attach', 'give exactly one of --netns PATH or --pid PID');
-  const attachment = await bindNetns(agent, req, validateIfname(req.ifname));
+  if (!hasNamespace(req) && req.handoff !== true) throw new TenetError('BAD_REQUEST', 'say which namespace to attach', 'give exactly one of --netns PATH, --pid PID or --handoff');
+  const attachment = await binding(agent, req, validateIfname(req.ifname), id);
   const ep = await agent.claims.attaching(id, () => agent.opts.controller.attachEndpoint(id, { host: agent.host, attachment }));
   agent.cache.putLocalEndpoint(ep);
+  if (attachment.kind === 'handoff') agent.opts.datapath.readBackNext(tenantNs(agent.opts.nsPrefix, ep.tenant));
   try {
     const failure = portFailure(agent, ep, await agent.reconcileTenants(new Set([ep.tenant])));
     if (failure) {
@@ -82,7 +86,7 @@ export async function attachExisting(agent: Agent, id: string, req: AttachExisti
   } finally {
     agent.claims.done(id);
   }
-  logger.info({ tenant: ep.tenant, network: ep.network, endpoint: id, netns: attachment.netns }, 'endpoint attached');
+  logger.info({ tenant: ep.tenant, network: ep.network, endpoint: id, ...where(attachment) }, 'endpoint attached');
   return agent.cache.endpoints.get(id) ?? ep;
 }
 
@@ -126,11 +130,24 @@ function hasNamespace(req: AttachExistingRequest): boolean {
   return [req.netns, req.pid].some((v) => v !== undefined && v !== null && v !== '');
 }
 
-/** The guard's check of the namespace; the attachment records the identity it returns. */
-async function bindNetns(agent: Agent, req: AttachExistingRequest, ifname: string): Promise<NetnsAttachment> {
+/**
+ * What the endpoint is bound to. A namespace: the guard's check of it, and the attachment
+ * records the identity it returns. A handoff: the host-side interface Tenet will make
+ * (src/datapath/handoff.ts), named from the endpoint id; the next reconcile of the tenant
+ * reads the kernel back, so a Join after the runtime's sandbox (and with it the pair) was
+ * destroyed finds the pair made again instead of the fast path's memory of it.
+ */
+async function binding(agent: Agent, req: AttachExistingRequest, ifname: string, id: string): Promise<Attachment> {
+  if (req.handoff === true) {
+    if (hasNamespace(req)) throw new TenetError('BAD_REQUEST', 'a handoff attach takes no namespace', 'give exactly one of --netns PATH, --pid PID or --handoff');
+    return { kind: 'handoff', hostIfname: handoffIfname(id, ifname), ifname };
+  }
   const { path, identity } = await agent.namespaces.resolve(req);
   return { kind: 'netns', netns: path, netnsId: { dev: identity.dev, ino: identity.ino }, ifname };
 }
+
+/** For the log: the namespace, or the host-side interface of a handoff. */
+const where = (a: Attachment): Record<string, string> => (a.kind === 'netns' ? { netns: a.netns } : { hostIfname: a.hostIfname });
 
 /**
  * The endpoint id an idempotency key stands for on this host: a retry with the same key

@@ -17,7 +17,7 @@
  */
 import type { Logger } from '../base/logger.js';
 import { isTenetError } from '../model/errors.js';
-import { netnsAttachment, type Endpoint } from '../model/types.js';
+import type { Endpoint } from '../model/types.js';
 
 export const DEFAULT_CLAIM_WINDOW_MS = 30_000;
 
@@ -47,7 +47,7 @@ export class UnfinishedAttaches {
     if (this.collected) return;
     this.collected = true;
     for (const e of endpoints) {
-      if (e.host === host && e.status === 'pending' && netnsAttachment(e) && !this.inFlight.has(e.id)) this.unclaimed.set(e.id, e);
+      if (e.host === host && e.status === 'pending' && e.attachment !== undefined && !this.inFlight.has(e.id)) this.unclaimed.set(e.id, e);
     }
     if (this.unclaimed.size === 0) return;
     this.logger.warn({ count: this.unclaimed.size, windowMs: this.windowMs }, 'found attaches that never completed; rolling them back unless retried in time');

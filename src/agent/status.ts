@@ -7,7 +7,7 @@ import type { ControllerClient } from '../api/client.js';
 import type { Logger } from '../base/logger.js';
 import type { SetResult } from '../datapath/datapath.js';
 import type { HostPlan } from '../datapath/plan.js';
-import { netnsAttachment, type Endpoint } from '../model/types.js';
+import type { Endpoint } from '../model/types.js';
 import type { ObjectCache } from './cache.js';
 
 export class StatusReporter {
@@ -24,7 +24,7 @@ export class StatusReporter {
   async report(host: string, plan: HostPlan, result: SetResult, tenants?: Set<string>): Promise<void> {
     const mtus = new Map(plan.tenants.flatMap((t) => t.ports.map((p) => [p.endpointId, p.mtu] as const)));
     // Only ports this host realizes have a status to report; a detached endpoint's is "detached".
-    const mine = [...this.cache.endpoints.values()].filter((e) => e.host === host && netnsAttachment(e) && (!tenants || tenants.has(e.tenant)));
+    const mine = [...this.cache.endpoints.values()].filter((e) => e.host === host && e.attachment !== undefined && (!tenants || tenants.has(e.tenant)));
     const live = new Set(mine.map((e) => e.id));
     for (const id of this.reported.keys()) if (!live.has(id)) this.reported.delete(id);
     await Promise.all(mine.map((e) => this.reportOne(e, result.failedPorts.get(e.id)?.message, mtus.get(e.id))));

@@ -76,6 +76,7 @@ export const AgentAttachBody = Type.Object({
   network: Str(),
   netns: Opt(Str()),
   pid: Opt(Int()),
+  handoff: Opt(Type.Boolean()),
   ifname: Opt(Str()),
   ip: Opt(Str()),
   mac: Opt(Str()),
@@ -83,7 +84,7 @@ export const AgentAttachBody = Type.Object({
   name: Opt(Str()),
   labels: Opt(LabelsSchema),
 });
-export const AgentAttachExistingBody = Type.Object({ netns: Opt(Str()), pid: Opt(Int()), ifname: Opt(Str()) });
+export const AgentAttachExistingBody = Type.Object({ netns: Opt(Str()), pid: Opt(Int()), handoff: Opt(Type.Boolean()), ifname: Opt(Str()) });
 
 // ---- responses ----
 

@@ -63,13 +63,18 @@ export interface Reservation {
 
 /**
  * Agent: POST /v1/endpoints. The agent fills in its own host and resolves --pid to a path.
- * With neither netns nor pid, the endpoint is created detached on this host.
+ * With none of netns, pid and handoff, the endpoint is created detached on this host.
  */
 export interface AttachRequest {
   tenant: string;
   network: string;
   netns?: string;
   pid?: number;
+  /**
+   * Instead of a namespace: the agent makes a host-side interface (answered as
+   * attachment.hostIfname) for a runtime to move into its own namespace (ADR 005).
+   */
+  handoff?: boolean;
   ifname?: string;
   ip?: string;
   mac?: string;
@@ -84,6 +89,8 @@ export interface AttachRequest {
 export interface AttachExistingRequest {
   netns?: string;
   pid?: number;
+  /** See AttachRequest.handoff. */
+  handoff?: boolean;
   ifname?: string;
   /** Accepted for symmetry: attaching the same endpoint the same way again is a no-op anyway. */
   idempotencyKey?: string;

@@ -2,6 +2,7 @@
  * `tenet ep attach|create|detach|rm|label|ls|show` (ADR 005 has the model):
  *   ep attach --tenant T --net N --netns P   create an endpoint here and attach it, one call
  *   ep attach ID --netns P                   attach an existing (detached) endpoint
+ *   ep attach ... --handoff                  instead of a namespace: a host interface (printed) for a runtime to move
  *   ep create --tenant T --net N [--host H]  an endpoint with an address, attached to nothing
  *   ep detach ID                             unbind it; it keeps its name, labels and address
  *   ep rm ID                                 remove it and release its address
@@ -16,7 +17,7 @@ import { sleep } from '../base/async.js';
 import { isTenetError } from '../model/errors.js';
 import { agentAddress } from '../api/defaults.js';
 import type { AttachRequest, EndpointRealization, LabelPatchRequest } from '../api/types.js';
-import { formatAge, formatFields, formatJson } from '../base/table.js';
+import { formatAge, formatFields, formatJson, type Column } from '../base/table.js';
 import type { Endpoint } from '../model/types.js';
 import { attachedColumns, endpointColumns, ipWithPrefix, labelsText } from './columns.js';
 import { globals, print, printDone, printOne, printRows, wholeNumber, withController } from './context.js';
@@ -32,6 +33,7 @@ interface AttachOptions {
   id?: string;
   name?: string;
   label?: Record<string, string>;
+  handoff?: boolean;
   agent?: string;
 }
 
@@ -78,17 +80,17 @@ export function labelPatch(args: string[], cmd: Command): LabelPatchRequest {
 
 /** Checked here rather than by commander so every mistake gets one clear sentence. */
 export function attachRequest(opts: AttachOptions, cmd: Command, id?: string): AttachRequest {
-  if ((opts.netns === undefined) === (opts.pid === undefined)) {
-    cmd.error('error: give exactly one of --netns PATH or --pid PID (the network namespace to attach)');
+  if ([opts.netns, opts.pid, opts.handoff].filter((v) => v !== undefined).length !== 1) {
+    cmd.error('error: give exactly one of --netns PATH, --pid PID (the network namespace to attach) or --handoff (a host interface for a runtime to move)');
   }
   if (id === undefined && (opts.tenant === undefined || opts.net === undefined)) {
     cmd.error('error: give --tenant and --net to create and attach an endpoint, or the ID of an existing one');
   }
   if (id !== undefined && (opts.tenant || opts.net || opts.ip || opts.mac || opts.name || opts.label || opts.id)) {
-    cmd.error(`error: endpoint ${id} exists already: give only --netns/--pid and --ifname to attach it`);
+    cmd.error(`error: endpoint ${id} exists already: give only --netns/--pid/--handoff and --ifname to attach it`);
   }
-  const { tenant = '', net: network = '', netns, pid, ifname, ip, mac, id: newId, name, label: labels } = opts;
-  return { tenant, network, netns, pid, ifname, ip, mac, id: newId, name, labels, idempotencyKey: randomUUID() };
+  const { tenant = '', net: network = '', netns, pid, handoff, ifname, ip, mac, id: newId, name, label: labels } = opts;
+  return { tenant, network, netns, pid, ...(handoff ? { handoff } : {}), ifname, ip, mac, id: newId, name, labels, idempotencyKey: randomUUID() };
 }
 
 /** How long `ep attach` keeps retrying a dropped call; shorter than the agent's claim window (claims.ts). */
@@ -121,6 +123,7 @@ function addAttach(ep: Command): void {
     .option('--net <network>', 'network to join (new endpoint)')
     .option('--netns <path>', 'namespace path, e.g. /run/netns/c1')
     .option('--pid <pid>', 'a process whose network namespace to attach', wholeNumber(1))
+    .option('--handoff', 'no namespace: make a host interface (printed) for a runtime to move into its own, e.g. Docker')
     .option('--ifname <name>', 'interface name inside the namespace', 'eth0')
     .option('--ip <address>', 'requested address (default: next free)')
     .option('--mac <mac>', 'requested MAC (default: derived from the address)')
@@ -131,11 +134,17 @@ function addAttach(ep: Command): void {
     .action(async (id: string | undefined, opts: AttachOptions, cmd: Command) => {
       const req = attachRequest(opts, cmd, id);
       const attached = await withAgent(opts.agent, (a) =>
-        retryingAttach(() => (id === undefined ? a.attach(req) : a.attachExisting(id, { netns: req.netns, pid: req.pid, ifname: req.ifname, idempotencyKey: req.idempotencyKey }))),
+        retryingAttach(() => (id === undefined ? a.attach(req) : a.attachExisting(id, { netns: req.netns, pid: req.pid, handoff: req.handoff, ifname: req.ifname, idempotencyKey: req.idempotencyKey }))),
       );
-      printOne(cmd, attached, attachedColumns);
+      printOne(cmd, attached, req.handoff ? handoffColumns : attachedColumns);
     });
 }
+
+/** `--handoff`: the host interface is what the caller came for (it moves it into its namespace). */
+const handoffColumns: Column<Endpoint>[] = [
+  ...attachedColumns,
+  { header: 'HOST IFNAME', value: (e) => (e.attachment?.kind === 'handoff' ? e.attachment.hostIfname : '-') },
+];
 
 function addCreate(ep: Command): void {
   ep.command('create')

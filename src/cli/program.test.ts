@@ -19,7 +19,7 @@ const oneLine = (text: string) => text.trimEnd().split('\n').length === 1;
 test('attach without --netns or --pid is a one-line usage error', async () => {
   const r = await tenet(['--api', NOWHERE, 'ep', 'attach', '--tenant', 't', '--net', 'n', '--agent', NOWHERE]);
   assert.equal(r.code, 2);
-  assert.match(r.err, /exactly one of --netns PATH or --pid PID/);
+  assert.match(r.err, /exactly one of --netns PATH, --pid PID .* or --handoff/);
   assert.ok(oneLine(r.err));
   assert.equal(r.out, '');
 });
@@ -27,7 +27,14 @@ test('attach without --netns or --pid is a one-line usage error', async () => {
 test('attach with both --netns and --pid is refused the same way', async () => {
   const r = await tenet(['ep', 'attach', '--tenant', 't', '--net', 'n', '--netns', '/run/netns/x', '--pid', '1', '--agent', NOWHERE]);
   assert.equal(r.code, 2);
-  assert.match(r.err, /exactly one of --netns PATH or --pid PID/);
+  assert.match(r.err, /exactly one of --netns PATH, --pid PID .* or --handoff/);
+});
+
+test('attach with --handoff and a namespace is refused the same way', async () => {
+  const r = await tenet(['ep', 'attach', '--tenant', 't', '--net', 'n', '--handoff', '--netns', '/run/netns/x', '--agent', NOWHERE]);
+  assert.equal(r.code, 2);
+  assert.match(r.err, /exactly one of --netns PATH, --pid PID .* or --handoff/);
+  assert.ok(oneLine(r.err));
 });
 
 test('a non-numeric --mtu is a usage error naming the option', async () => {

@@ -112,6 +112,8 @@ test('schemas: the agent refuses wrong types with the field named', async () => 
     ['/v1/endpoints', { tenant: 'a', network: 'n', pid: '42' }, 'body/pid must be a whole number'],
     ['/v1/endpoints', { tenant: 'a' }, 'body/network is missing'],
     ['/v1/endpoints/x/attach', { netns: 5 }, 'body/netns must be a string'],
+    ['/v1/endpoints', { tenant: 'a', network: 'n', handoff: 'yes' }, 'body/handoff must be true or false'],
+    ['/v1/endpoints/x/attach', { handoff: 1 }, 'body/handoff must be true or false'],
   ];
   for (const [url, payload, field] of cases) {
     const res = await app.inject({ method: 'POST', url, payload: payload as object });

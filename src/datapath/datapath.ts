@@ -20,6 +20,7 @@
 import type { Logger } from '../base/logger.js';
 import { isTenetError, TenetError } from '../model/errors.js';
 import { diffTenant, isNoop, type TenantSteps } from './diff.js';
+import { createHandoffPort, fixHandoffHost, sweepHostHandoffs } from './handoff.js';
 import { KernelOps } from './kernel-ops.js';
 import type { NamespaceIdentity } from './ns-identity.js';
 import { listNamespaces, observeTenant } from './observe.js';
@@ -58,6 +59,15 @@ export class Datapath {
   ) {
     this.ownership = opts.ownership ?? new MarkerOwnership();
     this.ops = new KernelOps(runner, logger, this.ownership);
+  }
+
+  /**
+   * The next targeted set() of this tenant namespace reads the kernel back instead of trusting
+   * the plan it converged to: a handoff pair can vanish with a runtime's sandbox, which no
+   * plan change announces (handoff.ts). A handoff attach calls this first.
+   */
+  readBackNext(ns: string): void {
+    this.converged.delete(ns);
   }
 
   /** Identities of the namespaces Tenet made: nothing may be attached into them. */
@@ -102,8 +112,30 @@ export class Datapath {
       });
     }
     for (const steps of pending) await this.guard(steps.ns, result, () => this.build(steps, result));
+    if (!onlyTenants) await this.sweepHandoffs(plan, targets);
     this.remember(targets, result);
     return result;
+  }
+
+  /**
+   * Full set() only: `tnh*` interfaces left in the agent's namespace by no planned port are
+   * deleted (handoff.ts). Runs after the tenants' cleanup, which already took the host side of
+   * every stale pair along with its tenant side. A failure is logged and retried next time.
+   */
+  private async sweepHandoffs(plan: HostPlan, targets: TenantPlan[]): Promise<void> {
+    const checked = new Set(targets.map((t) => t.ns));
+    const leftAlone = new Set(plan.tenants.filter((t) => !checked.has(t.ns)).flatMap((t) => t.ports.map((p) => String(p.handoff))));
+    try {
+      const commands = await sweepHostHandoffs(this.ops, this.runner, this.hostIp(), targets.flatMap((t) => t.ports), leftAlone);
+      if (commands.length) this.logger.info({ commands }, 'reconciled handoff interfaces in the agent namespace');
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message }, 'could not reconcile handoff interfaces in the agent namespace; will retry');
+    }
+  }
+
+  /** How to run `ip` in the namespace holding the underlay (`['ip']`, or `['ip', '-n', NS]`). */
+  private hostIp(): string[] {
+    return this.opts.hostNs ? ['ip', '-n', this.opts.hostNs] : ['ip'];
   }
 
   /**
@@ -141,8 +173,7 @@ export class Datapath {
       await this.ops.createNamespace(s.ns);
       this.verified.add(s.ns);
     }
-    const hostIp = this.opts.hostNs ? ['ip', '-n', this.opts.hostNs] : ['ip'];
-    await this.ops.createVxlans(hostIp, s.host);
+    await this.ops.createVxlans(this.hostIp(), s.host);
     await this.ops.batch(['ip', '-n', s.ns, '-batch', '-'], s.tenant);
     await this.ops.batch(['bridge', '-n', s.ns, '-batch', '-'], s.bridge);
     // The rulesets name ports only as strings, so they load while the ports are made: an
@@ -153,9 +184,14 @@ export class Datapath {
   }
 
   private async buildPorts(s: TenantSteps, result: SetResult): Promise<void> {
-    for (const fix of s.workloadFixes) await this.ops.fixWorkload(fix.plan.netns, fix.commands);
+    for (const fix of s.workloadFixes) {
+      if (fix.plan.handoff !== undefined) await fixHandoffHost(this.runner, this.logger, this.hostIp(), fix.commands);
+      else await this.ops.fixWorkload(fix.plan.netns, fix.commands);
+    }
     for (const port of s.newPorts) {
-      const err = await this.ops.createPort(s.ns, port);
+      const err = port.plan.handoff !== undefined
+        ? await createHandoffPort(this.ops, this.runner, this.logger, this.hostIp(), s.ns, port)
+        : await this.ops.createPort(s.ns, port);
       if (err) result.failedPorts.set(port.plan.endpointId, err);
     }
   }

@@ -11,6 +11,7 @@
 import type { NetworkPlan, PortPlan, TenantPlan } from './plan.js';
 import type { LinkState, TenantState } from './state.js';
 import { isOurs, VXLAN_PORT } from './names.js';
+import { handoffMtuFix, newHandoffPort } from './handoff.js';
 import { elementsScript, pinElements, rulesetScript } from './nft.js';
 
 export interface TenantSteps {
@@ -28,12 +29,14 @@ export interface TenantSteps {
   nft?: string;
   /** Ports to create, each with its own commands (see PortSteps). */
   newPorts: PortSteps[];
-  /** Existing ports whose workload end needs a change (an MTU change of the network). */
+  /** Existing ports whose workload end needs a change (an MTU change of the network); for a handoff, its host side (handoff.ts). */
   workloadFixes: { plan: PortPlan; commands: string[] }[];
 }
 
 export interface PortSteps {
   plan: PortPlan;
+  /** `ip -batch -` in the agent's namespace: a handoff pair is born there (handoff.ts). */
+  host?: string[];
   /** `ip -n ns -batch -` creating the veth pair straight into the workload namespace. */
   tenant: string[];
   /** `nsenter --net=<netns> ip -batch -` configuring the workload end. */
@@ -59,11 +62,11 @@ export function diffTenant(ns: string, plan: TenantPlan, state: TenantState): Te
   for (const port of plan.ports) {
     const link = state.links.get(port.port);
     if (!link) {
-      steps.newPorts.push(newPort(port));
+      steps.newPorts.push(port.handoff !== undefined ? newHandoffPort(ns, port) : newPort(port));
       continue;
     }
     steps.tenant.push(...portFixes(port, link));
-    if (link.mtu !== port.mtu) steps.workloadFixes.push({ plan: port, commands: [`link set ${port.ifname} mtu ${port.mtu}`] });
+    if (link.mtu !== port.mtu) steps.workloadFixes.push({ plan: port, commands: port.handoff !== undefined ? handoffMtuFix(port) : [`link set ${port.ifname} mtu ${port.mtu}`] });
   }
   const nft = rulesetScript(plan);
   steps.nft = nft.hash !== state.nftHash ? nft.script : elementsScript(pinElements(plan), state.pinned);

@@ -17,7 +17,7 @@ import { buildPlan } from './plan.js';
 import { RecordingRunner, type CommandRunner } from './runner.js';
 import { FakeKernel } from './testing/fake-kernel.js';
 import { fakeOwnership } from './testing/ownership.js';
-import { ep, host, net, withNetns } from './testing/objects.js';
+import { ep, handedOff, host, net, withNetns } from './testing/objects.js';
 
 const TESTDATA = new URL('../../../src/datapath/testdata/', import.meta.url);
 const dir = mkdtempSync(join(tmpdir(), 'tenet-golden-'));
@@ -33,6 +33,7 @@ const c2 = ep('c2', red, 'h2', '192.168.10.3', w('c2'));
 const c3 = ep('c3', green, 'h2', '192.168.20.2', w('c3'));
 const c4 = ep('c4', red, 'h1', '192.168.10.4', w('c4'));
 const d1 = ep('d1', blue, 'h1', '192.168.10.2', w('d1'));
+const o1 = handedOff(ep('o1', red, 'h1', '192.168.10.5', ''));
 
 function kernel(): FakeKernel {
   const k = new FakeKernel();
@@ -110,6 +111,35 @@ describe('golden transcripts', () => {
       "plan. In a full set() acme is read and found current (no command), and beta's namespace goes",
       "with its bridge, VXLAN device and veth pair. d1's eth0 goes with the pair, but asynchronously:",
       'the kernel tears a namespace down after `ip netns del` has returned (the fake does it at once).',
+    ], text);
+  });
+
+  it('a handoff port: the pair is born in the agent namespace, its tenant side goes to the bridge', async () => {
+    const k = kernel();
+    await set(k, k, [red], [c1, c2]);
+    const { result, text } = await record(k, [red], [c1, c2, o1]);
+    assert.deepEqual([result.changed, result.failedPorts.size], [['tn-acme'], 0]);
+    golden('handoff-port', [
+      'c1 on red here, c2 on h2; then o1 (192.168.10.5, red) is attached with handoff: the pair is made',
+      "in the agent's namespace with o1's MAC and the MTU, its tenant side sent to tn-acme and put on the",
+      'bridge (pinned like any port); the host side stays DOWN for a runtime to move. Nothing is entered.',
+    ], text);
+  });
+
+  it('a handoff moved by its runtime is left alone; when its sandbox is destroyed the pair is made again', async () => {
+    const k = kernel();
+    await set(k, k, [red], [c1, c2, o1]);
+    const hostIfname = o1.attachment?.kind === 'handoff' ? o1.attachment.hostIfname : '';
+    await k.run(['ip', '-n', k.hostNs, 'link', 'set', hostIfname, 'netns', w('c4')]); // what Docker does at Join
+    const ran = k.mutations.length;
+    await set(k, k, [red], [c1, c2, o1]);
+    assert.deepEqual(k.mutations.slice(ran), [], 'the moved interface is not made again while its tenant side exists');
+    await k.run(['nsenter', `--net=${w('c4')}`, 'ip', '-batch', '-'], { input: `link del ${hostIfname}\n` }); // the sandbox goes, with the pair
+    const { result, text } = await record(k, [red], [c1, c2, o1]);
+    assert.deepEqual([result.changed, result.failedPorts.size], [['tn-acme'], 0]);
+    golden('handoff-recreated', [
+      "o1's host side was moved into a sandbox, which was then destroyed (and the pair with it): the full",
+      'reconcile finds the tenant side missing and makes the pair again, for a restarted runtime to take.',
     ], text);
   });
 });

@@ -34,10 +34,26 @@ export function portName(e: PortIdentity): string {
   return `tnv${createHash('sha1').update(identity).digest('hex').slice(0, 10)}`;
 }
 
-/** The port of an endpoint attached to a namespace; undefined for any other endpoint. */
+/** The port of an attached endpoint (netns or handoff); undefined for a detached one. */
 export function portOf(e: Endpoint): string | undefined {
   const a = netnsAttachment(e);
-  return a && portName({ id: e.id, netns: a.netns, ifname: a.ifname, ip: e.ip, mac: e.mac });
+  if (a) return portName({ id: e.id, netns: a.netns, ifname: a.ifname, ip: e.ip, mac: e.mac });
+  return e.attachment?.kind === 'handoff' ? handoffPort(e.attachment.hostIfname) : undefined;
+}
+
+/**
+ * The host-side interface of a handoff attachment (ADR 005, "Handoff, realized"): "tnh" + 10
+ * hex digits (13 chars) of the port identity hash, with the literal `handoff` where a netns
+ * path would be. Unlike portName, address and MAC are left out: the agent names the interface
+ * before the controller's create txn has allocated them (the name travels in that txn).
+ */
+export function handoffIfname(id: string, ifname: string): string {
+  return `tnh${portName({ id, netns: 'handoff', ifname, ip: '', mac: '' }).slice(3)}`;
+}
+
+/** The tenant side of a handoff pair shares the host side's hash: "tnh<h>" pairs with "tnv<h>". */
+export function handoffPort(hostIfname: string): string | undefined {
+  return isHandoff(hostIfname) ? `tnv${hostIfname.slice(3)}` : undefined;
 }
 
 export function tenantNs(nsPrefix: string, tenant: string): string {
@@ -47,6 +63,8 @@ export function tenantNs(nsPrefix: string, tenant: string): string {
 export const isBridge = (name: string): boolean => /^tnbr\d+$/.test(name);
 export const isVxlan = (name: string): boolean => /^tnvx\d+$/.test(name);
 export const isPort = (name: string): boolean => /^tnv[0-9a-f]{10}$/.test(name);
+/** A handoff's host side, in the agent's own namespace until a runtime moves it (never in a tenant namespace). */
+export const isHandoff = (name: string): boolean => /^tnh[0-9a-f]{10}$/.test(name);
 export const isOurs = (name: string): boolean => isBridge(name) || isVxlan(name) || isPort(name);
 
 export const NFT_TABLE = 'tenet';

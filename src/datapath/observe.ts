@@ -47,10 +47,11 @@ interface RawLink {
   addr_info?: { family: string; local: string; prefixlen: number }[];
 }
 
-export function parseLinks(json: string): Map<string, LinkState> {
+/** `keep`: which names to list (Tenet's tenant-namespace links by default). */
+export function parseLinks(json: string, keep: (name: string) => boolean = isOurs): Map<string, LinkState> {
   const links = new Map<string, LinkState>();
   for (const raw of parseJsonArray<RawLink>(json)) {
-    if (!isOurs(raw.ifname)) continue;
+    if (!keep(raw.ifname)) continue;
     const data = raw.linkinfo?.info_data ?? {};
     links.set(raw.ifname, {
       name: raw.ifname,

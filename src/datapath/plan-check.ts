@@ -9,7 +9,7 @@
  */
 import { parseIp } from '../base/cidr.js';
 import { netnsProblem } from '../model/validate.js';
-import { isBridge, isPort, isVxlan } from './names.js';
+import { isBridge, isHandoff, isPort, isVxlan } from './names.js';
 import type { NetworkPlan, PortPlan, TenantPlan } from './plan.js';
 
 const MAC = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/;
@@ -28,9 +28,13 @@ function isIpCidr(v: unknown): boolean {
 
 /** What is wrong with a port's values, or undefined when every one is a plain token. */
 export function portProblem(p: PortPlan): string | undefined {
-  if (typeof p.netns !== 'string') return 'its netns is not a string';
-  const netns = netnsProblem(p.netns);
-  if (netns !== undefined || !p.netns.startsWith('/')) return `its netns path is unsafe (${netns ?? 'not absolute'})`;
+  if (p.handoff !== undefined) {
+    if (typeof p.handoff !== 'string' || !isHandoff(p.handoff)) return 'its handoff interface name is not one Tenet makes (tnh + 10 hex digits)';
+  } else {
+    if (typeof p.netns !== 'string') return 'its netns is not a string';
+    const netns = netnsProblem(p.netns);
+    if (netns !== undefined || !p.netns.startsWith('/')) return `its netns path is unsafe (${netns ?? 'not absolute'})`;
+  }
   if (typeof p.ifname !== 'string' || !IFNAME.test(p.ifname)) return 'its interface name is unsafe';
   if (!isMac(p.mac)) return 'its MAC is malformed';
   if (!isIpCidr(p.ipCidr) || !isIp(p.gateway)) return 'its address or gateway is malformed';

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildPlan, type PlanInput } from './plan.js';
-import { ep, host, net } from './testing/objects.js';
+import { checkTenantPlan } from './plan-check.js';
+import { ep, handedOff, host, net } from './testing/objects.js';
 
 const red = net('acme', 'red', '192.168.10.0/24', 4101);
 const jumbo = net('acme', 'jumbo', '192.168.30.0/24', 4103, 8000);
@@ -47,13 +48,27 @@ test('plan: MTU is underlay - 50 unless the network sets one; default route only
   assert.deepEqual(t.ports.map((p) => [p.ifname, p.defaultRoute]).sort(), [['eth0', true], ['eth1', false]]);
 });
 
-test('plan: detached and handoff endpoints make no port here and no remote entry elsewhere', () => {
+test('plan: detached endpoints make no port here and no remote entry elsewhere', () => {
   const base = input();
   const detached = { ...ep('d1', red, 'h1', '192.168.10.9', '/x'), attachment: undefined, status: 'detached' as const };
-  const handoff = { ...ep('o1', red, 'h2', '192.168.10.8', '/x'), attachment: { kind: 'handoff' as const, hostIfname: 'tnh1', ifname: 'eth0' } };
   const unplaced = { ...detached, id: 'u1', host: undefined, ip: '192.168.10.7' };
-  const plan = buildPlan({ ...base, endpoints: [...base.endpoints, detached, handoff, unplaced] });
+  const plan = buildPlan({ ...base, endpoints: [...base.endpoints, detached, unplaced] });
   assert.deepEqual(plan, buildPlan(base), 'the same plan as without them');
   const onlyDetached = buildPlan({ ...base, endpoints: [detached] });
   assert.deepEqual(onlyDetached.tenants, [], 'a tenant with only detached endpoints here gets no namespace');
+});
+
+test('plan: a handoff endpoint is a port here (its host side named) and a remote entry elsewhere', () => {
+  const base = input();
+  const here = handedOff(ep('o1', red, 'h1', '192.168.10.8', ''));
+  const there = handedOff(ep('o2', red, 'h2', '192.168.10.9', ''));
+  const red1 = buildPlan({ ...base, endpoints: [...base.endpoints, here, there] }).tenants[0]!;
+  const port = red1.ports.find((p) => p.endpointId === 'o1')!;
+  assert.match(port.handoff!, /^tnh[0-9a-f]{10}$/);
+  assert.equal(port.port, `tnv${port.handoff!.slice(3)}`, 'both ends share one hash');
+  assert.deepEqual([port.netns, port.bridge, port.mtu, port.mac], ['', 'tnbr4101', 1450, here.mac]);
+  assert.deepEqual(red1.networks[0]!.remotes.map((r) => r.ip), ['192.168.10.3', '192.168.10.9']);
+  const foreign = { ...here, attachment: { kind: 'handoff' as const, hostIfname: 'veth-o1', ifname: 'eth0' } };
+  const refused = checkTenantPlan(buildPlan({ ...base, endpoints: [foreign] }).tenants[0]!);
+  assert.match(refused.badPorts.get('o1')!, /not one Tenet makes/, 'a host-side name Tenet did not make is never created or deleted');
 });

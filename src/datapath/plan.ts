@@ -56,6 +56,11 @@ export interface PortPlan {
   mtu: number;
   /** Only the primary interface (eth0) gets the default route; others get their subnet. */
   defaultRoute: boolean;
+  /**
+   * A handoff attachment's host-side interface (handoff.ts): the pair's other end is made in
+   * the agent's namespace for a runtime to move, and `netns` is empty. Absent for netns ports.
+   */
+  handoff?: string;
 }
 
 export interface TenantPlan {
@@ -75,11 +80,11 @@ export function networkMtu(net: Network, underlayMtu: number): number {
 }
 
 /**
- * Only endpoints attached to a namespace become ports (and remote entries on other hosts):
- * a detached endpoint has nowhere for packets to go, and a handoff attachment is realized
- * by the Docker driver's own code (ADR 005).
+ * Only attached endpoints become ports (and remote entries on other hosts): a detached
+ * endpoint has nowhere for packets to go. A handoff attachment is a port too; its other end
+ * waits in the agent's namespace for a runtime to move it (ADR 005, "Handoff, realized").
  */
-const realized = (endpoints: Endpoint[]): Endpoint[] => endpoints.filter((e) => netnsAttachment(e) !== undefined);
+const realized = (endpoints: Endpoint[]): Endpoint[] => endpoints.filter((e) => e.attachment !== undefined);
 
 export function buildPlan(input: PlanInput): HostPlan {
   input = { ...input, endpoints: realized(input.endpoints) };
@@ -128,10 +133,13 @@ function networkPlan(input: PlanInput, net: Network): NetworkPlan {
 }
 
 function portPlan(e: Endpoint, net: Network, underlayMtu: number): PortPlan {
-  const { netns, ifname } = netnsAttachment(e)!;
+  const a = e.attachment!;
+  const netns = netnsAttachment(e)?.netns ?? '';
+  const ifname = a.ifname;
   return {
     endpointId: e.id,
-    port: portOf(e)!,
+    // A handoff whose host-side name is not Tenet's has no port name: plan-check refuses it.
+    port: portOf(e) ?? '',
     bridge: bridgeName(net.vni),
     netns,
     ifname,
@@ -140,5 +148,6 @@ function portPlan(e: Endpoint, net: Network, underlayMtu: number): PortPlan {
     gateway: e.gateway,
     mtu: networkMtu(net, underlayMtu),
     defaultRoute: ifname === 'eth0',
+    ...(a.kind === 'handoff' ? { handoff: a.hostIfname } : {}),
   };
 }

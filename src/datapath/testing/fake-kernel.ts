@@ -73,6 +73,7 @@ export class FakeKernel extends KernelModel implements CommandRunner {
   private read(argv: string[]): string | undefined {
     const [tool, flag, ns, ...rest] = argv;
     const args = rest.join(' ');
+    if (argv.join(' ') === 'ip -j -d addr show') return addrJson(this.ns(this.hostNs)); // the agent's own namespace (handoff.ts)
     if (tool === 'ip' && flag === '-n' && args === '-j -d addr show') return addrJson(this.ns(ns!));
     if (tool === 'ip' && flag === '-n' && args === '-j neigh show') return neighJson(this.ns(ns!));
     if (tool === 'bridge' && flag === '-n' && args === '-j fdb show') return fdbJson(this.ns(ns!));

@@ -5,14 +5,16 @@
  * the real kernel (namespaces with a fresh prefix, removed even on failure), and after every
  * step compares what observeTenant() reads back from both: links (kind, master, MTU, MAC
  * where the plan sets it, up, addresses, VXLAN attributes), FDB, neighbours, the nft hash
- * and the pinned set; and each workload's interfaces (kind, MTU, MAC, up, addresses). On
+ * and the pinned set; each workload's interfaces (kind, MTU, MAC, up, addresses); and the
+ * handoff host sides waiting in h1's own namespace (MAC, MTU, down). On
  * the real kernel a second set() must also change nothing.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { silentLogger } from '../../base/logger.js';
 import { Datapath } from '../datapath.js';
-import { listNamespaces, observeTenant } from '../observe.js';
+import { isHandoff } from '../names.js';
+import { listNamespaces, observeTenant, parseLinks } from '../observe.js';
 import { buildPlan, type HostPlan } from '../plan.js';
 import type { CommandRunner } from '../runner.js';
 import type { TenantState } from '../state.js';
@@ -80,8 +82,14 @@ async function observeWorkload(runner: CommandRunner, path: string): Promise<unk
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
+/** Handoff host sides still in h1's own namespace (handoff.ts): MAC and MTU are the plan's. */
+async function observeHandoffs(runner: CommandRunner): Promise<unknown> {
+  const raw = (await runner.run(['ip', '-n', u.hosts.get('h1')!.ns, '-j', '-d', 'addr', 'show'])).stdout;
+  return [...parseLinks(raw, isHandoff).values()].map((l) => ({ ...l, master: l.master ?? null, vxlan: l.vxlan ?? null })).sort((a, b) => a.name.localeCompare(b.name));
+}
+
 async function observeAll(runner: CommandRunner, namespaces: string[]): Promise<Record<string, unknown>> {
-  const out: Record<string, unknown> = {};
+  const out: Record<string, unknown> = { '(h1 handoffs)': await observeHandoffs(runner) };
   for (const ns of namespaces) out[ns] = normalize(await observeTenant(runner, ns, true));
   for (const w of WORKLOADS) out[w] = await observeWorkload(runner, wl(w));
   return out;
@@ -125,6 +133,8 @@ describe('the fake kernel against the real one', { skip: kernelSkip('fake kernel
       const links = realNs.reduce((n, ns) => n + ((observed[ns] as { links: unknown[] }).links.length), 0);
       const planned = plan.tenants.reduce((n, t) => n + 2 * t.networks.length + t.ports.length, 0);
       assert.equal(links, planned, `${context}: the comparison saw every planned link (it is not vacuous)`);
+      const handoffs = plan.tenants.flatMap((t) => t.ports).filter((p) => p.handoff !== undefined).length;
+      assert.equal((observed['(h1 handoffs)'] as unknown[]).length, handoffs, `${context}: every handoff's host side is in h1's namespace`);
       assert.deepEqual((await new Datapath(u.runner, silentLogger, { hostNs: u.hosts.get('h1')!.ns }).set(plan)).changed, [], `${context}: a second set() on the real kernel changed something`);
     }
   });

@@ -2,6 +2,7 @@
 import { parseCidr } from '../../base/cidr.js';
 import { endpointMac } from '../../model/mac.js';
 import type { Endpoint, Host, Network } from '../../model/types.js';
+import { handoffIfname } from '../names.js';
 
 const NOW = '2026-11-23T00:00:00.000Z';
 
@@ -31,6 +32,11 @@ export function ep(id: string, network: Network, host: string, ip: string, netns
 
 export function host(name: string, vtep: string): Host {
   return { name, vtep, underlayMtu: 1500, underlay: 'default', lastSeen: NOW };
+}
+
+/** The same endpoint handed off (ADR 005): its host side named as the agent names it. */
+export function handedOff(e: Endpoint, ifname = 'eth0'): Endpoint {
+  return { ...e, attachment: { kind: 'handoff', hostIfname: handoffIfname(e.id, ifname), ifname } };
 }
 
 /** The same endpoint attached to another namespace path. */

@@ -3,10 +3,11 @@
  * a VNI is reused, MTU and VTEPs change). reconcile.test.ts walks it on the fake kernel and
  * fake-vs-real.kernel.test.ts walks it on both kernels, so the two can never test different
  * tables. `workload(name)` says where a workload's namespace is (a file stand-in, or a real
- * namespace).
+ * namespace). h1 and h2 each hold a handoff endpoint (ADR 005): its pair is made on h1 with
+ * the host side left in h1's own namespace; h2's is a remote entry like any other.
  */
 import type { Endpoint, Host, Network } from '../../model/types.js';
-import { ep, host, net } from './objects.js';
+import { ep, handedOff, host, net } from './objects.js';
 
 export interface State {
   name: string;
@@ -42,10 +43,13 @@ export function stateTable(workload: (name: string) => string) {
   const b1 = ep('b1', blue, 'h1', '192.168.10.2', workload('b1')); // a1's address, other tenant
   const b2 = ep('b2', blue, 'h2', '192.168.10.3', workload('b2'));
   const b3 = ep('b3', blue, 'h3', '192.168.10.5', workload('b3'));
-  const both: State = { name: 'both', networks: [red, green, blue], hosts, endpoints: [a1, a2, a3, g1, g2, b1, b2, b3] };
+  const ha = handedOff(ep('ha', red, 'h1', '192.168.10.6', '')); // a runtime moves its host side
+  const hr = handedOff(ep('hr', red, 'h2', '192.168.10.7', ''));
+  const hb = handedOff(ep('hb', blue, 'h1', '192.168.10.6', '')); // ha's address, other tenant; blue's MTU changes
+  const both: State = { name: 'both', networks: [red, green, blue], hosts, endpoints: [a1, a2, a3, g1, g2, b1, b2, b3, ha, hr, hb] };
   const states: State[] = [
-    { name: 'none-here', networks: [red, green, blue], hosts, endpoints: [a2, b2] },
-    { name: 'acme', networks: [red, green, blue], hosts, endpoints: [a1, a2, g2, b2] },
+    { name: 'none-here', networks: [red, green, blue], hosts, endpoints: [a2, b2, hr] },
+    { name: 'acme', networks: [red, green, blue], hosts, endpoints: [a1, a2, g2, b2, ha] },
     both,
     { ...both, name: 'h3-vtep', hosts: h3Moved },
     { ...both, name: 'h1-vtep', hosts: h1Moved },
@@ -53,5 +57,5 @@ export function stateTable(workload: (name: string) => string) {
     { ...both, name: 'mtu', networks: [red, green, blue1400] },
     { name: 'beta-only', networks: [red, green, blue1400], hosts: hosts.slice(0, 2), endpoints: [on(a1, 'h2'), a3, b1, b2] },
   ];
-  return { endpoints: { a1, a2, a3, g1, g2, y1, y2, b1, b2, b3 }, states };
+  return { endpoints: { a1, a2, a3, g1, g2, y1, y2, b1, b2, b3, ha, hr, hb }, states };
 }
