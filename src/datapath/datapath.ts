@@ -28,6 +28,7 @@ import { MarkerOwnership, type NamespaceOwnership } from './ownership.js';
 import { checkTenantPlan } from './plan-check.js';
 import { knownState } from './fastpath.js';
 import type { HostPlan, TenantPlan } from './plan.js';
+import { applyWorkloadDrift, observeWorkloads, type WorkloadState } from './workload.js';
 import type { CommandRunner } from './runner.js';
 
 export interface SetResult {
@@ -94,7 +95,7 @@ export class Datapath {
     for (const tenant of targets) {
       await this.guard(tenant.ns, result, async () => {
         if (existing.has(tenant.ns) && !(await this.isOurs(tenant.ns))) throw notOurs(tenant.ns);
-        const steps = await this.stepsFor(tenant, existing.has(tenant.ns), onlyTenants !== undefined);
+        const steps = await this.stepsFor(tenant, existing.has(tenant.ns), onlyTenants !== undefined, result);
         if (isNoop(steps)) return;
         result.changed.push(tenant.ns);
         this.logger.info({ ns: tenant.ns, steps: summarize(steps) }, 'converging tenant namespace');
@@ -131,11 +132,25 @@ export class Datapath {
     return names.length > 0 && names.every(isOurs);
   }
 
-  /** A targeted call may diff against the known state (fastpath.ts); a full set() always reads the kernel. */
-  private async stepsFor(tenant: TenantPlan, exists: boolean, targeted: boolean): Promise<TenantSteps> {
+  /**
+   * A targeted call may diff against the known state (fastpath.ts) and reads no workload; a
+   * full set() reads the tenant namespace and, in parallel, every workload namespace of its
+   * ports (workload.ts), and repairs their drift too.
+   */
+  private async stepsFor(tenant: TenantPlan, exists: boolean, targeted: boolean, result: SetResult): Promise<TenantSteps> {
     const prev = this.converged.get(tenant.ns);
-    const state = targeted && exists && prev ? knownState(prev) : await observeTenant(this.runner, tenant.ns, exists);
-    return diffTenant(tenant.ns, tenant, state);
+    if (targeted && exists && prev) return diffTenant(tenant.ns, tenant, knownState(prev));
+    const readWorkloads = !targeted && exists && tenant.ports.length > 0;
+    const [state, workloads] = await Promise.all([
+      observeTenant(this.runner, tenant.ns, exists),
+      readWorkloads ? observeWorkloads(this.runner, tenant.ports.map((p) => p.netns)) : new Map<string, WorkloadState | Error>(),
+    ]);
+    const steps = diffTenant(tenant.ns, tenant, state);
+    for (const [id, why] of applyWorkloadDrift(steps, tenant, state, workloads)) {
+      this.logger.warn({ endpoint: id, why }, 'workload side drifted and cannot be repaired');
+      result.failedPorts.set(id, new TenetError('DATAPATH_FAILED', `endpoint ${id}: ${why}`, 'restore the interface or detach the endpoint and attach it again'));
+    }
+    return steps;
   }
 
   private remember(targets: TenantPlan[], result: SetResult): void {
@@ -164,7 +179,11 @@ export class Datapath {
   }
 
   private async buildPorts(s: TenantSteps, result: SetResult): Promise<void> {
-    for (const fix of s.workloadFixes) await this.ops.fixWorkload(fix.plan.netns, fix.commands);
+    for (const fix of s.workloadFixes) {
+      const refused = await this.ops.fixWorkload(fix.plan.netns, fix.commands);
+      const id = fix.plan.endpointId;
+      if (refused) result.failedPorts.set(id, new TenetError('DATAPATH_FAILED', `endpoint ${id}: could not repair ${fix.plan.ifname} in ${fix.plan.netns}: ${refused}`, 'see the agent log'));
+    }
     for (const port of s.newPorts) {
       const err = await this.ops.createPort(s.ns, port);
       if (err) result.failedPorts.set(port.plan.endpointId, err);
