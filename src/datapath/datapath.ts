@@ -28,7 +28,7 @@ import { MarkerOwnership, type NamespaceOwnership } from './ownership.js';
 import { checkTenantPlan } from './plan-check.js';
 import { knownState } from './fastpath.js';
 import type { HostPlan, TenantPlan } from './plan.js';
-import { applyWorkloadDrift, observeWorkloads, type WorkloadState } from './workload.js';
+import { applyWorkloadDrift, holdPorts, observeWorkloads, type WorkloadState } from './workload.js';
 import type { CommandRunner } from './runner.js';
 
 export interface SetResult {
@@ -70,8 +70,9 @@ export class Datapath {
   /**
    * Converges the namespaces of `plan`. With `onlyTenants`, only those tenants are looked at
    * (an attach or detach touches one tenant); without it, every Tenet namespace is.
+   * `held`: endpoint id → why its workload namespace must not be entered (workload.ts holdPorts).
    */
-  async set(plan: HostPlan, onlyTenants?: Set<string>): Promise<SetResult> {
+  async set(plan: HostPlan, onlyTenants?: Set<string>, held: ReadonlyMap<string, string> = new Map()): Promise<SetResult> {
     if (!/^[a-z0-9][a-z0-9-]*-$/.test(plan.nsPrefix)) throw new Error(`unsafe namespace prefix ${JSON.stringify(plan.nsPrefix)}`);
     const result: SetResult = { failedPorts: new Map(), failedNamespaces: new Map(), changed: [] };
     if (!onlyTenants) this.verified.clear();
@@ -95,7 +96,7 @@ export class Datapath {
     for (const tenant of targets) {
       await this.guard(tenant.ns, result, async () => {
         if (existing.has(tenant.ns) && !(await this.isOurs(tenant.ns))) throw notOurs(tenant.ns);
-        const steps = await this.stepsFor(tenant, existing.has(tenant.ns), onlyTenants !== undefined, result);
+        const steps = await this.stepsFor(tenant, existing.has(tenant.ns), onlyTenants !== undefined, held, result);
         if (isNoop(steps)) return;
         result.changed.push(tenant.ns);
         this.logger.info({ ns: tenant.ns, steps: summarize(steps) }, 'converging tenant namespace');
@@ -137,16 +138,26 @@ export class Datapath {
    * full set() reads the tenant namespace and, in parallel, every workload namespace of its
    * ports (workload.ts), and repairs their drift too.
    */
-  private async stepsFor(tenant: TenantPlan, exists: boolean, targeted: boolean, result: SetResult): Promise<TenantSteps> {
+  private async stepsFor(tenant: TenantPlan, exists: boolean, targeted: boolean, held: ReadonlyMap<string, string>, result: SetResult): Promise<TenantSteps> {
+    for (const p of tenant.ports) {
+      const why = held.get(p.endpointId);
+      if (why) result.failedPorts.set(p.endpointId, new TenetError('DATAPATH_FAILED', `endpoint ${p.endpointId}: ${why}`, 'make the namespace readable to the agent, or detach the endpoint'));
+    }
     const prev = this.converged.get(tenant.ns);
-    if (targeted && exists && prev) return diffTenant(tenant.ns, tenant, knownState(prev));
-    const readWorkloads = !targeted && exists && tenant.ports.length > 0;
+    const steps = targeted && exists && prev ? diffTenant(tenant.ns, tenant, knownState(prev)) : await this.readAndDiff(tenant, exists, targeted, held, result);
+    holdPorts(steps, tenant, held);
+    return steps;
+  }
+
+  private async readAndDiff(tenant: TenantPlan, exists: boolean, targeted: boolean, held: ReadonlyMap<string, string>, result: SetResult): Promise<TenantSteps> {
+    const readable = tenant.ports.filter((p) => !held.has(p.endpointId)).map((p) => p.netns);
     const [state, workloads] = await Promise.all([
       observeTenant(this.runner, tenant.ns, exists),
-      readWorkloads ? observeWorkloads(this.runner, tenant.ports.map((p) => p.netns)) : new Map<string, WorkloadState | Error>(),
+      !targeted && exists && readable.length ? observeWorkloads(this.runner, readable) : new Map<string, WorkloadState | Error>(),
     ]);
     const steps = diffTenant(tenant.ns, tenant, state);
     for (const [id, why] of applyWorkloadDrift(steps, tenant, state, workloads)) {
+      if (held.has(id)) continue;
       this.logger.warn({ endpoint: id, why }, 'workload side drifted and cannot be repaired');
       result.failedPorts.set(id, new TenetError('DATAPATH_FAILED', `endpoint ${id}: ${why}`, 'restore the interface or detach the endpoint and attach it again'));
     }

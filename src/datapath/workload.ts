@@ -138,3 +138,16 @@ export function applyWorkloadDrift(steps: TenantSteps, plan: TenantPlan, state: 
   }
   return problems;
 }
+
+/**
+ * Ports whose namespace's identity could not be confirmed (agent/workload-check.ts): their
+ * workload end is neither read, made nor changed, whatever the diff wanted; the tenant side,
+ * which is Tenet's, is kept and still converged.
+ */
+export function holdPorts(steps: TenantSteps, plan: TenantPlan, held: ReadonlyMap<string, string>): void {
+  const ports = new Set(plan.ports.filter((p) => held.has(p.endpointId)).map((p) => p.port));
+  if (!ports.size) return;
+  steps.newPorts = steps.newPorts.filter((p) => !held.has(p.plan.endpointId));
+  steps.workloadFixes = steps.workloadFixes.filter((f) => !held.has(f.plan.endpointId));
+  steps.cleanup = steps.cleanup.filter((c) => !ports.has(/^link del (\S+)$/.exec(c)?.[1] ?? ''));
+}
