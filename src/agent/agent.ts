@@ -117,6 +117,11 @@ export class Agent {
     return this.queue.run(() => this.reconcile(tenants));
   }
 
+  /** A full reconcile now (serialized), as the periodic resync does; tests count its cost. */
+  reconcileAll(): Promise<SetResult> {
+    return this.queue.run(() => this.reconcile());
+  }
+
   private register(): Promise<Host> {
     const { vtep, mtu, name } = this.opts.underlay;
     return this.opts.controller.registerHost(this.host, { vtep, underlayMtu: mtu, underlay: name, realizedRevision: this.realization.revision });
