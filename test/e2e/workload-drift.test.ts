@@ -3,6 +3,8 @@
  * behind the agent's back: `ip addr flush dev eth0`, `ip route del default`, `ip link set
  * eth0 down`; after an agent restart the address, route and link are back, ping works again
  * and the status is up. The extra processes of a full reconcile are counted (ADR 002).
+ * And ADR 008 on the real kernel: a namespace path (a bind mount) re-pointed to a stranger's
+ * namespace while the agent was down is never entered; the endpoint goes, its address is free.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -59,5 +61,32 @@ describe('workload drift is repaired by a restarted agent', { skip: kernelSkip('
     assert.deepEqual(result.changed, []);
     t.diagnostic(`spawns: repairing full reconcile ${repairSpawns}, clean full reconcile ${runner.spawns - before} (4 workload namespaces)`);
     assert.equal(runner.spawns - before, 4 + 4);
+  });
+
+  it('a bind-mounted namespace path re-pointed to a stranger: the stranger is untouched, the endpoint gone, its address free', async () => {
+    const path = `/run/${c.underlay.hosts.get('h1')!.ns}-bind`;
+    const sh = (argv: string[]) => c.underlay.runner.run(argv);
+    await sh(['touch', path]);
+    try {
+      await sh(['mount', '--bind', await c.underlay.workload('r1'), path]);
+      const e = await c.agent('h1').attach({ tenant: 'acme', network: 'red', netns: path });
+      assert.ok(await waitFor(async () => (await c.underlay.ping('r1', '192.168.10.1')) || undefined, 5000, 'positive control: the attach works (r1 -> its gateway)'));
+      await c.stopAgent('h1');
+      const stranger = c.underlay.workloadNs('s1');
+      await c.underlay.workload('s1');
+      await sh(['umount', path]);
+      await sh(['mount', '--bind', `/run/netns/${stranger}`, path]);
+      const strangerBefore = (await sh(['ip', '-n', stranger, '-j', 'addr', 'show'])).stdout;
+      await c.startAgent('h1');
+      await waitFor(async () => ((await c.controller.listEndpoints()).some((x) => x.id === e.id) ? undefined : true), 20_000, 'the endpoint to be removed');
+      assert.equal((await sh(['ip', '-n', stranger, '-j', 'addr', 'show'])).stdout, strangerBefore, "the stranger's links and addresses are untouched");
+      assert.equal((await sh(['ip', '-n', stranger, 'route', 'show'])).stdout.trim(), '', 'no route was added');
+      const again = await c.agent('h1').attach({ tenant: 'acme', network: 'red', netns: await c.underlay.workload('r2'), ip: e.ip });
+      assert.equal(again.ip, e.ip, 'the address was released');
+      await c.agent('h1').remove(again.id);
+    } finally {
+      await c.underlay.runner.run(['umount', path], { allowFail: true });
+      await c.underlay.runner.run(['rm', '-f', path], { allowFail: true });
+    }
   });
 });
