@@ -3,7 +3,8 @@
  * socket, a FakeKernel behind the Datapath, and fake workload namespaces whose identity is
  * the fake kernel's object (fakeIdentity). Covers what needs the agent's own logic: attach
  * rollback, idempotency keys, rollback of attaches an earlier run never completed, GC of an
- * endpoint whose namespace was replaced, tombstones, status de-duplication.
+ * endpoint whose namespace was replaced, tombstones, status de-duplication, debouncing of a
+ * burst of watch events, and a namespace whose identity cannot be read (never entered).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,6 +35,9 @@ const clients: ControllerClient[] = [];
 const k = new FakeKernel();
 const agents: Agent[] = [];
 
+/** Paths whose identity read fails as an EACCES would (item 4 of issue #5). */
+const unreadable = new Set<string>();
+
 function fakeNamespaces(kernel: FakeKernel): WorkloadNamespaces {
   return {
     resolve: async (req) => {
@@ -42,7 +46,10 @@ function fakeNamespaces(kernel: FakeKernel): WorkloadNamespaces {
       if (!id) throw new TenetError('NETNS_NOT_FOUND', `network namespace ${path} does not exist on this host`);
       return { path, identity: id };
     },
-    identity: async (path) => fakeIdentity(kernel, path)?.identity,
+    identity: async (path) => {
+      if (unreadable.has(path)) throw new Error(`${path}: permission denied`);
+      return fakeIdentity(kernel, path)?.identity;
+    },
   };
 }
 
@@ -152,6 +159,55 @@ describe('agent on the fake kernel', () => {
     restarted.stop();
   });
 
+  it('a burst of watch events while a reconcile runs makes one more reconcile, not one per event', async () => {
+    const gated = new GatedDatapath(k, silentLogger, { listNamespaces: () => k.listNamespaces(), ownership: fakeOwnership(k) });
+    const agent = await startAgent(60_000, gated);
+    const paths = Array.from({ length: 30 }, () => workload());
+    let release!: () => void;
+    gated.gate = new Promise((r) => (release = r));
+    const blocked = agent.reconcileTenants(new Set(['acme']));
+    await waitFor(() => gated.waiting || undefined, 5000, 'the reconcile to be held');
+    gated.gate = undefined;
+    const before = gated.calls;
+    const attachment = (p: string) => ({ kind: 'netns' as const, netns: p, netnsId: fakeIdentity(k, p)!.identity, ifname: 'eth0' });
+    const made: Endpoint[] = [];
+    for (const p of paths) made.push(await c().createEndpoint('acme', 'red', { host: 'h1', attachment: attachment(p) })); // one event at a time
+    await waitFor(() => made.every((e) => agent.cache.endpoints.has(e.id)) || undefined, 5000, 'the burst to reach the cache');
+    release();
+    await blocked;
+    const up = async () => (await c().listEndpoints()).filter((e) => made.some((m) => m.id === e.id) && e.status === 'up').length;
+    await waitFor(async () => ((await up()) === made.length ? true : undefined), 5000, 'every endpoint of the burst to be up');
+    const reconciles = gated.calls - before;
+    assert.ok(reconciles >= 1, 'positive control: the burst was reconciled');
+    assert.ok(reconciles <= 2, `${made.length} events made ${reconciles} reconciles`);
+    for (const e of made) await agent.removeEndpoint(e, 'test');
+    agent.stop();
+  });
+
+  it('never enters a namespace whose identity cannot be read: the endpoint stays, untouched, in error; readable again, it is repaired', async () => {
+    const agent = await startAgent();
+    const path = workload();
+    const ep = await attach(agent, { tenant: 'acme', network: 'red', netns: path }, silentLogger);
+    agent.stop();
+    await k.run(['nsenter', `--net=${path}`, 'ip', '-batch', '-'], { input: 'addr flush dev eth0\n' }); // drift the reconcile would repair
+    const drifted = k.dump([path]);
+    const tenantSide = () => k.dump(['ut-acme']);
+    const port = tenantSide();
+    unreadable.add(path);
+    const blind = await startAgent();
+    await waitFor(async () => ((await c().getEndpoint(ep.id)).status === 'error' ? true : undefined), 5000, 'the error status');
+    assert.match((await c().getEndpoint(ep.id)).statusDetail ?? '', /cannot be confirmed .*permission denied.*not touched/);
+    assert.equal(k.dump([path]), drifted, 'the namespace was not entered');
+    assert.equal(tenantSide(), port, 'the tenant side (and the workload interface with it) is kept');
+    blind.stop();
+    unreadable.delete(path);
+    const sighted = await startAgent(); // positive control: the same drift is repaired once readable
+    await waitFor(async () => ((await c().getEndpoint(ep.id)).status === 'up' ? true : undefined), 5000, 'the status back up');
+    assert.match(k.dump([path]), new RegExp(`inet ${ep.ip.replace(/\./g, '\\.')}/24`));
+    await sighted.removeEndpoint(ep, 'test');
+    sighted.stop();
+  });
+
   it('reports nothing new on a repeated reconcile, and a late put never brings a removed port back', async () => {
     const agent = await startAgent();
     const ep = await attach(agent, { tenant: 'acme', network: 'red', netns: workload() }, silentLogger);
@@ -195,6 +251,23 @@ describe('agent on the fake kernel', () => {
     agent.stop();
   });
 });
+
+/** A Datapath that counts set() calls and can be held at its start (to queue events behind it). */
+class GatedDatapath extends Datapath {
+  calls = 0;
+  gate?: Promise<void>;
+  waiting = false;
+
+  override async set(...args: Parameters<Datapath['set']>): ReturnType<Datapath['set']> {
+    this.calls++;
+    if (this.gate) {
+      this.waiting = true;
+      await this.gate;
+      this.waiting = false;
+    }
+    return super.set(...args);
+  }
+}
 
 function idFor(key: string): string {
   return idFromKey(key)!;

@@ -9,7 +9,8 @@
  *
  * Before every reconcile the workload namespaces of this host's endpoints are re-read by
  * identity (workload-check.ts): one whose path now names another namespace, or none, is left
- * out of the plan (its namespace is never touched) and its endpoint is garbage-collected.
+ * out of the plan (its namespace is never touched) and its endpoint is garbage-collected; one
+ * whose identity cannot be read is kept but never entered, and reported as an error.
  * Attaches an earlier run of the agent never completed are rolled back (claims.ts).
  */
 import type { ControllerClient } from '../api/client.js';
@@ -116,6 +117,11 @@ export class Agent {
     return this.queue.run(() => this.reconcile(tenants));
   }
 
+  /** A full reconcile now (serialized), as the periodic resync does; tests count its cost. */
+  reconcileAll(): Promise<SetResult> {
+    return this.queue.run(() => this.reconcile());
+  }
+
   private register(): Promise<Host> {
     const { vtep, mtu, name } = this.opts.underlay;
     return this.opts.controller.registerHost(this.host, { vtep, underlayMtu: mtu, underlay: name, realizedRevision: this.realization.revision });
@@ -138,13 +144,20 @@ export class Agent {
     else this.dirty.add(tenant);
     if (this.scheduled) return;
     this.scheduled = true;
+    // Debounce: the dirty set is taken when the reconcile starts, not when it is queued, so a
+    // burst of events arriving while another reconcile (or an attach) runs makes one more
+    // reconcile, not one per event (agent.test.ts counts them).
     setImmediate(() => {
-      this.scheduled = false;
-      const dirty = this.dirty;
-      this.dirty = new Set();
-      this.queue.run(() => this.reconcile(dirty === 'all' ? undefined : dirty)).catch((err) => {
-        this.opts.logger.error({ err: (err as Error).message }, 'reconcile failed; will retry on the next change or resync');
-      });
+      this.queue
+        .run(() => {
+          this.scheduled = false;
+          const dirty = this.dirty;
+          this.dirty = new Set();
+          return this.reconcile(dirty === 'all' ? undefined : dirty);
+        })
+        .catch((err) => {
+          this.opts.logger.error({ err: (err as Error).message }, 'reconcile failed; will retry on the next change or resync');
+        });
     });
   }
 
@@ -172,7 +185,7 @@ export class Agent {
   }
 
   private async converge(tenants?: Set<string>): Promise<SetResult> {
-    const { live, stale } = await splitByNamespace(this.host, this.cache.endpoints.values(), this.namespaces, tenants);
+    const { live, stale, held } = await splitByNamespace(this.host, this.cache.endpoints.values(), this.namespaces, tenants);
     const plan = buildPlan({
       host: this.host,
       vtep: this.opts.underlay.vtep,
@@ -183,7 +196,7 @@ export class Agent {
       endpoints: live,
       hosts: [...this.cache.hosts.values()],
     });
-    const result = await this.opts.datapath.set(plan, tenants);
+    const result = await this.opts.datapath.set(plan, tenants, held);
     if (!tenants) {
       Object.assign(this.reconciles, { full: this.reconciles.full + 1, lastFullAt: new Date().toISOString(), lastFullChanged: result.changed });
       this.opts.logger.info({ full: true, count: this.reconciles.full, changed: result.changed }, 'full reconcile done');

@@ -12,7 +12,10 @@ import { NetnsGuard, namespaceIdentity, type NamespaceIdentity, type NetnsReques
 export interface WorkloadNamespaces {
   /** The namespace an attach names, checked by the guard, or a catalogued error. */
   resolve(req: NetnsRequest): Promise<ResolvedNamespace>;
-  /** What `path` names now; undefined when it names no network namespace any more. */
+  /**
+   * What `path` names now; undefined when it names no network namespace any more. Throws
+   * when that cannot be told (permission denied, an I/O error): the caller must not enter it.
+   */
   identity(path: string): Promise<NamespaceIdentity | undefined>;
 }
 
@@ -25,7 +28,7 @@ export function kernelNamespaces(ownedIdentities: () => Promise<NamespaceIdentit
       try {
         return await namespaceIdentity(path);
       } catch (err) {
-        if (err instanceof NotANamespace) return undefined;
+        if (err instanceof NotANamespace && err.reason !== 'unreadable') return undefined;
         throw err;
       }
     },

@@ -7,12 +7,15 @@
  * garbage-collected (deleted, releasing the address); their port's host side goes with the
  * same reconcile, since it is no longer planned.
  *
+ * A path whose identity cannot be read at all is held: kept, never entered, reported as an
+ * error (splitByNamespace).
+ *
  * Cost: a few file-system calls per endpoint (stat, statfs, open, fstat, readlink), no
  * process; reads run in parallel.
  */
 import type { ControllerClient } from '../api/client.js';
 import type { Logger } from '../base/logger.js';
-import { sameNamespace } from '../datapath/ns-identity.js';
+import { sameNamespace, type NamespaceIdentity } from '../datapath/ns-identity.js';
 import { isTenetError } from '../model/errors.js';
 import { netnsAttachment, type Endpoint } from '../model/types.js';
 import type { ObjectCache } from './cache.js';
@@ -23,33 +26,47 @@ export interface StaleEndpoint {
   why: string;
 }
 
-/** Endpoints to plan, and those of this host whose namespace is gone or another one now. */
+/**
+ * Endpoints to plan; those of this host whose namespace is gone or another one now (stale);
+ * and those whose namespace's identity cannot be read (EACCES, EIO…): `held`, endpoint id →
+ * why. A held endpoint stays planned, so its tenant side is kept, but the datapath never
+ * enters its namespace (a path we cannot confirm may name anybody's), and its status says why.
+ * Deleting it would destroy a workload's network on what may be a passing error.
+ */
 export async function splitByNamespace(
   host: string,
   endpoints: Iterable<Endpoint>,
   namespaces: WorkloadNamespaces,
   tenants?: Set<string>,
-): Promise<{ live: Endpoint[]; stale: StaleEndpoint[] }> {
+): Promise<{ live: Endpoint[]; stale: StaleEndpoint[]; held: Map<string, string> }> {
   const all = [...endpoints];
   const checks = await Promise.all(all.map((e) => staleness(host, e, namespaces, tenants)));
   const stale: StaleEndpoint[] = [];
   const live: Endpoint[] = [];
+  const held = new Map<string, string>();
   all.forEach((e, i) => {
-    const why = checks[i];
-    if (why === undefined) live.push(e);
-    else stale.push({ endpoint: e, why });
+    const check = checks[i]!;
+    if (check.kind === 'stale') stale.push({ endpoint: e, why: check.why });
+    else live.push(e);
+    if (check.kind === 'held') held.set(e.id, check.why);
   });
-  return { live, stale };
+  return { live, stale, held };
 }
 
-async function staleness(host: string, e: Endpoint, namespaces: WorkloadNamespaces, tenants?: Set<string>): Promise<string | undefined> {
+type Check = { kind: 'live' } | { kind: 'stale' | 'held'; why: string };
+
+async function staleness(host: string, e: Endpoint, namespaces: WorkloadNamespaces, tenants?: Set<string>): Promise<Check> {
   const a = netnsAttachment(e);
-  if (!a || e.host !== host || (tenants && !tenants.has(e.tenant))) return undefined;
-  const now = await namespaces.identity(a.netns).catch(() => 'unreadable' as const);
-  if (now === 'unreadable') return undefined; // cannot tell: keep it, the next reconcile reads again
-  if (!now) return `its namespace ${a.netns} is gone`;
-  if (!sameNamespace(now, a.netnsId)) return `${a.netns} now names another namespace (${now.dev}:${now.ino}, attached was ${a.netnsId.dev}:${a.netnsId.ino})`;
-  return undefined;
+  if (!a || e.host !== host || (tenants && !tenants.has(e.tenant))) return { kind: 'live' };
+  let now: NamespaceIdentity | undefined;
+  try {
+    now = await namespaces.identity(a.netns);
+  } catch (err) {
+    return { kind: 'held', why: `the identity of its namespace ${a.netns} cannot be confirmed (${(err as Error).message}); not touched` };
+  }
+  if (!now) return { kind: 'stale', why: `its namespace ${a.netns} is gone` };
+  if (!sameNamespace(now, a.netnsId)) return { kind: 'stale', why: `${a.netns} now names another namespace (${now.dev}:${now.ino}, attached was ${a.netnsId.dev}:${a.netnsId.ino})` };
+  return { kind: 'live' };
 }
 
 /** Deletes the endpoints whose namespace is gone; tombstoned first, as every agent delete. */

@@ -28,6 +28,7 @@ import { MarkerOwnership, type NamespaceOwnership } from './ownership.js';
 import { checkTenantPlan } from './plan-check.js';
 import { knownState } from './fastpath.js';
 import type { HostPlan, TenantPlan } from './plan.js';
+import { applyWorkloadDrift, holdPorts, observeWorkloads, type WorkloadState } from './workload.js';
 import type { CommandRunner } from './runner.js';
 
 export interface SetResult {
@@ -78,8 +79,9 @@ export class Datapath {
   /**
    * Converges the namespaces of `plan`. With `onlyTenants`, only those tenants are looked at
    * (an attach or detach touches one tenant); without it, every Tenet namespace is.
+   * `held`: endpoint id → why its workload namespace must not be entered (workload.ts holdPorts).
    */
-  async set(plan: HostPlan, onlyTenants?: Set<string>): Promise<SetResult> {
+  async set(plan: HostPlan, onlyTenants?: Set<string>, held: ReadonlyMap<string, string> = new Map()): Promise<SetResult> {
     if (!/^[a-z0-9][a-z0-9-]*-$/.test(plan.nsPrefix)) throw new Error(`unsafe namespace prefix ${JSON.stringify(plan.nsPrefix)}`);
     const result: SetResult = { failedPorts: new Map(), failedNamespaces: new Map(), changed: [] };
     if (!onlyTenants) this.verified.clear();
@@ -103,7 +105,7 @@ export class Datapath {
     for (const tenant of targets) {
       await this.guard(tenant.ns, result, async () => {
         if (existing.has(tenant.ns) && !(await this.isOurs(tenant.ns))) throw notOurs(tenant.ns);
-        const steps = await this.stepsFor(tenant, existing.has(tenant.ns), onlyTenants !== undefined);
+        const steps = await this.stepsFor(tenant, existing.has(tenant.ns), onlyTenants !== undefined, held, result);
         if (isNoop(steps)) return;
         result.changed.push(tenant.ns);
         this.logger.info({ ns: tenant.ns, steps: summarize(steps) }, 'converging tenant namespace');
@@ -152,11 +154,36 @@ export class Datapath {
     return ours;
   }
 
-  /** A targeted call may diff against the known state (fastpath.ts); a full set() always reads the kernel. */
-  private async stepsFor(tenant: TenantPlan, exists: boolean, targeted: boolean): Promise<TenantSteps> {
+  /**
+   * A targeted call may diff against the known state (fastpath.ts) and reads no workload; a
+   * full set() reads the tenant namespace and, in parallel, every workload namespace of its
+   * ports (workload.ts), and repairs their drift too.
+   */
+  private async stepsFor(tenant: TenantPlan, exists: boolean, targeted: boolean, held: ReadonlyMap<string, string>, result: SetResult): Promise<TenantSteps> {
+    for (const p of tenant.ports) {
+      const why = held.get(p.endpointId);
+      if (why) result.failedPorts.set(p.endpointId, new TenetError('DATAPATH_FAILED', `endpoint ${p.endpointId}: ${why}`, 'make the namespace readable to the agent, or detach the endpoint'));
+    }
     const prev = this.converged.get(tenant.ns);
-    const state = targeted && exists && prev ? knownState(prev) : await observeTenant(this.runner, tenant.ns, exists);
-    return diffTenant(tenant.ns, tenant, state);
+    const steps = targeted && exists && prev ? diffTenant(tenant.ns, tenant, knownState(prev)) : await this.readAndDiff(tenant, exists, targeted, held, result);
+    holdPorts(steps, tenant, held);
+    return steps;
+  }
+
+  private async readAndDiff(tenant: TenantPlan, exists: boolean, targeted: boolean, held: ReadonlyMap<string, string>, result: SetResult): Promise<TenantSteps> {
+    // A handoff port's workload end is wherever its runtime moved it: nothing to read (handoff.ts).
+    const readable = tenant.ports.filter((p) => p.handoff === undefined && !held.has(p.endpointId)).map((p) => p.netns);
+    const [state, workloads] = await Promise.all([
+      observeTenant(this.runner, tenant.ns, exists),
+      !targeted && exists && readable.length ? observeWorkloads(this.runner, readable) : new Map<string, WorkloadState | Error>(),
+    ]);
+    const steps = diffTenant(tenant.ns, tenant, state);
+    for (const [id, why] of applyWorkloadDrift(steps, tenant, state, workloads)) {
+      if (held.has(id)) continue;
+      this.logger.warn({ endpoint: id, why }, 'workload side drifted and cannot be repaired');
+      result.failedPorts.set(id, new TenetError('DATAPATH_FAILED', `endpoint ${id}: ${why}`, 'restore the interface or detach the endpoint and attach it again'));
+    }
+    return steps;
   }
 
   private remember(targets: TenantPlan[], result: SetResult): void {
@@ -185,8 +212,13 @@ export class Datapath {
 
   private async buildPorts(s: TenantSteps, result: SetResult): Promise<void> {
     for (const fix of s.workloadFixes) {
-      if (fix.plan.handoff !== undefined) await fixHandoffHost(this.runner, this.logger, this.hostIp(), fix.commands);
-      else await this.ops.fixWorkload(fix.plan.netns, fix.commands);
+      if (fix.plan.handoff !== undefined) {
+        await fixHandoffHost(this.runner, this.logger, this.hostIp(), fix.commands);
+        continue;
+      }
+      const refused = await this.ops.fixWorkload(fix.plan.netns, fix.commands);
+      const id = fix.plan.endpointId;
+      if (refused) result.failedPorts.set(id, new TenetError('DATAPATH_FAILED', `endpoint ${id}: could not repair ${fix.plan.ifname} in ${fix.plan.netns}: ${refused}`, 'see the agent log'));
     }
     for (const port of s.newPorts) {
       const err = port.plan.handoff !== undefined

@@ -165,7 +165,7 @@ function portFixes(port: PortPlan, link: LinkState): string[] {
   return [`link set ${port.port} master ${port.bridge} mtu ${port.mtu} up`];
 }
 
-function newPort(port: PortPlan): PortSteps {
+export function newPort(port: PortPlan): PortSteps {
   const workload = [
     `link set ${port.ifname} up`,
     `addr add ${port.ipCidr} dev ${port.ifname}`,

@@ -110,11 +110,13 @@ export class KernelOps {
     }
   }
 
-  /** Best effort: the workload namespace is the user's and may be gone. */
-  async fixWorkload(netns: string, commands: string[]): Promise<void> {
+  /** The workload namespace is the user's and may refuse: returns why, for the endpoint's status. */
+  async fixWorkload(netns: string, commands: string[]): Promise<string | undefined> {
     for (const c of commands) assertOneLine(c);
     const r = await this.runner.run(['nsenter', `--net=${netns}`, 'ip', '-batch', '-'], { input: commands.join('\n') + '\n', allowFail: true });
-    if (r.code !== 0) this.logger.warn({ netns, detail: r.stderr.trim() }, 'could not update a workload interface');
+    if (r.code === 0) return undefined;
+    this.logger.warn({ netns, detail: r.stderr.trim() }, 'could not update a workload interface');
+    return r.stderr.trim().split('\n')[0] || `exit ${r.code}`;
   }
 }
 

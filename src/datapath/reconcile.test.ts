@@ -17,7 +17,7 @@ import { buildPlan } from './plan.js';
 import { FakeKernel } from './testing/fake-kernel.js';
 import { fakeOwnership } from './testing/ownership.js';
 import { ep, net, withNetns } from './testing/objects.js';
-import { hosts, red, stateTable, type State } from './testing/states.js';
+import { hosts, red, stateTable, WORKLOAD_DRIFTS, type State } from './testing/states.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tenet-reconcile-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -177,6 +177,38 @@ describe('datapath reconcile on the fake kernel', () => {
     assert.match(k.dump(), /\n {2}link mine0 dummy /);
     await ip('tn-acme', 'link del mine0');
     await step(k, both, 'after repair');
+  });
+
+  it('a full set() repairs drift inside workloads (address, default route, MTU, link, a renamed interface); a targeted one does not look', async () => {
+    const k = newKernel();
+    await step(k, both, 'both');
+    for (const d of WORKLOAD_DRIFTS) await k.run(['nsenter', `--net=${workloads.get(d.workload)}`, 'ip', '-batch', '-'], { input: d.commands.join('\n') + '\n' });
+    const drifted = k.dump();
+    assert.notEqual(drifted, await freshDump(both));
+    const dp = new Datapath(k, silentLogger, { listNamespaces: () => k.listNamespaces(), ownership: fakeOwnership(k) });
+    await dp.set(planOf(both));
+    await dp.set(planOf(both), new Set(['acme', 'beta'])); // converged: the fast path reads nothing
+    const ran = k.mutations.length;
+    for (const d of WORKLOAD_DRIFTS.slice(0, 1)) await k.run(['nsenter', `--net=${workloads.get(d.workload)}`, 'ip', '-batch', '-'], { input: d.commands.join('\n') + '\n' });
+    await dp.set(planOf(both), new Set(['acme']));
+    assert.equal(k.mutations.length, ran + 1, 'a targeted set() ran a command (it must not read workloads)');
+    const result = await dp.set(planOf(both));
+    assert.deepEqual([...result.failedPorts.keys()], []);
+    assert.doesNotMatch(k.dump([workloads.get('b1')!]), /old0/, "the renamed interface went with its port's old pair");
+    await step(k, both, 'after the repair');
+  });
+
+  it('a workload interface that is not Tenet\'s veth is left alone and reported as an error', async () => {
+    const k = newKernel();
+    await step(k, both, 'both');
+    await k.run(['nsenter', `--net=${workloads.get('b1')}`, 'ip', '-batch', '-'], { input: 'link set eth0 down\nlink set eth0 name old0\nlink add eth0 type dummy\n' });
+    const before = k.dump([workloads.get('b1')!]);
+    const result = await set(k, both);
+    assert.deepEqual([...result.failedPorts].map(([id, e]) => `${id} ${e.code}`), ['b1 DATAPATH_FAILED']);
+    assert.match(result.failedPorts.get('b1')!.message, /eth0 in \S+ is a dummy Tenet did not make; left alone/);
+    assert.equal(k.dump([workloads.get('b1')!]), before, 'the workload was not touched');
+    assert.deepEqual([...(await set(k, both)).failedPorts.keys()], ['b1'], 'positive control: reported again, still untouched');
+    assert.equal(k.dump([workloads.get('b1')!]), before);
   });
 
   it('set(plan, onlyTenants) converges the listed tenants and touches no other namespace', async () => {

@@ -51,6 +51,16 @@ export class KernelModel {
       if (!ns.links.has(words[2]!)) throw NO_DEVICE(words[2]!);
       return this.removeLink(ns, words[2]!);
     }
+    if (obj === 'route' && verb === 'del' && words[2] === 'default' && words.length === 3) {
+      if (!ns.routes.delete('default')) throw new KernelError('RTNETLINK answers: No such process');
+      return;
+    }
+    if (obj === 'addr' && verb === 'flush' && words[2] === 'dev' && words.length === 4) {
+      const link = ns.links.get(words[3]!);
+      if (!link) throw NO_DEVICE(words[3]!);
+      link.addrs = [];
+      return dropUnreachableRoutes(ns, link);
+    }
     const opts = options(words.slice(3), ['dev', 'lladdr', 'nud', 'via']);
     const dev = opts.get('dev');
     if (dev === undefined || !ns.links.has(dev)) throw dev === undefined ? unsupported(words) : NO_DEVICE(dev);
@@ -60,7 +70,7 @@ export class KernelModel {
     if (obj === 'addr' && verb === 'del' && opts.size === 1) {
       if (!link.addrs.includes(target)) throw new KernelError('Error: ipv4: Address not found.');
       link.addrs = link.addrs.filter((a) => a !== target);
-      return;
+      return dropUnreachableRoutes(ns, link);
     }
     if (obj === 'neigh' && verb === 'replace' && opts.get('nud') === 'permanent' && opts.has('lladdr') && opts.size === 3) {
       link.neigh.set(target, opts.get('lladdr')!);
@@ -141,9 +151,10 @@ export class KernelModel {
   private linkSet(ns: FakeNs, words: string[]): void {
     const name = words[2]!;
     const flags: string[] = words.slice(3).filter((w) => w === 'up' || w === 'down');
-    const opts = options(words.slice(3).filter((w) => !flags.includes(w)), ['netns', 'master', 'address', 'mtu']);
+    const opts = options(words.slice(3).filter((w) => !flags.includes(w)), ['netns', 'master', 'address', 'mtu', 'name']);
     const link = ns.links.get(name);
     if (!link) throw NO_DEVICE(name);
+    if (opts.has('name')) return this.rename(ns, link, opts.get('name')!, opts.size === 1 && !flags.length ? undefined : words);
     const master = opts.get('master');
     if (master !== undefined && ns.links.get(master)?.kind !== 'bridge') throw new KernelError(`Error: argument "${master}" is wrong: Device does not exist`, 255);
     const target = opts.has('netns') ? this.netnsArg(opts.get('netns')!) : undefined;
@@ -155,7 +166,20 @@ export class KernelModel {
       link.master = master;
     }
     if (flags.length) link.up = flags.at(-1) === 'up';
+    if (!link.up) dropUnreachableRoutes(ns, link); // the kernel removes a downed device's routes
     if (target && target !== ns) this.move(ns, link, target);
+  }
+
+  /** `link set X name Y`, alone on its line (what the drift tests do to a workload's interface). */
+  private rename(ns: FakeNs, link: FakeLink, to: string, unsupportedLine?: string[]): void {
+    if (unsupportedLine || link.kind === 'bridge' || link.master) throw unsupported(unsupportedLine ?? ['link set', link.name, 'name', to]);
+    if (ns.links.has(to)) throw EXISTS;
+    ns.links.delete(link.name);
+    for (const r of ns.routes.values()) if (r.dev === link.name) r.dev = to;
+    link.name = to;
+    ns.links.set(to, link);
+    const peer = link.peer && this.namespaces.get(link.peer.ns)?.links.get(link.peer.name);
+    if (peer) peer.peer = { ns: ns.name, name: to };
   }
 
   /** A device changing namespace loses its master, addresses and neighbours, and goes down. */
@@ -198,17 +222,26 @@ function addrAdd(link: FakeLink, cidr: string): void {
   link.addrs.push(cidr);
 }
 
-/** A gateway must be on a subnet of an address of the (up) device, as the kernel checks. */
-function routeReplace(ns: FakeNs, link: FakeLink, via: string): void {
+/** Whether `via` is on a subnet of an address of the device. */
+function onLink(link: FakeLink, via: string): boolean {
   const gw = parseIp(via);
-  const onLink = link.addrs.some((a) => {
+  return link.addrs.some((a) => {
     const [ip, len] = a.split('/');
     const prefixLen = Number(len);
     return gw !== undefined && contains({ base: (parseIp(ip!)! & maskOf(prefixLen)) >>> 0, prefixLen }, gw);
   });
+}
+
+/** A gateway must be on a subnet of an address of the (up) device, as the kernel checks. */
+function routeReplace(ns: FakeNs, link: FakeLink, via: string): void {
   if (!link.up) throw new KernelError('Error: Nexthop device is not up.');
-  if (!onLink) throw new KernelError('Error: Nexthop has invalid gateway.');
+  if (!onLink(link, via)) throw new KernelError('Error: Nexthop has invalid gateway.');
   ns.routes.set('default', { via, dev: link.name });
+}
+
+/** As Linux does: a device going down, or losing the address its gateway was on, loses those routes (checked on 6.18). */
+function dropUnreachableRoutes(ns: FakeNs, link: FakeLink): void {
+  for (const [dst, r] of ns.routes) if (r.dev === link.name && (!link.up || !onLink(link, r.via))) ns.routes.delete(dst);
 }
 
 function masterFdb(ns: FakeNs, port: FakeLink, verb: string, mac: string): void {

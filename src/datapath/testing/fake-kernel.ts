@@ -13,7 +13,8 @@
  */
 import { CommandError, type CommandResult, type CommandRunner, type RunOptions } from '../runner.js';
 import { KernelModel } from './fake-ip.js';
-import { addrJson, dumpModel, fdbJson, KernelError, neighJson, newNs, rulesetJson, type FakeNs } from './fake-model.js';
+import { WORKLOAD_READ } from '../workload.js';
+import { addrJson, dumpModel, fdbJson, KernelError, neighJson, newNs, routeJson, rulesetJson, type FakeNs } from './fake-model.js';
 
 type Table = NonNullable<FakeNs['nft']>;
 
@@ -57,7 +58,7 @@ export class FakeKernel extends KernelModel implements CommandRunner {
   /** Synchronous core of run(), never throwing on a kernel refusal (RecordingRunner can wrap it). */
   exec(argv: string[], input = ''): CommandResult {
     try {
-      const read = this.read(argv);
+      const read = this.read(argv, input);
       if (read !== undefined) return { code: 0, stdout: read, stderr: '' };
       this.mutations.push([argv.join(' '), ...input.trimEnd().split('\n').filter(Boolean).map((l) => `  ${l}`)].join('\n'));
       const fault = this.injected.findIndex((f) => argv.join(' ').startsWith(f.prefix));
@@ -70,10 +71,15 @@ export class FakeKernel extends KernelModel implements CommandRunner {
     }
   }
 
-  private read(argv: string[]): string | undefined {
+  private read(argv: string[], input: string): string | undefined {
     const [tool, flag, ns, ...rest] = argv;
     const args = rest.join(' ');
     if (argv.join(' ') === 'ip -j -d addr show') return addrJson(this.ns(this.hostNs)); // the agent's own namespace (handoff.ts)
+    const workload = tool === 'nsenter' && flag?.startsWith('--net=') ? flag.slice('--net='.length) : undefined;
+    if (workload !== undefined && argv.slice(2).join(' ') === 'ip -j -d -batch -' && input === WORKLOAD_READ) {
+      if (!this.namespaces.get(workload)?.workload) throw new KernelError(`nsenter: cannot open ${workload}: No such file or directory`, 1);
+      return `${addrJson(this.ns(workload))}\n${routeJson(this.ns(workload))}\n`; // workload.ts: links, then default routes
+    }
     if (tool === 'ip' && flag === '-n' && args === '-j -d addr show') return addrJson(this.ns(ns!));
     if (tool === 'ip' && flag === '-n' && args === '-j neigh show') return neighJson(this.ns(ns!));
     if (tool === 'bridge' && flag === '-n' && args === '-j fdb show') return fdbJson(this.ns(ns!));

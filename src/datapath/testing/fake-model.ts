@@ -108,6 +108,12 @@ export function fdbJson(ns: FakeNs): string {
   return JSON.stringify(out);
 }
 
+/** `ip -j route show default`: the default route, when there is one. */
+export function routeJson(ns: FakeNs): string {
+  const out = [...ns.routes].filter(([dst]) => dst === 'default').map(([dst, r]) => ({ type: 'unicast', dst, gateway: r.via, dev: r.dev, protocol: 'boot', flags: [] }));
+  return JSON.stringify(out);
+}
+
 export function neighJson(ns: FakeNs): string {
   const out = [...ns.links.values()].flatMap((l) => [...l.neigh].map(([dst, lladdr]) => ({ dst, dev: l.name, lladdr, state: ['PERMANENT'] })));
   return JSON.stringify(out);

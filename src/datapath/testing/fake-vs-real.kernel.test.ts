@@ -5,7 +5,8 @@
  * the real kernel (namespaces with a fresh prefix, removed even on failure), and after every
  * step compares what observeTenant() reads back from both: links (kind, master, MTU, MAC
  * where the plan sets it, up, addresses, VXLAN attributes), FDB, neighbours, the nft hash
- * and the pinned set; each workload's interfaces (kind, MTU, MAC, up, addresses); and the
+ * and the pinned set; each workload's interfaces (kind, MTU, MAC, up, addresses) and
+ * default routes, also after drift made inside workloads (states.ts WORKLOAD_DRIFTS); and the
  * handoff host sides waiting in h1's own namespace (MAC, MTU, down). On
  * the real kernel a second set() must also change nothing.
  */
@@ -21,7 +22,8 @@ import type { TenantState } from '../state.js';
 import { FakeKernel } from './fake-kernel.js';
 import { kernelSkip } from './kernel-env.js';
 import { fakeOwnership } from './ownership.js';
-import { stateTable, WORKLOADS, type State } from './states.js';
+import { stateTable, WORKLOAD_DRIFTS, WORKLOADS, type State } from './states.js';
+import { observeWorkloads } from '../workload.js';
 import { TestUnderlay } from './underlay.js';
 
 const u = new TestUnderlay();
@@ -57,29 +59,12 @@ function normalize(s: TenantState): unknown {
   return { exists: s.exists, links, fdb, neigh, nftHash: s.nftHash ?? null, pinned: s.pinned };
 }
 
-interface RawLink {
-  ifname: string;
-  flags?: string[];
-  mtu: number;
-  address?: string;
-  linkinfo?: { info_kind?: string };
-  addr_info?: { family: string; local: string; prefixlen: number }[];
-}
-
-/** The workload side of the ports: every interface but lo, MAC included (the plan sets it). */
+/** The workload side of the ports, as workload.ts reads it: every interface but lo (MAC included: the plan sets it), and the default routes. */
 async function observeWorkload(runner: CommandRunner, path: string): Promise<unknown> {
-  const raw = JSON.parse((await runner.run(['nsenter', `--net=${path}`, 'ip', '-j', '-d', 'addr', 'show'])).stdout) as RawLink[];
-  return raw
-    .filter((l) => l.ifname !== 'lo')
-    .map((l) => ({
-      name: l.ifname,
-      kind: l.linkinfo?.info_kind ?? '',
-      mtu: l.mtu,
-      mac: l.address,
-      up: (l.flags ?? []).includes('UP'),
-      addrs: (l.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`).sort(),
-    }))
-    .sort((a, b) => a.name.localeCompare(b.name));
+  const w = (await observeWorkloads(runner, [path])).get(path)!;
+  if (w instanceof Error) throw w;
+  const ifaces = [...w.ifaces.values()].filter((l) => l.name !== 'lo').map((l) => ({ ...l, addrs: [...l.addrs].sort() }));
+  return { ifaces: ifaces.sort((a, b) => a.name.localeCompare(b.name)), defaults: [...w.defaults].sort() };
 }
 
 /** Handoff host sides still in h1's own namespace (handoff.ts): MAC and MTU are the plan's. */
@@ -157,12 +142,15 @@ describe('the fake kernel against the real one', { skip: kernelSkip('fake kernel
       [['bridge', '-n', acme, '-batch', '-'], 'fdb del 00:00:00:00:00:00 dev tnvx4101 dst 10.0.0.2 self\nfdb append 00:00:00:00:00:00 dev tnvx4101 dst 10.9.9.9 self permanent\n'],
       [['nsenter', `--net=/run/netns/${acme}`, 'nft', '-f', '-'], 'delete table inet tenet\n'],
     ];
+    for (const d of WORKLOAD_DRIFTS) edits.push([['nsenter', `--net=${wl(d.workload)}`, 'ip', '-batch', '-'], d.commands.join('\n') + '\n']);
     for (const [argv, input] of edits) {
       await u.runner.run(argv, { input });
       await fake.run(argv, { input });
     }
     const namespaces = [acme, beta];
-    assert.deepEqual(await observeAll(fake, namespaces), await observeAll(u.runner, namespaces), 'the edits read back differently (actual: fake, expected: real)');
+    const edited = await observeAll(u.runner, namespaces);
+    assert.deepEqual(await observeAll(fake, namespaces), edited, 'the edits read back differently (actual: fake, expected: real)');
+    assert.deepEqual((edited[WORKLOADS[0]!] as { defaults: string[] }).defaults, [], 'the drift took a1\'s default route (the comparison is not vacuous)');
     const [r, f] = [await real.set(plan), await fakeDp.set(plan)];
     assert.deepEqual([f.changed, [...f.failedPorts.keys()]], [r.changed, [...r.failedPorts.keys()]]);
     assert.deepEqual(await observeAll(fake, namespaces), await observeAll(u.runner, namespaces), 'the repair differs (actual: fake, expected: real)');

@@ -59,3 +59,14 @@ export function stateTable(workload: (name: string) => string) {
   ];
   return { endpoints: { a1, a2, a3, g1, g2, y1, y2, b1, b2, b3, ha, hr, hb }, states };
 }
+
+/**
+ * Changes made inside workloads behind Tenet's back (issue #5), for state "both": each is one
+ * `ip -batch` run inside the named workload; a full set() must repair all of them.
+ * g1 is a1's eth1 (no default route); b1 loses its interface's name, so its port is re-made.
+ */
+export const WORKLOAD_DRIFTS: { workload: string; commands: string[] }[] = [
+  { workload: 'a1', commands: ['addr flush dev eth0'] }, // address and default route gone
+  { workload: 'a1', commands: ['link set eth1 mtu 1300 down'] },
+  { workload: 'b1', commands: ['link set eth0 down', 'link set eth0 name old0'] },
+];
