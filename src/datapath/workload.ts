@@ -43,7 +43,7 @@ export const workloadReadArgv = (netns: string): string[] => ['nsenter', `--net=
 
 /** Reads every given workload namespace once, in parallel; a failed read is an Error in the map. */
 export async function observeWorkloads(runner: CommandRunner, paths: Iterable<string>): Promise<Map<string, WorkloadState | Error>> {
-  const unique = [...new Set(paths)];
+  const unique = [...new Set(paths)].sort(); // a stable order for the transcript
   const reads = await Promise.all(
     unique.map(async (p) => {
       const r = await runner.run(workloadReadArgv(p), { input: WORKLOAD_READ, allowFail: true });
