@@ -57,13 +57,31 @@ export async function namespaceMark(path: string): Promise<{ identity: Namespace
   }
 }
 
+/**
+ * Network namespaces already proven so, by `dev:ino:ctime`. The kind of a namespace never
+ * changes while it lives, and the ctime tells a recycled inode number apart, so a re-check
+ * (every reconcile re-reads every workload's path: workload-check.ts) costs a stat and a
+ * statfs instead of an open, a readlink and, for a bind mount, a parse of the whole
+ * /proc/self/mountinfo, which grows with every namespace on the host: that made each
+ * attach cost O(namespaces²) (docs/benchmarks.md, issue 5 run: 192 ms per attach at 200).
+ */
+const provenNet = new Set<string>();
+const PROVEN_MAX = 65_536;
+
+function remember(key: string): void {
+  if (provenNet.size >= PROVEN_MAX) provenNet.clear(); // rare; the next checks prove again
+  provenNet.add(key);
+}
+
 async function readNamespace(path: string): Promise<{ identity: NamespaceIdentity; ctimeNs: bigint }> {
-  const st = await stat(path).catch((err: NodeJS.ErrnoException) => {
+  const st = await stat(path, { bigint: true }).catch((err: NodeJS.ErrnoException) => {
     throw new NotANamespace(path, err.code === 'EACCES' ? 'unreadable' : 'missing', err.code === 'EACCES' ? 'permission denied' : 'no such file');
   });
   if (!st.isFile()) throw new NotANamespace(path, 'not-netns', st.isDirectory() ? 'a directory' : 'not a namespace file');
   const fs = await statfs(path);
   if (fs.type !== NSFS_MAGIC) throw new NotANamespace(path, 'not-netns', 'an ordinary file, not a namespace');
+  const key = `${st.dev}:${st.ino}:${st.ctimeNs}`;
+  if (provenNet.has(key)) return { identity: { dev: Number(st.dev), ino: Number(st.ino) }, ctimeNs: st.ctimeNs };
   const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY).catch(() => {
     throw new NotANamespace(path, 'unreadable', 'cannot be opened');
   });
@@ -71,6 +89,7 @@ async function readNamespace(path: string): Promise<{ identity: NamespaceIdentit
     const id = await handle.stat({ bigint: true });
     const kind = await namespaceKind(await readlink(`/proc/self/fd/${handle.fd}`), Number(id.ino));
     if (kind !== 'net') throw new NotANamespace(path, 'not-netns', `a ${kind} namespace, not a network namespace`);
+    remember(`${id.dev}:${id.ino}:${id.ctimeNs}`);
     return { identity: { dev: Number(id.dev), ino: Number(id.ino) }, ctimeNs: id.ctimeNs };
   } finally {
     await handle.close();
