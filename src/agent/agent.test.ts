@@ -142,6 +142,32 @@ describe('agent on the fake kernel', () => {
     agent.stop();
   });
 
+  it("another attach's reconcile never writes `up` for an attach still running: only its own does, before it answers", async () => {
+    // Killed between the two, the agent must leave B pending (rolled back unless retried), not complete.
+    const gated = new GatedDatapath(k, silentLogger, { listNamespaces: () => k.listNamespaces(), ownership: fakeOwnership(k) });
+    const agent = await startAgent(60_000, gated);
+    let releaseA!: () => void;
+    gated.gate = new Promise((r) => (releaseA = r));
+    const a = attach(agent, { tenant: 'acme', network: 'red', netns: workload(), idempotencyKey: 'queued-a' }, silentLogger);
+    await waitFor(() => gated.waiting || undefined, 5000, "A's reconcile to be held");
+    const b = attach(agent, { tenant: 'acme', network: 'red', netns: workload(), idempotencyKey: 'queued-b' }, silentLogger);
+    await waitFor(() => agent.cache.endpoints.get(idFor('queued-b')), 5000, "B's endpoint to be committed, its reconcile queued behind A's");
+    let releaseB!: () => void;
+    gated.gate = new Promise((r) => (releaseB = r));
+    releaseA();
+    const first = await a;
+    assert.equal(first.status, 'up', "positive control: A's own reconcile wrote its status");
+    await waitFor(() => gated.waiting || undefined, 5000, 'the next reconcile to be held');
+    assert.equal((await c().getEndpoint(idFor('queued-b'))).status, 'pending', "A's reconcile realized B but must not complete it");
+    gated.gate = undefined;
+    releaseB();
+    const second = await b;
+    assert.equal(second.status, 'up');
+    assert.equal((await c().getEndpoint(second.id)).status, 'up', 'written before B answered');
+    for (const e of [first, second]) await agent.removeEndpoint(e, 'test');
+    agent.stop();
+  });
+
   it('never touches a namespace that replaced the attached one, and removes the endpoint', async () => {
     const agent = await startAgent();
     const path = workload();

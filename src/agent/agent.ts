@@ -112,9 +112,12 @@ export class Agent {
     await this.reconcileTenants(new Set([ep.tenant]));
   }
 
-  /** Converges the given tenants now (serialized); used by attach and detach. */
-  reconcileTenants(tenants: Set<string>): Promise<SetResult> {
-    return this.queue.run(() => this.reconcile(tenants));
+  /**
+   * Converges the given tenants now (serialized); used by attach and detach. `completing`:
+   * the endpoint an attach completes with this reconcile (its status is written by it only).
+   */
+  reconcileTenants(tenants: Set<string>, completing?: string): Promise<SetResult> {
+    return this.queue.run(() => this.reconcile(tenants, completing));
   }
 
   /** A full reconcile now (serialized), as the periodic resync does; tests count its cost. */
@@ -174,17 +177,17 @@ export class Agent {
     this.realization.settle(this.relevantRevision, this.listed && !this.scheduled && this.running === 0);
   }
 
-  private async reconcile(tenants?: Set<string>): Promise<SetResult> {
+  private async reconcile(tenants?: Set<string>, completing?: string): Promise<SetResult> {
     this.running++;
     try {
-      return await this.converge(tenants);
+      return await this.converge(tenants, completing);
     } finally {
       this.running--;
       this.settle();
     }
   }
 
-  private async converge(tenants?: Set<string>): Promise<SetResult> {
+  private async converge(tenants?: Set<string>, completing?: string): Promise<SetResult> {
     const { live, stale, held } = await splitByNamespace(this.host, this.cache.endpoints.values(), this.namespaces, tenants);
     const plan = buildPlan({
       host: this.host,
@@ -203,7 +206,7 @@ export class Agent {
     }
     this.realization.record(result, tenants && [...tenants].map((t) => tenantNs(this.opts.nsPrefix, t)));
     await collectStale(stale, this.cache, this.opts.controller, this.opts.logger);
-    await this.status.report(this.host, plan, result, tenants);
+    await this.status.report(this.host, plan, result, tenants, completing);
     return result;
   }
 }

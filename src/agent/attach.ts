@@ -58,7 +58,7 @@ export async function attach(agent: Agent, req: AttachRequest, logger: Logger): 
   agent.cache.putLocalEndpoint(created);
   if (attachment.kind === 'handoff') agent.opts.datapath.readBackNext(tenantNs(agent.opts.nsPrefix, tenant));
   try {
-    const failure = portFailure(agent, created, await agent.reconcileTenants(new Set([tenant])));
+    const failure = portFailure(agent, created, await agent.reconcileTenants(new Set([tenant]), created.id));
     if (failure) {
       await rollback(agent, created, logger);
       throw failure;
@@ -78,7 +78,7 @@ export async function attachExisting(agent: Agent, id: string, req: AttachExisti
   agent.cache.putLocalEndpoint(ep);
   if (attachment.kind === 'handoff') agent.opts.datapath.readBackNext(tenantNs(agent.opts.nsPrefix, ep.tenant));
   try {
-    const failure = portFailure(agent, ep, await agent.reconcileTenants(new Set([ep.tenant])));
+    const failure = portFailure(agent, ep, await agent.reconcileTenants(new Set([ep.tenant]), id));
     if (failure) {
       await undoAttach(agent, id, logger);
       throw failure;

@@ -54,9 +54,15 @@ export class UnfinishedAttaches {
     this.timer = setTimeout(() => void this.rollBack(), this.windowMs);
   }
 
-  /** Whether the status of `id` may be reported (not while it waits for its caller). */
+  /**
+   * Whether a reconcile may report the status of `id`: not while it waits for its caller,
+   * and not while an attach of it runs here, whose own reconcile reports it (attach.ts).
+   * Another attach's reconcile of the same tenant realizes it too, but writing `up` then
+   * would make it complete before its caller has an answer: killed in between, the agent
+   * would leave an endpoint its caller never got, and never roll it back.
+   */
   reportable(id: string): boolean {
-    return !this.unclaimed.has(id);
+    return !this.unclaimed.has(id) && !this.inFlight.has(id);
   }
 
   /** Runs an attach's controller call, claiming `id` (when known) before and after it. */

@@ -17,21 +17,22 @@ export class StatusReporter {
     private readonly controller: ControllerClient,
     private readonly cache: ObjectCache,
     private readonly logger: Logger,
-    /** False for an endpoint whose unfinished attach waits for its caller (claims.ts). */
+    /** False for an endpoint whose unfinished attach waits for its caller, or whose attach runs (claims.ts). */
     private readonly reportable: (id: string) => boolean = () => true,
   ) {}
 
-  async report(host: string, plan: HostPlan, result: SetResult, tenants?: Set<string>): Promise<void> {
+  /** `completing`: the endpoint whose attach this reconcile completes, reported even though its attach is in flight. */
+  async report(host: string, plan: HostPlan, result: SetResult, tenants?: Set<string>, completing?: string): Promise<void> {
     const mtus = new Map(plan.tenants.flatMap((t) => t.ports.map((p) => [p.endpointId, p.mtu] as const)));
     // Only ports this host realizes have a status to report; a detached endpoint's is "detached".
     const mine = [...this.cache.endpoints.values()].filter((e) => e.host === host && e.attachment !== undefined && (!tenants || tenants.has(e.tenant)));
     const live = new Set(mine.map((e) => e.id));
     for (const id of this.reported.keys()) if (!live.has(id)) this.reported.delete(id);
-    await Promise.all(mine.map((e) => this.reportOne(e, result.failedPorts.get(e.id)?.message, mtus.get(e.id))));
+    const reportable = mine.filter((e) => e.id === completing || this.reportable(e.id));
+    await Promise.all(reportable.map((e) => this.reportOne(e, result.failedPorts.get(e.id)?.message, mtus.get(e.id))));
   }
 
   private async reportOne(e: Endpoint, failure: string | undefined, mtu: number | undefined): Promise<void> {
-    if (!this.reportable(e.id)) return;
     const status = failure ? 'error' : 'up';
     const key = `${status}|${failure ?? ''}|${mtu}`;
     const current = `${e.status}|${e.statusDetail ?? ''}|${e.mtu}`;

@@ -8,6 +8,8 @@ import { Option, type Command } from 'commander';
 import { DEFAULT_AGENT_SOCKET, DEFAULT_AGENT_STATE_DIR, DEFAULT_CONTROLLER_SOCKET, DEFAULT_DATA_DIR, DEFAULT_HTTP_LISTEN } from '../api/defaults.js';
 import type { Logger } from '../base/logger.js';
 import { TenetError } from '../model/errors.js';
+import { DEFAULT_CLAIM_WINDOW_MS } from '../agent/claims.js';
+import { wholeNumber } from '../cli/context.js';
 import { startAgent } from './agent.js';
 import { startController } from './controller.js';
 import { createLogger } from './logging.js';
@@ -81,7 +83,12 @@ function agentOptions(cmd: Command): Command {
     .option('--underlay-dev <name>', 'underlay interface (default: from the default route)')
     .option('--underlay-name <name>', 'underlay network name: VXLAN only flows between hosts of one underlay', 'default')
     .option('--state-dir <dir>', "where the agent keeps the controller's CA and its credential", DEFAULT_AGENT_STATE_DIR)
-    .option('--claim-window-ms <ms>', 'how long an attach left unfinished by a crash waits for its caller to retry before it is rolled back', (v) => Number(v), 30_000);
+    .addOption(
+      new Option('--claim-window-ms <ms>', 'how long an attach left unfinished by a crash waits for its caller to retry before it is rolled back')
+        .env('TENET_CLAIM_WINDOW_MS')
+        .argParser(wholeNumber(0))
+        .default(DEFAULT_CLAIM_WINDOW_MS),
+    );
 }
 
 const SOCKET_GROUP = '--socket-group <group>';
