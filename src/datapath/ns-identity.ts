@@ -60,10 +60,10 @@ export async function namespaceMark(path: string): Promise<{ identity: Namespace
 /**
  * Network namespaces already proven so, by `dev:ino:ctime`. The kind of a namespace never
  * changes while it lives, and the ctime tells a recycled inode number apart, so a re-check
- * (every reconcile re-reads every workload's path: workload-check.ts) costs a stat and a
- * statfs instead of an open, a readlink and, for a bind mount, a parse of the whole
- * /proc/self/mountinfo, which grows with every namespace on the host: that made each
- * attach cost O(namespaces²) (docs/benchmarks.md, issue 5 run: 192 ms per attach at 200).
+ * (every reconcile re-reads every workload's path: workload-check.ts) costs one stat instead
+ * of a statfs, an open, a readlink and, for a bind mount, a parse of the whole
+ * /proc/self/mountinfo, which grows with every namespace on the host: that made each attach
+ * cost O(namespaces²) (docs/benchmarks.md, issue 5: 192 ms per attach at 200, growing).
  */
 const provenNet = new Set<string>();
 const PROVEN_MAX = 65_536;
@@ -78,10 +78,11 @@ async function readNamespace(path: string): Promise<{ identity: NamespaceIdentit
     throw new NotANamespace(path, err.code === 'EACCES' ? 'unreadable' : 'missing', err.code === 'EACCES' ? 'permission denied' : 'no such file');
   });
   if (!st.isFile()) throw new NotANamespace(path, 'not-netns', st.isDirectory() ? 'a directory' : 'not a namespace file');
-  const fs = await statfs(path);
-  if (fs.type !== NSFS_MAGIC) throw new NotANamespace(path, 'not-netns', 'an ordinary file, not a namespace');
+  // dev:ino:ctime proven before names that very nsfs inode: no statfs, no open.
   const key = `${st.dev}:${st.ino}:${st.ctimeNs}`;
   if (provenNet.has(key)) return { identity: { dev: Number(st.dev), ino: Number(st.ino) }, ctimeNs: st.ctimeNs };
+  const fs = await statfs(path);
+  if (fs.type !== NSFS_MAGIC) throw new NotANamespace(path, 'not-netns', 'an ordinary file, not a namespace');
   const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY).catch(() => {
     throw new NotANamespace(path, 'unreadable', 'cannot be opened');
   });
