@@ -125,6 +125,9 @@ export class ControllerClient {
     if ((res.statusCode ?? 500) >= 400) throw await errorAnswer(res);
     const abort = () => res.destroy();
     signal?.addEventListener('abort', abort, { once: true });
+    // An abort while the response was on its way fired before the listener existed: a held
+    // stream would then never end (found as a CI hang of the sync test under load).
+    if (signal?.aborted) abort();
     res.setEncoding('utf8');
     let buffered = '';
     try {

@@ -115,3 +115,17 @@ test('sync re-lists on an HTTP 410 COMPACTED and keeps a numeric revision throug
   abort.abort();
   await done;
 });
+
+test('a watch aborted while its response is on the way ends instead of holding the stream', async (t) => {
+  const abort = new AbortController();
+  const client = await serve(t, (_req, res) => {
+    abort.abort(); // before the client has the answer's head
+    res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+    res.write('{"type":"bookmark","revision":6}\n'); // then hold the stream open
+  });
+  const got: WatchMessage[] = [];
+  const ended = client.watch(7, (m) => got.push(m), abort.signal).then(() => 'ended');
+  const verdict = await Promise.race([ended, new Promise((r) => setTimeout(() => r('still open after 5 s'), 5000))]);
+  assert.equal(verdict, 'ended');
+  assert.deepEqual(got, [], 'nothing is delivered after the abort');
+});
