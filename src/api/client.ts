@@ -43,6 +43,9 @@ export function parseWatchLine(line: string): WatchMessage {
 }
 
 /** The TenetError an HTTP error answer carries ({"error":{code,message}}), whatever its body. */
+/** Six bookmark intervals of the controller (DEFAULT_BOOKMARK_MS, 5 s) without a line. */
+export const WATCH_IDLE_MS = 30_000;
+
 async function errorAnswer(res: IncomingMessage): Promise<TenetError> {
   res.setEncoding('utf8');
   let text = '';
@@ -120,9 +123,12 @@ export class ControllerClient {
    * the cache as events. Bytes are decoded as a stream, so a character split across two
    * chunks arrives whole.
    */
-  async watch(revision: number, onMessage: (m: WatchMessage) => void, signal?: AbortSignal): Promise<void> {
+  async watch(revision: number, onMessage: (m: WatchMessage) => void, signal?: AbortSignal, idleMs = WATCH_IDLE_MS): Promise<void> {
     const res = await this.transport.stream(`/v1/watch?revision=${revision}`);
     if ((res.statusCode ?? 500) >= 400) throw await errorAnswer(res);
+    // The controller sends a bookmark when idle (every 5 s): silence means a dead peer whose
+    // connection never closed (a crash behind a partition); end the watch so the caller resumes.
+    res.setTimeout(idleMs, () => res.destroy(new TenetError('CONTROLLER_UNREACHABLE', `the watch stream was silent for ${idleMs / 1000} s`, 'the agent resumes it by itself')));
     const abort = () => res.destroy();
     signal?.addEventListener('abort', abort, { once: true });
     // An abort while the response was on its way fired before the listener existed: a held

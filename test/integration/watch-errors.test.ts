@@ -129,3 +129,13 @@ test('a watch aborted while its response is on the way ends instead of holding t
   assert.equal(verdict, 'ended');
   assert.deepEqual(got, [], 'nothing is delivered after the abort');
 });
+
+test('a watch stream that goes silent (a dead peer that never closed) ends with an error', async (t) => {
+  const client = await serve(t, (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+    res.write('{"type":"bookmark","revision":6}\n'); // then nothing, never closed
+  });
+  const got: WatchMessage[] = [];
+  await assert.rejects(client.watch(7, (m) => got.push(m), undefined, 300), { code: 'CONTROLLER_UNREACHABLE', message: /silent/ });
+  assert.deepEqual(got, [{ type: 'bookmark', revision: 6 }], 'what came before the silence was delivered');
+});
