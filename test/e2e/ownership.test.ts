@@ -14,11 +14,7 @@ import { kernelSkip } from '../../src/datapath/testing/kernel-env.js';
 import { TenetEnv } from '../support/procs.js';
 
 const t = new TenetEnv();
-const ok = async (...args: string[]) => {
-  const r = await t.tenet(...args);
-  assert.equal(r.code, 0, `tenet ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-};
+const ok = (...args: string[]) => t.ok(...args);
 
 describe('Tenet removes only the namespaces it made', { skip: kernelSkip('namespace ownership') }, () => {
   before(() => t.startController());

@@ -13,11 +13,7 @@ import { assertIsolated } from '../../src/datapath/testing/reach.js';
 import { kernelSkip } from '../../src/datapath/testing/kernel-env.js';
 
 const t = new TenetEnv();
-const ok = async (...args: string[]) => {
-  const r = await t.tenet(...args);
-  assert.equal(r.code, 0, `tenet ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-};
+const ok = (...args: string[]) => t.ok(...args);
 interface FullReconcile {
   pid: number;
   count: number;

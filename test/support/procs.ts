@@ -74,6 +74,18 @@ export class TenetEnv {
     return join(this.env.TENET_RUN_DIR!, 'lab', `${this.prefix}-${host}.log`);
   }
 
+  /** `tenet ARGS…` that must succeed: its stdout, or a failure naming the command and its stderr. */
+  async ok(...args: string[]): Promise<string> {
+    const r = await this.tenet(...args);
+    if (r.code !== 0) throw new Error(`tenet ${args.join(' ')} exited ${r.code}: ${r.stderr.trim()}`);
+    return r.stdout;
+  }
+
+  /** Several commands that must succeed, in order (a test's setup). */
+  async okAll(commands: string[][]): Promise<void> {
+    for (const args of commands) await this.ok(...args);
+  }
+
   async json<T>(...args: string[]): Promise<T> {
     const r = await this.tenet(...args, '-o', 'json');
     if (r.code !== 0) throw new Error(`tenet ${args.join(' ')} failed: ${r.stderr}`);
