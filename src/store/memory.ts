@@ -2,7 +2,8 @@
  * In-memory store for unit tests: the full contract (revisions, txn, watch, compaction)
  * with none of the durability. It keeps a log of every revision, like the SQLite backend.
  */
-import { CompactedError, type Compare, type KeyValue, type ListPage, type ListResult, type Op, type Store, type Watch, type WatchEvent, type WatchHandlers, type WriteResult } from './types.js';
+import { Lessor } from './lessor.js';
+import { CompactedError, LeaseNotFoundError, type Compare, type Lease, type KeyValue, type ListPage, type ListResult, type Op, type Store, type Watch, type WatchEvent, type WatchHandlers, type WriteResult } from './types.js';
 import { WatchHub } from './watch-hub.js';
 
 export class MemoryStore implements Store {
@@ -11,6 +12,14 @@ export class MemoryStore implements Store {
   private readonly current = new Map<string, KeyValue>();
   private readonly log: WatchEvent[] = [];
   private readonly hub = new WatchHub();
+  private nextLease = 1;
+  private readonly lessor = new Lessor((ids) => {
+    for (const id of ids) void this.revoke(id);
+  });
+
+  constructor() {
+    this.lessor.start();
+  }
 
   async get(key: string): Promise<KeyValue | undefined> {
     const kv = this.current.get(key);
@@ -26,13 +35,13 @@ export class MemoryStore implements Store {
     return sortedCopies([...this.current.values()].filter((kv) => kv.key.startsWith(prefix)));
   }
 
-  async create(key: string, value: string): Promise<WriteResult> {
-    return this.txn([{ key, modRevision: 0 }], [{ type: 'put', key, value }]);
+  async create(key: string, value: string, lease?: number): Promise<WriteResult> {
+    return this.txn([{ key, modRevision: 0 }], [{ type: 'put', key, value, lease }]);
   }
 
-  async update(key: string, value: string, modRevision: number): Promise<WriteResult> {
+  async update(key: string, value: string, modRevision: number, lease?: number): Promise<WriteResult> {
     if (modRevision === 0) return { ok: false, revision: this.rev };
-    return this.txn([{ key, modRevision }], [{ type: 'put', key, value }]);
+    return this.txn([{ key, modRevision }], [{ type: 'put', key, value, lease }]);
   }
 
   async delete(key: string, modRevision?: number): Promise<WriteResult> {
@@ -42,6 +51,7 @@ export class MemoryStore implements Store {
   }
 
   async txn(compares: Compare[], ops: Op[]): Promise<WriteResult> {
+    for (const op of ops) if (op.type === 'put' && op.lease !== undefined && !this.lessor.has(op.lease)) throw new LeaseNotFoundError(op.lease);
     const holds = compares.every((c) => (this.current.get(c.key)?.modRevision ?? 0) === c.modRevision);
     if (!holds) return { ok: false, revision: this.rev };
     const rev = this.rev + 1;
@@ -71,7 +81,30 @@ export class MemoryStore implements Store {
     return this.rev;
   }
 
+  async grant(ttlMs: number): Promise<Lease> {
+    const lease = { id: this.nextLease++, ttlMs };
+    this.lessor.add(lease);
+    return lease;
+  }
+
+  async keepAlive(id: number): Promise<boolean> {
+    return this.lessor.keepAlive(id);
+  }
+
+  async revoke(id: number): Promise<boolean> {
+    const known = this.lessor.timeToLive(id) !== undefined || this.lessor.keysOf(id).length > 0;
+    const keys = this.lessor.keysOf(id);
+    this.lessor.remove(id);
+    if (keys.length > 0) await this.txn([], keys.map((key) => ({ type: 'delete', key })));
+    return known;
+  }
+
+  async timeToLive(id: number): Promise<number | undefined> {
+    return this.lessor.timeToLive(id);
+  }
+
   async close(): Promise<void> {
+    this.lessor.stop();
     this.hub.closeAll();
   }
 
@@ -80,10 +113,13 @@ export class MemoryStore implements Store {
     if (op.type === 'delete') {
       if (!prev) return [];
       this.current.delete(op.key);
+      this.lessor.bind(op.key, undefined);
       return [{ type: 'delete', kv: { key: op.key, value: '', createRevision: prev.createRevision, modRevision: rev }, prevKv: prev }];
     }
-    const kv = { key: op.key, value: op.value, createRevision: prev?.createRevision ?? rev, modRevision: rev };
+    const kv: KeyValue = { key: op.key, value: op.value, createRevision: prev?.createRevision ?? rev, modRevision: rev };
+    if (op.lease !== undefined) kv.lease = op.lease;
     this.current.set(op.key, kv);
+    this.lessor.bind(op.key, op.lease);
     return [{ type: 'put', kv, prevKv: prev }];
   }
 

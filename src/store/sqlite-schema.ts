@@ -15,13 +15,18 @@ CREATE TABLE IF NOT EXISTS log (
   key        TEXT    NOT NULL,
   value      TEXT,
   create_rev INTEGER NOT NULL,
-  prev_id    INTEGER
+  prev_id    INTEGER,
+  lease      INTEGER
 );
 CREATE INDEX IF NOT EXISTS log_key_id ON log (key, id);
 CREATE INDEX IF NOT EXISTS log_rev ON log (rev);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO meta (name, value) VALUES ('revision', 0), ('compacted', 0);
+CREATE TABLE IF NOT EXISTS lease (id INTEGER PRIMARY KEY AUTOINCREMENT, ttl_ms INTEGER NOT NULL);
 `;
+
+/** A store made before leases has no lease column: it gains one (every key unleased). */
+export const ADD_LEASE_COLUMN = `ALTER TABLE log ADD COLUMN lease INTEGER`;
 
 /** Matches keys under @prefix; the range test lets SQLite use the key index. */
 const UNDER_PREFIX = `key >= @prefix AND substr(key, 1, length(@prefix)) = @prefix`;
@@ -30,7 +35,14 @@ export const SQL = {
   meta: `SELECT value FROM meta WHERE name = ?`,
   setMeta: `UPDATE meta SET value = ? WHERE name = ?`,
   latest: `SELECT * FROM log WHERE key = ? ORDER BY id DESC LIMIT 1`,
-  insert: `INSERT INTO log (rev, key, value, create_rev, prev_id) VALUES (?, ?, ?, ?, ?)`,
+  insert: `INSERT INTO log (rev, key, value, create_rev, prev_id, lease) VALUES (?, ?, ?, ?, ?, ?)`,
+  leases: `SELECT id, ttl_ms AS ttlMs FROM lease`,
+  grant: `INSERT INTO lease (ttl_ms) VALUES (?)`,
+  dropLease: `DELETE FROM lease WHERE id = ?`,
+  /** Live keys bound to a lease (each key's latest row): the lessor's state after a reopen. */
+  leasedKeys: `
+    SELECT key, lease FROM log l WHERE lease IS NOT NULL AND value IS NOT NULL
+      AND id = (SELECT MAX(id) FROM log x WHERE x.key = l.key)`,
   /** The latest row of each key under @prefix at or below @rev, if it is not a deletion. */
   listAt: `
     SELECT * FROM log WHERE id IN (
@@ -53,8 +65,8 @@ export const SQL = {
     WHERE l.value IS NOT NULL LIMIT @limit`,
   /** Changes after @after in commit order, each with the row it replaced. */
   history: `
-    SELECT l.rev, l.key, l.value, l.create_rev,
-           p.rev AS prev_rev, p.value AS prev_value, p.create_rev AS prev_create_rev
+    SELECT l.rev, l.key, l.value, l.create_rev, l.lease,
+           p.rev AS prev_rev, p.value AS prev_value, p.create_rev AS prev_create_rev, p.lease AS prev_lease
     FROM log l LEFT JOIN log p ON p.id = l.prev_id
     WHERE l.rev > @after AND l.key >= @prefix AND substr(l.key, 1, length(@prefix)) = @prefix
     ORDER BY l.rev, l.id`,

@@ -22,8 +22,9 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { SCHEMA, SQL } from './sqlite-schema.js';
-import { CompactedError, type Compare, type KeyValue, type ListPage, type ListResult, type Op, type Store, type Watch, type WatchEvent, type WatchHandlers, type WriteResult } from './types.js';
+import { Lessor } from './lessor.js';
+import { ADD_LEASE_COLUMN, SCHEMA, SQL } from './sqlite-schema.js';
+import { CompactedError, LeaseNotFoundError, type Compare, type Lease, type KeyValue, type ListPage, type ListResult, type Op, type Store, type Watch, type WatchEvent, type WatchHandlers, type WriteResult } from './types.js';
 import { WatchHub } from './watch-hub.js';
 
 interface Row {
@@ -32,12 +33,14 @@ interface Row {
   key: string;
   value: string | null;
   create_rev: number;
+  lease?: number | null;
 }
 
 interface HistoryRow extends Omit<Row, 'id'> {
   prev_rev: number | null;
   prev_value: string | null;
   prev_create_rev: number | null;
+  prev_lease: number | null;
 }
 
 type Commit = { ok: false; revision: number } | { ok: true; revision: number; events: WatchEvent[] };
@@ -56,12 +59,20 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly hub = new WatchHub();
   private readonly q: Record<keyof typeof SQL, Database.Statement>;
-  private readonly commit: (compares: Compare[], ops: Op[]) => Commit;
+  private readonly commit: (compares: Compare[], ops: Op[], endLease?: number) => Commit;
+  private readonly lessor = new Lessor((ids) => {
+    for (const id of ids) this.endLease(id);
+  });
 
   constructor(readonly path: string) {
     this.db = openDatabase(path);
     this.q = prepareAll(this.db);
-    this.commit = this.db.transaction((compares: Compare[], ops: Op[]) => this.apply(compares, ops)).immediate;
+    this.commit = this.db.transaction((compares: Compare[], ops: Op[], endLease?: number) => {
+      if (endLease !== undefined) this.q.dropLease.run(endLease);
+      return this.apply(compares, ops);
+    }).immediate;
+    this.restoreLeases();
+    this.lessor.start();
   }
 
   async get(key: string): Promise<KeyValue | undefined> {
@@ -79,19 +90,19 @@ export class SqliteStore implements Store {
     })();
   }
 
-  async create(key: string, value: string): Promise<WriteResult> {
-    return this.write([{ key, modRevision: 0 }], [{ type: 'put', key, value }]);
+  async create(key: string, value: string, lease?: number): Promise<WriteResult> {
+    return this.write([{ key, modRevision: 0 }], [{ type: 'put', key, value, lease }]);
   }
 
-  async update(key: string, value: string, modRevision: number): Promise<WriteResult> {
+  async update(key: string, value: string, modRevision: number, lease?: number): Promise<WriteResult> {
     if (modRevision === 0) return { ok: false, revision: this.meta('revision') };
-    return this.write([{ key, modRevision }], [{ type: 'put', key, value }]);
+    return this.write([{ key, modRevision }], [{ type: 'put', key, value, lease }]);
   }
 
   async delete(key: string, modRevision?: number): Promise<WriteResult> {
     const compares = modRevision === undefined ? [] : [{ key, modRevision }];
     const result = this.commit(compares, [{ type: 'delete', key }]);
-    if (result.ok) this.hub.publish(result.events);
+    if (result.ok) this.published(result.events);
     // Deleting nothing is not a write: ok is false, as the contract asks.
     return { ok: result.ok && result.events.length > 0, revision: result.revision };
   }
@@ -123,15 +134,54 @@ export class SqliteStore implements Store {
     return this.meta('revision');
   }
 
+  async grant(ttlMs: number): Promise<Lease> {
+    const id = Number(this.q.grant.run(ttlMs).lastInsertRowid);
+    this.lessor.add({ id, ttlMs });
+    return { id, ttlMs };
+  }
+
+  async keepAlive(id: number): Promise<boolean> {
+    return this.lessor.keepAlive(id);
+  }
+
+  async revoke(id: number): Promise<boolean> {
+    return this.endLease(id);
+  }
+
+  async timeToLive(id: number): Promise<number | undefined> {
+    return this.lessor.timeToLive(id);
+  }
+
   async close(): Promise<void> {
+    this.lessor.stop();
     this.hub.closeAll();
     if (this.db.open) this.db.close();
   }
 
   private write(compares: Compare[], ops: Op[]): WriteResult {
+    for (const op of ops) if (op.type === 'put' && op.lease !== undefined && !this.lessor.has(op.lease)) throw new LeaseNotFoundError(op.lease);
     const result = this.commit(compares, ops);
-    if (result.ok) this.hub.publish(result.events);
+    if (result.ok) this.published(result.events);
     return { ok: result.ok, revision: result.revision };
+  }
+
+  /** Deletes a lease's keys and the lease in one transaction (one revision). */
+  private endLease(id: number): boolean {
+    const known = this.lessor.timeToLive(id) !== undefined || this.lessor.keysOf(id).length > 0;
+    const result = this.commit([], this.lessor.keysOf(id).map((key) => ({ type: 'delete', key })), id);
+    this.lessor.remove(id);
+    if (result.ok) this.published(result.events);
+    return known;
+  }
+
+  private published(events: WatchEvent[]): void {
+    for (const e of events) this.lessor.bind(e.kv.key, e.type === 'put' ? e.kv.lease : undefined);
+    this.hub.publish(events);
+  }
+
+  private restoreLeases(): void {
+    for (const lease of this.q.leases.all() as Lease[]) this.lessor.add(lease);
+    for (const row of this.q.leasedKeys.all() as { key: string; lease: number }[]) this.lessor.bind(row.key, row.lease);
   }
 
   /** Runs inside the IMMEDIATE transaction: check every compare, then append one row per op. */
@@ -150,8 +200,9 @@ export class SqliteStore implements Store {
     if (op.type === 'delete' && !prev) return [];
     const value = op.type === 'put' ? op.value : null;
     const createRev = prev?.create_rev ?? rev;
-    this.q.insert.run(rev, op.key, value, createRev, prev?.id ?? null);
-    const kv = toKv({ rev, key: op.key, value, create_rev: createRev });
+    const lease = op.type === 'put' ? (op.lease ?? null) : null;
+    this.q.insert.run(rev, op.key, value, createRev, prev?.id ?? null, lease);
+    const kv = toKv({ rev, key: op.key, value, create_rev: createRev, lease });
     return [{ type: op.type, kv, prevKv: prev ? toKv(prev) : undefined }];
   }
 
@@ -183,6 +234,8 @@ function openDatabase(path: string): Database.Database {
     // FULL: a commit survives power loss, so an address once handed out stays taken.
     db.pragma('synchronous = FULL');
     db.exec(SCHEMA);
+    const columns = db.pragma('table_info(log)') as { name: string }[];
+    if (!columns.some((c) => c.name === 'lease')) db.exec(ADD_LEASE_COLUMN);
     return db;
   } catch (err) {
     db?.close();
@@ -210,10 +263,12 @@ function prepareAll(db: Database.Database): Record<keyof typeof SQL, Database.St
 }
 
 function toKv(row: Omit<Row, 'id'>): KeyValue {
-  return { key: row.key, value: row.value ?? '', createRevision: row.create_rev, modRevision: row.rev };
+  const kv: KeyValue = { key: row.key, value: row.value ?? '', createRevision: row.create_rev, modRevision: row.rev };
+  if (row.lease !== undefined && row.lease !== null) kv.lease = row.lease;
+  return kv;
 }
 
 function toEvent(row: HistoryRow): WatchEvent {
-  const prevKv = row.prev_rev === null ? undefined : toKv({ key: row.key, rev: row.prev_rev, value: row.prev_value, create_rev: row.prev_create_rev! });
+  const prevKv = row.prev_rev === null ? undefined : toKv({ key: row.key, rev: row.prev_rev, value: row.prev_value, create_rev: row.prev_create_rev!, lease: row.prev_lease });
   return { type: row.value === null ? 'delete' : 'put', kv: toKv(row), prevKv };
 }

@@ -12,6 +12,8 @@ export interface KeyValue {
   value: string;
   createRevision: number;
   modRevision: number;
+  /** The lease the key is bound to (it vanishes when the lease ends); absent: none. */
+  lease?: number;
 }
 
 /** A condition of a transaction: the key's modRevision must equal this; 0 means "absent". */
@@ -20,7 +22,30 @@ export interface Compare {
   modRevision: number;
 }
 
-export type Op = { type: 'put'; key: string; value: string } | { type: 'delete'; key: string };
+/**
+ * A put binds the key to `lease` (it is deleted when the lease ends) or, without one, to no
+ * lease: as in etcd, every put says again whether the key is leased.
+ */
+export type Op = { type: 'put'; key: string; value: string; lease?: number } | { type: 'delete'; key: string };
+
+/**
+ * A lease (etcd's): keys bound to it are deleted, in one revision with delete events, when it
+ * is revoked or when `ttlMs` passes without a keep-alive. Grants and revokes are durable; a
+ * keep-alive is not a write (no revision, no event, no disk): a backend that restarts gives
+ * every lease a full TTL again, as etcd's leader does.
+ */
+export interface Lease {
+  id: number;
+  ttlMs: number;
+}
+
+/** A put named a lease that does not exist (never granted, revoked or expired). */
+export class LeaseNotFoundError extends Error {
+  constructor(readonly lease: number) {
+    super(`lease ${lease} not found (expired or revoked)`);
+    this.name = 'LeaseNotFoundError';
+  }
+}
 
 export interface WriteResult {
   ok: boolean;
@@ -71,18 +96,29 @@ export interface Store {
    * `page` reads a range: from a key on, at most `limit` keys (an allocator's cursor read).
    */
   list(prefix: string, revision?: number, page?: ListPage): Promise<ListResult>;
-  /** Create-if-absent. */
-  create(key: string, value: string): Promise<WriteResult>;
+  /** Create-if-absent (bound to `lease` if given: LeaseNotFoundError if it has ended). */
+  create(key: string, value: string, lease?: number): Promise<WriteResult>;
   /** Update only if the key's modRevision is still `modRevision`. */
-  update(key: string, value: string, modRevision: number): Promise<WriteResult>;
+  update(key: string, value: string, modRevision: number, lease?: number): Promise<WriteResult>;
   /** Delete, only if modRevision matches when given. ok is false if the key is absent. */
   delete(key: string, modRevision?: number): Promise<WriteResult>;
-  /** All compares hold → all ops applied atomically as ONE revision; else nothing. */
+  /**
+   * All compares hold → all ops applied atomically as ONE revision; else nothing. A put with
+   * a lease that has ended throws LeaseNotFoundError and applies nothing.
+   */
   txn(compares: Compare[], ops: Op[]): Promise<WriteResult>;
   /** Events with revision > afterRevision under prefix, then live ones. */
   watch(prefix: string, afterRevision: number, handlers: WatchHandlers): Watch;
   /** Forget history at or below `revision`; later watches/lists below it get CompactedError. */
   compact(revision: number): Promise<void>;
   revision(): Promise<number>;
+  /** A new lease that ends `ttlMs` from now unless kept alive. */
+  grant(ttlMs: number): Promise<Lease>;
+  /** The lease now ends a full TTL from now; false when it has ended already (its keys are gone). */
+  keepAlive(id: number): Promise<boolean>;
+  /** Ends the lease now, deleting its keys in one revision; false when it had ended already. */
+  revoke(id: number): Promise<boolean>;
+  /** Milliseconds until the lease ends, or undefined when it has ended. */
+  timeToLive(id: number): Promise<number | undefined>;
   close(): Promise<void>;
 }
