@@ -43,6 +43,12 @@ interface HistoryRow extends Omit<Row, 'id'> {
   prev_lease: number | null;
 }
 
+/** Settings for measuring the alternatives (bench/store-commit.ts); Tenet runs the defaults. */
+export interface SqliteOptions {
+  /** FULL (default, ADR 010): an acknowledged write survives power loss, not only kill -9. */
+  synchronous?: 'FULL' | 'NORMAL';
+}
+
 type Commit = { ok: false; revision: number } | { ok: true; revision: number; events: WatchEvent[] };
 
 /** Opens (creating if needed) `<dataDir>/tenet.db`. */
@@ -64,8 +70,8 @@ export class SqliteStore implements Store {
     for (const id of ids) this.endLease(id);
   });
 
-  constructor(readonly path: string) {
-    this.db = openDatabase(path);
+  constructor(readonly path: string, opts: SqliteOptions = {}) {
+    this.db = openDatabase(path, opts.synchronous ?? 'FULL');
     this.q = prepareAll(this.db);
     this.commit = this.db.transaction((compares: Compare[], ops: Op[], endLease?: number) => {
       if (endLease !== undefined) this.q.dropLease.run(endLease);
@@ -226,13 +232,13 @@ export class SqliteStore implements Store {
   }
 }
 
-function openDatabase(path: string): Database.Database {
+function openDatabase(path: string, synchronous: 'FULL' | 'NORMAL'): Database.Database {
   let db: Database.Database | undefined;
   try {
     db = new Database(path);
     db.pragma('journal_mode = WAL');
-    // FULL: a commit survives power loss, so an address once handed out stays taken.
-    db.pragma('synchronous = FULL');
+    // FULL: a commit survives power loss, so an address once handed out stays taken (ADR 010).
+    db.pragma(`synchronous = ${synchronous}`);
     db.exec(SCHEMA);
     const columns = db.pragma('table_info(log)') as { name: string }[];
     if (!columns.some((c) => c.name === 'lease')) db.exec(ADD_LEASE_COLUMN);
