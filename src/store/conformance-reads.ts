@@ -1,7 +1,7 @@
 /** Conformance cases for reads (list, list at a revision) and racing writers (see conformance.ts). */
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
-import { brief, keysUnder, kv, mustWrite, Recorder, storeCase, type OpenStore } from './conformance-kit.js';
+import { brief, keysUnder, kv, mustWrite, Recorder, settle, storeCase, type OpenStore } from './conformance-kit.js';
 import type { Store, WatchEvent } from './types.js';
 
 /**
@@ -72,15 +72,24 @@ export function readCases(open: OpenStore): void {
   });
 
   describe('isolation', () => {
-    storeCase(open, 'what the store hands out is the caller\'s own copy', async ({ store }) => {
+    storeCase(open, 'gets and lists hand out the caller\'s own copy, watches frozen events', async ({ store }) => {
       const other = new Recorder();
       store.watch('/i/', 0, other);
-      store.watch('/i/', 0, { onEvents: (events) => events.forEach(scribble), onError: () => {} });
+      // Events are shared by every watcher (watch-hub.ts): an edit must fail, not spread.
+      const refused: string[] = [];
+      const tryEdits = (e: WatchEvent) => {
+        assert.throws(() => scribble(e), TypeError);
+        assert.throws(() => Object.assign(e, { kv: { ...e.kv, value: 'x' } }), TypeError);
+        refused.push(e.kv.key);
+      };
+      store.watch('/i/', 0, { onEvents: (events) => events.forEach(tryEdits), onError: () => {} });
       await mustWrite(store.create('/i/k', 'v1'));
       await mustWrite(store.update('/i/k', 'v2', 1));
       scribble({ type: 'put', kv: (await store.get('/i/k'))!, prevKv: (await store.list('/i/', 1)).items[0] });
       (await store.list('/i/')).items.forEach((item) => (item.value = 'scribbled'));
       await other.waitForRevision(2);
+      await settle();
+      assert.deepEqual(refused, ['/i/k', '/i/k'], 'both edits of a watched event were refused');
       assert.deepEqual(await store.get('/i/k'), kv('/i/k', 'v2', 1, 2));
       assert.deepEqual((await store.list('/i/', 1)).items, [kv('/i/k', 'v1', 1, 1)]);
       assert.deepEqual(other.events.map(brief), ['put /i/k@1/1=v1', 'put /i/k@1/2=v2 (was /i/k@1/1=v1)']);

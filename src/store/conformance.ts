@@ -11,6 +11,8 @@
 import { describe } from 'node:test';
 import type { OpenStore } from './conformance-kit.js';
 import { historyCases } from './conformance-history.js';
+import { leaseCases } from './conformance-leases.js';
+import { leaseRestartCases } from './conformance-leases-restart.js';
 import { readCases } from './conformance-reads.js';
 import { watchCases } from './conformance-watch.js';
 import { writeCases } from './conformance-writes.js';
@@ -23,5 +25,7 @@ export function runConformance(name: string, open: OpenStore): void {
     readCases(open);
     watchCases(open);
     historyCases(open);
+    leaseCases(open);
+    leaseRestartCases(open);
   });
 }

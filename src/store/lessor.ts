@@ -2,10 +2,13 @@
  * Lease bookkeeping shared by the backends that keep leases in-process (memory, SQLite): which
  * keys each lease holds and when it ends. Expiry lives in memory only, as in etcd's lessor: a
  * keep-alive touches no disk and makes no revision, and a backend that reopens gives every
- * lease it had a full TTL again (lessor.restore), so a restart never expires a live host.
+ * lease it had a full TTL again (ADR 010), so a restart never expires a live host.
  *
- * The lessor never deletes keys itself: when leases end it calls `expire` with their ids,
- * and the backend revokes each one through its own write path (one revision, delete events).
+ * The lessor never deletes keys itself. A backend ends a lease (revoke, or `expire` called by
+ * the expiry loop) in three steps: `begin` (the lease stops being live and the loop skips it,
+ * so it is never ended twice, even across an await), the backend's own write deleting the
+ * keys `begin` returned (one revision, delete events), then `finish`; or `retry` when that
+ * write failed, and the loop tries again at its next tick.
  */
 import type { Lease } from './types.js';
 
@@ -13,17 +16,31 @@ interface LeaseState {
   ttlMs: number;
   expiresAt: number;
   keys: Set<string>;
+  /** Between begin and finish/retry: not live, and not handed to the expiry loop again. */
+  ending: boolean;
+}
+
+/** What a backend must delete to end a lease, and whether the lease was still live. */
+export interface Ending {
+  live: boolean;
+  keys: string[];
 }
 
 /** How often ended leases are looked for: a lease ends at most this late. */
 export const EXPIRY_TICK_MS = 100;
+
+/** A lease TTL must be a positive number of milliseconds (a zero TTL would end at once). */
+export function checkTtl(ttlMs: number): void {
+  if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new RangeError(`a lease TTL must be a positive number of milliseconds, not ${ttlMs}`);
+}
 
 export class Lessor {
   private readonly leases = new Map<number, LeaseState>();
   private readonly keyLease = new Map<string, number>();
   private timer?: NodeJS.Timeout;
 
-  constructor(private readonly expire: (ids: number[]) => void) {}
+  /** `expire` ends one lease through the backend's write path (begin, delete, finish). */
+  constructor(private readonly expire: (id: number) => unknown) {}
 
   /** Starts the expiry timer (unref'd: an open store never keeps a process alive). */
   start(): void {
@@ -38,36 +55,51 @@ export class Lessor {
 
   /** Records a lease (new, or restored from disk with a full TTL from now). */
   add(lease: Lease): void {
-    this.leases.set(lease.id, { ttlMs: lease.ttlMs, expiresAt: Date.now() + lease.ttlMs, keys: new Set() });
+    this.leases.set(lease.id, { ttlMs: lease.ttlMs, expiresAt: Date.now() + lease.ttlMs, keys: new Set(), ending: false });
   }
 
+  /** Whether the lessor holds the lease at all, live or ended but not yet cleaned up. */
+  knows(id: number): boolean {
+    return this.leases.has(id);
+  }
+
+  /** Live: a put may bind a key to it. */
   has(id: number): boolean {
     const l = this.leases.get(id);
-    return l !== undefined && l.expiresAt > Date.now();
+    return l !== undefined && !l.ending && l.expiresAt > Date.now();
   }
 
   keepAlive(id: number): boolean {
     const l = this.leases.get(id);
-    if (!l || l.expiresAt <= Date.now()) return false;
+    if (!l || !this.has(id)) return false;
     l.expiresAt = Date.now() + l.ttlMs;
     return true;
   }
 
   timeToLive(id: number): number | undefined {
     const l = this.leases.get(id);
-    const left = l ? l.expiresAt - Date.now() : 0;
-    return left > 0 ? left : undefined;
+    return l && this.has(id) ? l.expiresAt - Date.now() : undefined;
   }
 
-  /** The keys a lease holds now (a copy: the caller deletes them). */
-  keysOf(id: number): string[] {
-    return [...(this.leases.get(id)?.keys ?? [])];
+  /** Starts ending a lease; undefined when it is unknown or already ending elsewhere. */
+  begin(id: number): Ending | undefined {
+    const l = this.leases.get(id);
+    if (!l || l.ending) return undefined;
+    const live = this.has(id);
+    l.ending = true;
+    return { live, keys: [...l.keys] };
   }
 
-  /** Forgets a lease after its keys were deleted. */
-  remove(id: number): void {
-    for (const key of this.keysOf(id)) this.keyLease.delete(key);
+  /** The lease's keys were deleted: forget it. */
+  finish(id: number): void {
+    for (const key of this.leases.get(id)?.keys ?? []) this.keyLease.delete(key);
     this.leases.delete(id);
+  }
+
+  /** Deleting the keys failed: the lease stays due and the expiry loop tries again. */
+  retry(id: number): void {
+    const l = this.leases.get(id);
+    if (l) l.ending = false;
   }
 
   /** After a committed put (lease or none) or delete of `key`: who holds it now. */
@@ -82,10 +114,16 @@ export class Lessor {
     this.leases.get(lease)?.keys.add(key);
   }
 
-  /** Leases whose time has passed, then the backend's revoke of each. */
+  /** Ends every lease whose time has passed and that is not being ended already. */
   expireDue(): void {
     const now = Date.now();
-    const due = [...this.leases].filter(([, l]) => l.expiresAt <= now).map(([id]) => id);
-    if (due.length > 0) this.expire(due);
+    for (const [id, l] of this.leases) {
+      if (l.ending || l.expiresAt > now) continue;
+      // A failed end was put back by the backend (retry); the next tick tries it again, and
+      // the disk error it hit is one every other write reports too.
+      Promise.resolve()
+        .then(() => this.expire(id))
+        .catch(() => undefined);
+    }
   }
 }

@@ -2,7 +2,7 @@
  * In-memory store for unit tests: the full contract (revisions, txn, watch, compaction)
  * with none of the durability. It keeps a log of every revision, like the SQLite backend.
  */
-import { Lessor } from './lessor.js';
+import { checkTtl, Lessor } from './lessor.js';
 import { CompactedError, LeaseNotFoundError, type Compare, type Lease, type KeyValue, type ListPage, type ListResult, type Op, type Store, type Watch, type WatchEvent, type WatchHandlers, type WriteResult } from './types.js';
 import { WatchHub } from './watch-hub.js';
 
@@ -13,9 +13,7 @@ export class MemoryStore implements Store {
   private readonly log: WatchEvent[] = [];
   private readonly hub = new WatchHub();
   private nextLease = 1;
-  private readonly lessor = new Lessor((ids) => {
-    for (const id of ids) void this.revoke(id);
-  });
+  private readonly lessor = new Lessor((id) => this.revoke(id));
 
   constructor() {
     this.lessor.start();
@@ -82,6 +80,7 @@ export class MemoryStore implements Store {
   }
 
   async grant(ttlMs: number): Promise<Lease> {
+    checkTtl(ttlMs);
     const lease = { id: this.nextLease++, ttlMs };
     this.lessor.add(lease);
     return lease;
@@ -91,12 +90,18 @@ export class MemoryStore implements Store {
     return this.lessor.keepAlive(id);
   }
 
+  /** Also the expiry loop's way of ending a lease (lessor.ts): its keys go in one revision. */
   async revoke(id: number): Promise<boolean> {
-    const known = this.lessor.timeToLive(id) !== undefined || this.lessor.keysOf(id).length > 0;
-    const keys = this.lessor.keysOf(id);
-    this.lessor.remove(id);
-    if (keys.length > 0) await this.txn([], keys.map((key) => ({ type: 'delete', key })));
-    return known;
+    const ending = this.lessor.begin(id);
+    if (!ending) return false;
+    try {
+      if (ending.keys.length > 0) await this.txn([], ending.keys.map((key) => ({ type: 'delete', key })));
+    } catch (err) {
+      this.lessor.retry(id);
+      throw err;
+    }
+    this.lessor.finish(id);
+    return ending.live;
   }
 
   async timeToLive(id: number): Promise<number | undefined> {

@@ -22,7 +22,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { Lessor } from './lessor.js';
+import { checkTtl, Lessor } from './lessor.js';
 import { ADD_LEASE_COLUMN, SCHEMA, SQL } from './sqlite-schema.js';
 import { CompactedError, LeaseNotFoundError, type Compare, type Lease, type KeyValue, type ListPage, type ListResult, type Op, type Store, type Watch, type WatchEvent, type WatchHandlers, type WriteResult } from './types.js';
 import { WatchHub } from './watch-hub.js';
@@ -66,9 +66,7 @@ export class SqliteStore implements Store {
   private readonly hub = new WatchHub();
   private readonly q: Record<keyof typeof SQL, Database.Statement>;
   private readonly commit: (compares: Compare[], ops: Op[], endLease?: number) => Commit;
-  private readonly lessor = new Lessor((ids) => {
-    for (const id of ids) this.endLease(id);
-  });
+  private readonly lessor = new Lessor((id) => this.endLease(id));
 
   constructor(readonly path: string, opts: SqliteOptions = {}) {
     this.db = openDatabase(path, opts.synchronous ?? 'FULL');
@@ -141,6 +139,7 @@ export class SqliteStore implements Store {
   }
 
   async grant(ttlMs: number): Promise<Lease> {
+    checkTtl(ttlMs);
     const id = Number(this.q.grant.run(ttlMs).lastInsertRowid);
     this.lessor.add({ id, ttlMs });
     return { id, ttlMs };
@@ -171,13 +170,20 @@ export class SqliteStore implements Store {
     return { ok: result.ok, revision: result.revision };
   }
 
-  /** Deletes a lease's keys and the lease in one transaction (one revision). */
+  /** Revoke and expiry: the lease's keys and its row go in one transaction (one revision). */
   private endLease(id: number): boolean {
-    const known = this.lessor.timeToLive(id) !== undefined || this.lessor.keysOf(id).length > 0;
-    const result = this.commit([], this.lessor.keysOf(id).map((key) => ({ type: 'delete', key })), id);
-    this.lessor.remove(id);
+    const ending = this.lessor.begin(id);
+    if (!ending) return false;
+    let result: Commit;
+    try {
+      result = this.commit([], ending.keys.map((key) => ({ type: 'delete', key })), id);
+    } catch (err) {
+      this.lessor.retry(id);
+      throw err;
+    }
+    this.lessor.finish(id);
     if (result.ok) this.published(result.events);
-    return known;
+    return ending.live;
   }
 
   private published(events: WatchEvent[]): void {
@@ -185,9 +191,17 @@ export class SqliteStore implements Store {
     this.hub.publish(events);
   }
 
+  /**
+   * After a (re)open every lease gets a full TTL (ADR 010). A live key bound to a lease that
+   * has no row cannot come from a crash (a lease's row and its keys go in one transaction),
+   * only from a bug or a hand edit: that lease has ended, so its keys go at the first tick.
+   */
   private restoreLeases(): void {
     for (const lease of this.q.leases.all() as Lease[]) this.lessor.add(lease);
-    for (const row of this.q.leasedKeys.all() as { key: string; lease: number }[]) this.lessor.bind(row.key, row.lease);
+    for (const row of this.q.leasedKeys.all() as { key: string; lease: number }[]) {
+      if (!this.lessor.knows(row.lease)) this.lessor.add({ id: row.lease, ttlMs: 0 });
+      this.lessor.bind(row.key, row.lease);
+    }
   }
 
   /** Runs inside the IMMEDIATE transaction: check every compare, then append one row per op. */
