@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
-import { sleep } from '../base/async.js';
+import { sleep, waitFor } from '../base/async.js';
 import { brief, keysUnder, mustWrite, Recorder, settle, storeCase, type OpenStore } from './conformance-kit.js';
 import { LeaseNotFoundError, type Store, type WatchEvent } from './types.js';
 
@@ -76,6 +76,17 @@ export function leaseCases(open: OpenStore): void {
       assertLeaseDeletes(rec.batches, ['/r/a', '/r/b'], 3, lease.id);
       await assertEnded(store, lease.id);
       assert.equal(await store.revision(), 3, 'revoking an ended lease writes nothing');
+    });
+
+    storeCase(open, 'once its TTL has passed a lease has ended, for revoke too, and its keys go', async ({ store }) => {
+      const lease = await store.grant(200);
+      await mustWrite(store.create('/t/a', 'a', lease.id));
+      await waitFor(async () => ((await store.timeToLive(lease.id)) === undefined ? true : undefined), 3000, 'the TTL to pass');
+      // Whether or not the expiry loop has come by yet, the lease is over.
+      assert.equal(await store.revoke(lease.id), false);
+      await assertLeaseNotFound(store.create('/t/b', 'b', lease.id), lease.id);
+      await waitFor(async () => ((await store.get('/t/a')) === undefined ? true : undefined), 3000, '/t/a to go');
+      assert.equal(await store.revision(), 2);
     });
 
     storeCase(open, 'a lease with no keys ends without a revision; an unknown lease is ended', async ({ store }) => {

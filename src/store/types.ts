@@ -98,7 +98,10 @@ export interface Store {
   list(prefix: string, revision?: number, page?: ListPage): Promise<ListResult>;
   /** Create-if-absent (bound to `lease` if given: LeaseNotFoundError if it has ended). */
   create(key: string, value: string, lease?: number): Promise<WriteResult>;
-  /** Update only if the key's modRevision is still `modRevision`. */
+  /**
+   * Update only if the key's modRevision is still `modRevision`. Like every put, it binds the
+   * key to `lease`, or without one unbinds it: pass the key's lease again to keep it leased.
+   */
   update(key: string, value: string, modRevision: number, lease?: number): Promise<WriteResult>;
   /** Delete, only if modRevision matches when given. ok is false if the key is absent. */
   delete(key: string, modRevision?: number): Promise<WriteResult>;
