@@ -10,6 +10,7 @@
  * keys `begin` returned (one revision, delete events), then `finish`; or `retry` when that
  * write failed, and the loop tries again at its next tick.
  */
+import { performance } from 'node:perf_hooks';
 import type { Lease } from './types.js';
 
 interface LeaseState {
@@ -25,6 +26,12 @@ export interface Ending {
   live: boolean;
   keys: string[];
 }
+
+/**
+ * The lessor's clock: monotonic, so a wall-clock step (NTP, an operator's `date`) neither
+ * expires every lease at once nor keeps dead ones alive.
+ */
+const now = (): number => performance.now();
 
 /** How often ended leases are looked for: a lease ends at most this late. */
 export const EXPIRY_TICK_MS = 100;
@@ -55,7 +62,7 @@ export class Lessor {
 
   /** Records a lease (new, or restored from disk with a full TTL from now). */
   add(lease: Lease): void {
-    this.leases.set(lease.id, { ttlMs: lease.ttlMs, expiresAt: Date.now() + lease.ttlMs, keys: new Set(), ending: false });
+    this.leases.set(lease.id, { ttlMs: lease.ttlMs, expiresAt: now() + lease.ttlMs, keys: new Set(), ending: false });
   }
 
   /** Whether the lessor holds the lease at all, live or ended but not yet cleaned up. */
@@ -66,19 +73,20 @@ export class Lessor {
   /** Live: a put may bind a key to it. */
   has(id: number): boolean {
     const l = this.leases.get(id);
-    return l !== undefined && !l.ending && l.expiresAt > Date.now();
+    return l !== undefined && !l.ending && l.expiresAt > now();
   }
 
   keepAlive(id: number): boolean {
     const l = this.leases.get(id);
     if (!l || !this.has(id)) return false;
-    l.expiresAt = Date.now() + l.ttlMs;
+    l.expiresAt = now() + l.ttlMs;
     return true;
   }
 
   timeToLive(id: number): number | undefined {
     const l = this.leases.get(id);
-    return l && this.has(id) ? l.expiresAt - Date.now() : undefined;
+    // Whole milliseconds, rounded up: a live lease never reports 0.
+    return l && this.has(id) ? Math.ceil(l.expiresAt - now()) : undefined;
   }
 
   /** Starts ending a lease; undefined when it is unknown or already ending elsewhere. */
@@ -116,9 +124,9 @@ export class Lessor {
 
   /** Ends every lease whose time has passed and that is not being ended already. */
   expireDue(): void {
-    const now = Date.now();
+    const at = now();
     for (const [id, l] of this.leases) {
-      if (l.ending || l.expiresAt > now) continue;
+      if (l.ending || l.expiresAt > at) continue;
       // A failed end was put back by the backend (retry); the next tick tries it again, and
       // the disk error it hit is one every other write reports too.
       Promise.resolve()
