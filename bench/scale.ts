@@ -82,7 +82,9 @@ runBench('scale', async (cleanup) => {
   await sleep(5000); // first reconciles and realization reports settle
   sampler.sample();
   mark('agents start and list', t);
-  console.log(`all ${hosts} agents listed in ${s(listedMs)}`);
+  const retries = [...sims.listed.values()].reduce((a, l) => a + l.retries, 0);
+  const firstList = [...sims.listed.values()].map((l) => l.bytes);
+  console.log(`all ${hosts} agents listed in ${s(listedMs)} (16 starting at a time per process; ${retries} starts failed and were retried); first list ${Math.round(Math.min(...firstList) / 1024)}–${Math.round(Math.max(...firstList) / 1024)} KiB per agent`);
 
   t = Date.now();
   sims.broadcast({ cmd: 'window' });

@@ -25,7 +25,7 @@ export interface Counters {
 }
 
 export type FromSim =
-  | { type: 'listed'; host: string; t: number; bytes: number }
+  | { type: 'listed'; host: string; t: number; bytes: number; retries: number }
   | { type: 'marker'; host: string; id: string; t: number }
   | { type: 'counters'; counters: Record<string, Counters>; lastWarning?: string }
   | { type: 'relisted'; host: string; ms: number; bytes: number }

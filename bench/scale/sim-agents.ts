@@ -6,10 +6,12 @@
  */
 import type { Agent } from '../../src/agent/agent.js';
 import type { WatchMessage } from '../../src/api/types.js';
+import { sleep } from '../../src/base/async.js';
 import { fakeDatapath, fakeNamespaces } from './fakes.js';
 import { MARKER_PREFIX, now, type Counters, type FromSim, type SimHost, type ToSim } from './protocol.js';
 import { loadTree, type Tree } from './tree.js';
 
+const START_ATTEMPTS = 10;
 const agents = new Map<string, Agent>();
 const counters = new Map<string, Counters>();
 let probes = new Set<string>();
@@ -71,14 +73,23 @@ async function startAll(hosts: SimHost[], width: number): Promise<void> {
       const h = hosts[next++]!;
       await new Promise<void>((resolve, reject) => {
         let first = true;
+        let retries = 0;
         const agent = makeAgent(h, (bytes) => {
           if (!first) return;
           first = false;
-          send({ type: 'listed', host: h.name, t: now(), bytes });
+          send({ type: 'listed', host: h.name, t: now(), bytes, retries });
           resolve();
         });
         agents.set(h.name, agent);
-        agent.start().catch(reject);
+        // A controller too busy to answer a registration fails the start: start again, as a
+        // supervisor restarts a real agent, and count it.
+        const attempt = (): Promise<void> =>
+          agent.start().catch(async (err: Error) => {
+            if (++retries >= START_ATTEMPTS) throw err;
+            await sleep(1000);
+            return attempt();
+          });
+        attempt().catch(reject);
       });
     }
   };

@@ -13,7 +13,7 @@ import type { Counters, FromSim, SimHost, ToSim } from './protocol.js';
 const SCRIPT = fileURLToPath(new URL('./sim-agents.js', import.meta.url));
 
 export class SimAgents {
-  readonly listed = new Map<string, { t: number; bytes: number }>();
+  readonly listed = new Map<string, { t: number; bytes: number; retries: number }>();
   /** Marker endpoint id → host → arrival time. */
   readonly arrivals = new Map<string, Map<string, number>>();
   readonly failures: string[] = [];
@@ -79,7 +79,7 @@ export class SimAgents {
   }
 
   private onMessage(m: FromSim): void {
-    if (m.type === 'listed') this.listed.set(m.host, { t: m.t, bytes: m.bytes });
+    if (m.type === 'listed') this.listed.set(m.host, { t: m.t, bytes: m.bytes, retries: m.retries });
     else if (m.type === 'marker') {
       if (!this.arrivals.has(m.id)) this.arrivals.set(m.id, new Map());
       this.arrivals.get(m.id)!.set(m.host, m.t);
