@@ -5,7 +5,7 @@
  * once and report its realized revision again.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -17,9 +17,13 @@ import { silentLogger } from '../base/logger.js';
 import { buildControllerApp } from '../controller/app.js';
 import { Datapath } from '../datapath/datapath.js';
 import { FakeKernel } from '../datapath/testing/fake-kernel.js';
-import { fakeOwnership } from '../datapath/testing/ownership.js';
+import { fakeIdentity, fakeOwnership } from '../datapath/testing/ownership.js';
+import { TenetError } from '../model/errors.js';
 import { MemoryStore } from '../store/memory.js';
 import { Agent } from './agent.js';
+import { attach } from './attach.js';
+import type { WorkloadNamespaces } from './namespaces.js';
+import { netnsRequestPath } from './netns-guard.js';
 import { HostLeaseKeeper } from './host-lease.js';
 
 const TTL = 600;
@@ -32,21 +36,34 @@ async function controllerOn(socket: string, store = new MemoryStore()): Promise<
   return { app, store };
 }
 
+function agentOn(controller: ControllerClient, k: FakeKernel, host = 'h1'): Agent {
+  const namespaces: WorkloadNamespaces = {
+    resolve: async (req) => {
+      const path = netnsRequestPath(req);
+      const id = fakeIdentity(k, path)?.identity;
+      if (!id) throw new TenetError('NETNS_NOT_FOUND', `network namespace ${path} does not exist on this host`);
+      return { path, identity: id };
+    },
+    identity: async (path) => fakeIdentity(k, path)?.identity,
+  };
+  return new Agent({
+    host,
+    nsPrefix: 'ul-',
+    underlay: { name: 'default', vtep: '10.0.0.1', mtu: 1500 },
+    controller,
+    datapath: new Datapath(k, silentLogger, { listNamespaces: () => k.listNamespaces(), ownership: fakeOwnership(k) }),
+    logger: silentLogger,
+    namespaces,
+  });
+}
+
 const hostOf = async (c: ControllerClient, name: string): Promise<HostView | undefined> => (await c.listHosts()).find((h) => h.name === name);
 
 test('agent: keep-alives keep its host up; a revoked lease makes it register again and re-report its realized revision', async () => {
   const socket = join(dir, 'a.sock');
   const { app, store } = await controllerOn(socket);
   const controller = new ControllerClient(`unix:${socket}`);
-  const k = new FakeKernel();
-  const agent = new Agent({
-    host: 'h1',
-    nsPrefix: 'ul-',
-    underlay: { name: 'default', vtep: '10.0.0.1', mtu: 1500 },
-    controller,
-    datapath: new Datapath(k, silentLogger, { listNamespaces: () => k.listNamespaces(), ownership: fakeOwnership(k) }),
-    logger: silentLogger,
-  });
+  const agent = agentOn(controller, new FakeKernel());
   try {
     await agent.start();
     await controller.createTenant('acme'); // a change for the agent to realize and report
@@ -90,5 +107,37 @@ test('agent lease: a controller restarted on an empty memory store is told about
     keeper.stop();
     controller.close();
     await running.app.close();
+  }
+});
+
+test('agent: an evicted host whose agent returns registers as new, and its agent removes the ports of the evicted endpoints', async () => {
+  const socket = join(dir, 'c.sock');
+  const { app } = await controllerOn(socket);
+  const controller = new ControllerClient(`unix:${socket}`);
+  const k = new FakeKernel();
+  const agent = agentOn(controller, k, 'h3');
+  try {
+    await controller.createTenant('acme');
+    await controller.createNetwork('acme', { name: 'red', subnet: '10.9.0.0/24' });
+    await agent.start();
+    await waitFor(() => agent.reconciles.full >= 1 || undefined, 5000, 'the first full reconcile');
+    const path = join(dir, 'w-evict');
+    writeFileSync(path, ''); // the datapath checks a workload's path exists on disk
+    k.addWorkload(path);
+    const empty = k.dump([path]);
+    const ep = await attach(agent, { tenant: 'acme', network: 'red', netns: path }, silentLogger);
+    assert.notEqual(k.dump([path]), empty, 'positive control: the port is in the workload');
+    agent.liveness.stop(); // the agent is cut off from the controller: no keep-alives
+    await waitFor(async () => ((await hostOf(controller, 'h3'))?.state === 'down' ? true : undefined), 5 * TTL, 'the host to go down');
+    assert.equal((await controller.getEndpoint(ep.id)).host, 'h3', 'a down host keeps its endpoint');
+    await controller.evictHost('h3');
+    await waitFor(() => (k.dump([path]) === empty ? true : undefined), 5000, "the evicted endpoint's port to go");
+    agent.liveness.start(); // the agent is back: its lease is gone, so it registers anew
+    await waitFor(async () => ((await hostOf(controller, 'h3'))?.state === 'up' ? true : undefined), 5 * TTL, 'the host to be up again');
+    assert.deepEqual([agent.liveness.registrations, (await controller.listEndpoints({ host: 'h3' })).length], [2, 0]);
+  } finally {
+    agent.stop();
+    controller.close();
+    await app.close();
   }
 });
