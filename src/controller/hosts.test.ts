@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseIp } from '../base/cidr.js';
-import { keys } from '../model/keys.js';
+import { keys, kindOfKey } from '../model/keys.js';
 import { internalKeys } from './repo.js';
 import { EP_URL, assertError, att, seed, testApp } from './testing.js';
 
@@ -44,6 +44,7 @@ test('hosts: a heartbeat keeps the own lease alive with no store write; another 
   const t = await testApp();
   const h1 = (await t.call('PUT', '/v1/hosts/h1', { vtep: '192.0.2.1', underlayMtu: 1500 })).body.lease;
   const h2 = (await t.call('PUT', '/v1/hosts/h2', { vtep: '192.0.2.2', underlayMtu: 1500 })).body.lease;
+  assert.deepEqual([kindOfKey(internalKeys.alive('h1')), kindOfKey(internalKeys.realized('h1'))], [undefined, undefined], 'no object kind: agents never receive them');
   const rev = await t.store.revision();
   const events: unknown[] = [];
   const watch = t.store.watch('/', rev, { onEvents: (e) => events.push(...e), onError: () => undefined });
