@@ -15,7 +15,7 @@
  */
 import type { ControllerClient } from '../api/client.js';
 import type { WatchMessage } from '../api/types.js';
-import type { Endpoint, Host } from '../model/types.js';
+import type { Endpoint } from '../model/types.js';
 import { SerialQueue } from '../base/async.js';
 import type { Logger } from '../base/logger.js';
 import { Datapath, type SetResult } from '../datapath/datapath.js';
@@ -25,6 +25,7 @@ import { ObjectCache, type Change } from './cache.js';
 import { runSync } from './sync.js';
 import type { Underlay } from './underlay.js';
 import { Realization } from './realized.js';
+import { HostLeaseKeeper } from './host-lease.js';
 import { StatusReporter } from './status.js';
 import { UnfinishedAttaches } from './claims.js';
 import { kernelNamespaces, type WorkloadNamespaces } from './namespaces.js';
@@ -37,6 +38,7 @@ export interface AgentOptions {
   controller: ControllerClient;
   datapath: Datapath;
   logger: Logger;
+  /** Lease keep-alive period (default: a third of the lease TTL the controller grants). */
   heartbeatMs?: number;
   resyncMs?: number;
   /** How long an attach left unfinished by an earlier run waits for its caller's retry (claims.ts). */
@@ -57,7 +59,9 @@ export class Agent {
   private running = 0;
   /** Revision of the last change that could matter to this host (see onMessage). */
   private relevantRevision = 0;
-  readonly realization: Realization = new Realization(() => this.register());
+  readonly realization: Realization = new Realization(() => this.opts.controller.reportRealized(this.host, this.realization.revision));
+  /** The host's lease: registration and keep-alives (host-lease.ts). */
+  readonly liveness: HostLeaseKeeper;
   /** Full reconciles (every tenant read back): a restart's first must change nothing (tests check). */
   readonly reconciles = { full: 0, lastFullAt: '', lastFullChanged: [] as string[] };
 
@@ -69,6 +73,10 @@ export class Agent {
     const actions = { remove: (ep: Endpoint) => this.removeEndpoint(ep, 'its attach never completed'), detach: (ep: Endpoint) => this.detachEndpoint(ep) };
     this.claims = new UnfinishedAttaches(actions, opts.logger, opts.claimWindowMs);
     this.status = new StatusReporter(opts.controller, this.cache, opts.logger, (id) => this.claims.reportable(id));
+    const { vtep, mtu, name } = opts.underlay;
+    const registration = () => ({ vtep, underlayMtu: mtu, underlay: name });
+    const lease = { host: opts.host, controller: opts.controller, logger: opts.logger, registration, intervalMs: opts.heartbeatMs };
+    this.liveness = new HostLeaseKeeper({ ...lease, onRegistered: () => this.realization.resend() });
   }
 
   get host(): string {
@@ -77,10 +85,10 @@ export class Agent {
 
   /** Registers the host, then lists, watches and reconciles in the background. */
   async start(): Promise<void> {
-    await this.register();
+    await this.liveness.register();
     const hooks = { onListed: () => this.onListed(), onChange: (c: Change) => this.onChange(c), onMessage: (m: WatchMessage, c?: Change) => this.onMessage(m, c) };
     void runSync(this.opts.controller, this.cache, hooks, this.opts.logger, this.abort.signal);
-    this.timers.push(setInterval(() => void this.register().catch(() => {}), this.opts.heartbeatMs ?? 10_000));
+    this.liveness.start();
     this.timers.push(setInterval(() => this.markDirty('all'), this.opts.resyncMs ?? 60_000));
   }
 
@@ -88,6 +96,7 @@ export class Agent {
     this.abort.abort();
     for (const t of this.timers) clearInterval(t);
     this.realization.stop();
+    this.liveness.stop();
     this.claims.stop();
   }
 
@@ -123,11 +132,6 @@ export class Agent {
   /** A full reconcile now (serialized), as the periodic resync does; tests count its cost. */
   reconcileAll(): Promise<SetResult> {
     return this.queue.run(() => this.reconcile());
-  }
-
-  private register(): Promise<Host> {
-    const { vtep, mtu, name } = this.opts.underlay;
-    return this.opts.controller.registerHost(this.host, { vtep, underlayMtu: mtu, underlay: name, realizedRevision: this.realization.revision });
   }
 
   private onListed(): void {

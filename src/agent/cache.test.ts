@@ -19,7 +19,7 @@ function listed(): ObjectCache {
 test('cache: filled from a snapshot by kind; changes report their tenant; heartbeats and status reports are not changes', () => {
   const c = listed();
   assert.deepEqual([c.networks.size, c.endpoints.size, c.hosts.size], [1, 1, 1]);
-  assert.equal(c.apply({ type: 'put', kind: 'host', revision: 11, object: { ...host('h1', '192.0.2.1'), lastSeen: 'later' } }), undefined);
+  assert.equal(c.apply({ type: 'put', kind: 'host', revision: 11, object: { ...host('h1', '192.0.2.1'), underlayMtu: 9000 } }), undefined);
   assert.deepEqual(c.apply({ type: 'put', kind: 'host', revision: 12, object: host('h1', '192.0.2.9') }), { kind: 'host', tenant: undefined });
   assert.equal(c.apply(put({ ...e1, status: 'up' }, 13)), undefined, 'a status report');
   assert.equal(c.apply(put({ ...e1, labels: { a: 'b' } }, 14)), undefined, 'a label change');

@@ -16,12 +16,16 @@ import type {
   CreateNetworkRequest,
   EndpointRealization,
   EndpointStatusRequest,
+  HeartbeatRequest,
   Health,
+  HostRegistration,
+  HostView,
+  RealizedReport,
   RegisterHostRequest,
   Snapshot,
   WatchMessage,
 } from './types.js';
-import type { Endpoint, Host, Network, Tenant } from '../model/types.js';
+import type { Endpoint, Network, Tenant } from '../model/types.js';
 
 const enc = encodeURIComponent;
 const WATCH_TYPES = new Set(['put', 'delete', 'bookmark', 'compacted']);
@@ -108,9 +112,18 @@ export class ControllerClient {
   releaseAddress = (tenant: string, network: string, ip: string) =>
     this.transport.request<void>('DELETE', `/v1/tenants/${enc(tenant)}/networks/${enc(network)}/addresses/${enc(ip)}`);
 
-  listHosts = () => this.transport.request<Host[]>('GET', '/v1/hosts');
+  listHosts = () => this.transport.request<HostView[]>('GET', '/v1/hosts');
+  /** Writes the record only when new or changed; answers the lease to keep alive (heartbeat). */
   registerHost = (name: string, req: RegisterHostRequest) =>
-    this.transport.request<Host>('PUT', `/v1/hosts/${enc(name)}`, req);
+    this.transport.request<HostRegistration>('PUT', `/v1/hosts/${enc(name)}`, req);
+  /** A keep-alive of the host's lease; LEASE_EXPIRED means: register again. */
+  heartbeat = (name: string, lease: number) =>
+    this.transport.request<void>('POST', `/v1/hosts/${enc(name)}/heartbeat`, { lease } satisfies HeartbeatRequest);
+  reportRealized = (name: string, revision: number) =>
+    this.transport.request<void>('PUT', `/v1/hosts/${enc(name)}/realized`, { revision } satisfies RealizedReport);
+  /** Removes a down host with its endpoints; HOST_UP while its lease is alive. */
+  evictHost = (name: string) => this.transport.request<void>('POST', `/v1/hosts/${enc(name)}/evict`);
+  /** Decommissions a host, up or down (its lease is revoked). */
   deleteHost = (name: string) => this.transport.request<void>('DELETE', `/v1/hosts/${enc(name)}`);
 
   snapshot = () => this.transport.request<Snapshot>('GET', '/v1/snapshot');

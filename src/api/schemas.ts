@@ -21,8 +21,12 @@ import type {
   CreateTenantRequest,
   EndpointRealization,
   EndpointStatusRequest,
+  HeartbeatRequest,
   Health,
+  HostRegistration,
+  HostView,
   LabelPatchRequest,
+  RealizedReport,
   RegisterHostRequest,
   Reservation,
   ReserveAddressRequest,
@@ -67,7 +71,9 @@ export const ReserveAddressBody = Type.Object({
   ttlSeconds: Opt(Int()),
 });
 export const EndpointStatusBody = Type.Object({ status: EndpointStatusSchema, detail: Opt(Str()), mtu: Opt(Int()) });
-export const RegisterHostBody = Type.Object({ vtep: Str(), underlayMtu: Opt(Int()), underlay: Opt(Str()), realizedRevision: Opt(Int({ minimum: 0 })) });
+export const RegisterHostBody = Type.Object({ vtep: Str(), underlayMtu: Opt(Int()), underlay: Opt(Str()) });
+export const HeartbeatBody = Type.Object({ lease: Int({ minimum: 1 }) });
+export const RealizedBody = Type.Object({ revision: Int({ minimum: 0 }) });
 export const CreateTokenBody = Type.Object({ kind: Type.Literal('agent'), ttlSeconds: Opt(Int()) });
 export const JoinBody = Type.Object({ token: Str(), host: Str() });
 
@@ -97,14 +103,21 @@ export const ReservationSchema = Type.Object(
   },
   { title: 'Reservation' },
 );
+const HostStateSchema = Type.Union([Type.Literal('up'), Type.Literal('down')]);
 export const EndpointRealizationSchema = Type.Object(
   {
     endpoint: Str(),
     revision: Int(),
     realized: Type.Boolean(),
-    hosts: Type.Array(Type.Object({ host: Str(), realizedRevision: Int(), realized: Type.Boolean() })),
+    hosts: Type.Array(Type.Object({ host: Str(), state: HostStateSchema, realizedRevision: Int(), realized: Type.Boolean() })),
   },
   { title: 'EndpointRealization' },
+);
+export const HostLeaseSchema = Type.Object({ id: Int(), ttlMs: Int() }, { title: 'HostLease' });
+export const HostRegistrationSchema = Type.Object({ host: HostSchema, lease: HostLeaseSchema }, { title: 'HostRegistration' });
+export const HostViewSchema = Type.Object(
+  { ...HostSchema.properties, state: HostStateSchema, since: Str(), leaseExpiresInMs: Opt(Int()), realizedRevision: Opt(Int()) },
+  { title: 'HostView' },
 );
 export const HealthSchema = Type.Object(
   { ok: Type.Boolean(), role: Type.Union([Type.Literal('controller'), Type.Literal('agent')]), revision: Int(), version: Str(), host: Opt(Str()) },
@@ -133,6 +146,10 @@ assertType<Accepts<typeof LabelPatchBody, LabelPatchRequest>>();
 assertType<Accepts<typeof ReserveAddressBody, ReserveAddressRequest>>();
 assertType<Accepts<typeof EndpointStatusBody, EndpointStatusRequest>>();
 assertType<Accepts<typeof RegisterHostBody, RegisterHostRequest>>();
+assertType<Accepts<typeof HeartbeatBody, HeartbeatRequest>>();
+assertType<Accepts<typeof RealizedBody, RealizedReport>>();
+assertType<Matches<typeof HostRegistrationSchema, HostRegistration>>();
+assertType<Matches<typeof HostViewSchema, HostView>>();
 assertType<Accepts<typeof CreateTokenBody, CreateTokenRequest>>();
 assertType<Accepts<typeof JoinBody, JoinRequest>>();
 assertType<Accepts<typeof AgentAttachBody, AttachRequest>>();

@@ -3,7 +3,7 @@
  * served on the agent's unix socket). Errors travel as {"error":{"code","message"}}
  * (model/errors.ts). Watch streams are NDJSON: one WatchMessage per line.
  */
-import type { AnyObject, Attachment, EndpointStatus, KindObjects, ObjectKind } from '../model/types.js';
+import type { AnyObject, Attachment, EndpointStatus, Host, KindObjects, ObjectKind } from '../model/types.js';
 
 export interface CreateTenantRequest {
   name: string;
@@ -107,16 +107,52 @@ export interface RegisterHostRequest {
   underlayMtu: number;
   /** Underlay network name (default "default"); see Host.underlay. */
   underlay?: string;
+}
+
+/** A store lease held by a host's agent: it keeps it alive every ttlMs/3 (POST .../heartbeat). */
+export interface HostLease {
+  id: number;
+  ttlMs: number;
+}
+
+/** PUT /v1/hosts/:name answers the host record and the lease that says it is up. */
+export interface HostRegistration {
+  host: Host;
+  lease: HostLease;
+}
+
+/** POST /v1/hosts/:name/heartbeat: keeps this lease (the host's, from its registration) alive. */
+export interface HeartbeatRequest {
+  lease: number;
+}
+
+/** PUT /v1/hosts/:name/realized: the store revision the host's agent has realized. */
+export interface RealizedReport {
+  revision: number;
+}
+
+/** Up while the host's agent keeps its lease alive; down once the lease has expired. */
+export type HostState = 'up' | 'down';
+
+/** GET /v1/hosts: the record, merged with what the controller knows of the host's life. */
+export interface HostView extends Host {
+  state: HostState;
+  /** Up: when its lease was granted (up since). Down: when it first registered. */
+  since: string;
+  /** Up only: how long the lease runs without another keep-alive. */
+  leaseExpiresInMs?: number;
+  /** Last store revision the host reported realized (absent: none yet). */
   realizedRevision?: number;
 }
 
 /** GET /v1/endpoints/:id/realized: has every host of the endpoint's underlay applied it? */
 export interface EndpointRealization {
   endpoint: string;
-  /** Store revision that created the endpoint (what hosts program never changes after). */
+  /** Store revision of the endpoint's last write (what hosts must have realized). */
   revision: number;
+  /** Every host of the underlay is up and has realized the revision (a down host never has). */
   realized: boolean;
-  hosts: { host: string; realizedRevision: number; realized: boolean }[];
+  hosts: { host: string; state: HostState; realizedRevision: number; realized: boolean }[];
 }
 
 export interface Health {

@@ -8,7 +8,8 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { Endpoint, Host, Network, Tenant } from '../model/types.js';
+import type { HostView } from '../api/types.js';
+import type { Endpoint, Network, Tenant } from '../model/types.js';
 import { buildProgram, runCli } from './program.js';
 
 interface Seen {
@@ -29,8 +30,16 @@ const ep: Endpoint = {
 const detached: Endpoint = { ...ep, id: 'ep-2', name: undefined, labels: {}, attachment: undefined, host: undefined, status: 'detached', ip: '192.168.10.3' };
 const gatewayR = { ip: '192.168.10.1', owner: { kind: 'gateway', id: 'n-1' }, createdAt: now };
 const requestR = { ip: '192.168.10.9', owner: { kind: 'request', id: 'r1' }, createdAt: now, expiresAt: '2030-01-01T00:00:00.000Z' };
-const host: Host = { name: 'h1', vtep: '10.99.0.2', underlayMtu: 1500, underlay: 'lab-tnlab', lastSeen: new Date(Date.now() - 3000).toISOString(), realizedRevision: 42 };
-const realization = { endpoint: 'ep-1', revision: 40, realized: false, hosts: [{ host: 'h1', realizedRevision: 42, realized: true }, { host: 'h2', realizedRevision: 39, realized: false }] };
+const since = new Date(Date.now() - 3000).toISOString();
+const host: HostView = { name: 'h1', vtep: '10.99.0.2', underlayMtu: 1500, underlay: 'lab-tnlab', registeredAt: since, state: 'up', since, leaseExpiresInMs: 29_000, realizedRevision: 42 };
+const gone: HostView = { name: 'h2', vtep: '10.99.0.3', underlayMtu: 1500, underlay: 'lab-tnlab', registeredAt: since, state: 'down', since, realizedRevision: 39 };
+const HOST_UP_LINE = 'host h1 is up: its lease is alive, so its agent is running: stop its agent and wait for the lease to expire (tenet host ls shows it down), then evict it';
+const realization = {
+  endpoint: 'ep-1',
+  revision: 40,
+  realized: false,
+  hosts: [{ host: 'h1', state: 'up', realizedRevision: 42, realized: true }, { host: 'h2', state: 'down', realizedRevision: 39, realized: false }],
+};
 const notFound = (code: string, message: string): Reply => ({ status: 404, body: { error: { code, message } } });
 
 function route(method: string, url: string): Reply {
@@ -44,7 +53,9 @@ function route(method: string, url: string): Reply {
     'GET /v1/tenants/admin/networks/red': { status: 200, body: red },
     'GET /v1/endpoints?tenant=admin&network=red': { status: 200, body: [ep] },
     'GET /v1/endpoints?host=h1': { status: 200, body: [ep] },
-    'GET /v1/hosts': { status: 200, body: [host] },
+    'GET /v1/hosts': { status: 200, body: [host, gone] },
+    'POST /v1/hosts/h2/evict': { status: 204 },
+    'POST /v1/hosts/h1/evict': { status: 409, body: { error: { code: 'HOST_UP', message: HOST_UP_LINE } } },
     'POST /v1/endpoints': { status: 201, body: ep }, // the agent's attach
     'DELETE /v1/endpoints/ep-1': { status: 204 },
     'DELETE /v1/endpoints/ep-2': { status: 204 },
@@ -225,8 +236,19 @@ test('tenant rm', async () => {
   assert.equal(rm.out, 'removed tenant admin\n');
 });
 
-test('host ls shows the heartbeat as an age', async () => {
+test('host ls shows up and down hosts, up since as an age', async () => {
   const r = await tenet('host', 'ls');
   assert.equal(r.code, 0, r.err);
-  assert.match(r.out, /^NAME\s+STATE\s+VTEP\s+UNDERLAY\s+MTU\s+LAST SEEN\s+REVISION\nh1\s+ready\s+10\.99\.0\.2\s+lab-tnlab\s+1500\s+\d+s ago\s+42\n$/);
+  assert.match(
+    r.out,
+    /^NAME\s+VTEP\s+UNDERLAY\s+STATE\s+SINCE\s+REALIZED\s+MTU\nh1\s+10\.99\.0\.2\s+lab-tnlab\s+up\s+\d+s ago\s+42\s+1500\nh2\s+10\.99\.0\.3\s+lab-tnlab\s+down\s+-\s+39\s+1500\n$/,
+  );
+});
+
+test('host evict: a down host is evicted; an up one is refused with one line', async () => {
+  const ok = await tenet('host', 'evict', 'h2');
+  assert.deepEqual([ok.code, ok.out], [0, 'evicted host h2\n']);
+  const refused = await tenet('host', 'evict', 'h1');
+  assert.equal(refused.code, 1);
+  assert.match(refused.err, /^tenet: host h1 is up: its lease is alive.*then evict it\n$/);
 });

@@ -1,6 +1,7 @@
 /** How each API object reads in a table: the columns a network engineer scans first. */
 import { formatAge, type Cell, type Column } from '../base/table.js';
-import type { Endpoint, Host, Network, Tenant } from '../model/types.js';
+import type { HostView } from '../api/types.js';
+import type { Endpoint, Network, Tenant } from '../model/types.js';
 
 export const tenantColumns: Column<Tenant>[] = [
   { header: 'NAME', value: (t) => t.name },
@@ -53,19 +54,17 @@ export const endpointColumns: Column<Endpoint>[] = [
   { header: 'LABELS', value: labelsText },
 ];
 
-/** Agents heartbeat every 10 s; three missed beats and a host is reported stale. */
-export const STALE_AFTER_MS = 30_000;
-
-export function hostState(h: Host, now = Date.now()): 'ready' | 'stale' {
-  return now - Date.parse(h.lastSeen) > STALE_AFTER_MS ? 'stale' : 'ready';
-}
-
-export const hostColumns: Column<Host>[] = [
+/**
+ * A host is up while its agent keeps its lease alive (the controller says which). SINCE is
+ * when an up host's lease was granted; a down host shows '-' there: the controller writes
+ * nothing when a lease expires, so it does not know when the host went down.
+ */
+export const hostColumns: Column<HostView>[] = [
   { header: 'NAME', value: (h) => h.name },
-  { header: 'STATE', value: (h) => hostState(h) },
   { header: 'VTEP', value: (h) => h.vtep },
   { header: 'UNDERLAY', value: (h) => h.underlay },
+  { header: 'STATE', value: (h) => h.state },
+  { header: 'SINCE', value: (h) => (h.state === 'up' ? formatAge(h.since) : '-') },
+  { header: 'REALIZED', value: (h) => h.realizedRevision },
   { header: 'MTU', value: (h) => h.underlayMtu },
-  { header: 'LAST SEEN', value: (h) => formatAge(h.lastSeen) },
-  { header: 'REVISION', value: (h) => h.realizedRevision },
 ];

@@ -135,6 +135,25 @@ test("a host credential writes its own host record and endpoints, never another 
   }
 });
 
+test("a host credential keeps only its own lease alive and reports only its own realization; evict is admin-only", async () => {
+  const { call, close } = await tcpApp();
+  try {
+    const cred = await joinedHost(call);
+    const h1 = (await call('PUT', '/v1/hosts/h1', { vtep: '192.0.2.1', underlayMtu: 1500 }, cred)).body.lease;
+    const h2 = (await call('PUT', '/v1/hosts/h2', { vtep: '192.0.2.2', underlayMtu: 1500 }, admin.token)).body.lease;
+    assert.equal((await call('POST', '/v1/hosts/h1/heartbeat', { lease: h1.id }, cred)).status, 204);
+    const other = await call('POST', '/v1/hosts/h2/heartbeat', { lease: h2.id }, cred);
+    assert.deepEqual([other.status, other.body.error.code], [403, 'FORBIDDEN']);
+    assert.equal((await call('PUT', '/v1/hosts/h1/realized', { revision: 4 }, cred)).status, 204);
+    assert.equal((await call('PUT', '/v1/hosts/h2/realized', { revision: 4 }, cred)).status, 403);
+    assert.equal((await call('POST', '/v1/hosts/h1/evict', undefined, cred)).status, 403, 'not even its own host');
+    // Positive control: the admin gets past access control (and meets HOST_UP: h2 is up).
+    assert.equal((await call('POST', '/v1/hosts/h2/evict', undefined, admin.token)).body.error.code, 'HOST_UP');
+  } finally {
+    await close();
+  }
+});
+
 test('expired, deleted or reused-for-a-joined-host join tokens are refused; a revoked credential stops working', async () => {
   const { call, store, close } = await tcpApp();
   try {

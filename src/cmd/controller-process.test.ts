@@ -103,7 +103,7 @@ test('an agent joins with only a join token, keeps a 0600 credential, and restar
   assert.equal(restarted.token, first.token);
   const client = new ControllerClient(url, restarted);
   try {
-    assert.equal((await client.registerHost('ha', { vtep: '192.0.2.10', underlayMtu: 1500 })).name, 'ha');
+    assert.equal((await client.registerHost('ha', { vtep: '192.0.2.10', underlayMtu: 1500 })).host.name, 'ha');
     await assert.rejects(client.registerHost('hb', { vtep: '192.0.2.10', underlayMtu: 1500 }), (e: any) => e.code === 'FORBIDDEN');
   } finally {
     client.close();

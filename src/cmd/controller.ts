@@ -29,6 +29,8 @@ export interface ControllerConfig {
   socketGroup?: string;
   /** Extra names and addresses for the server certificate. */
   tlsSan?: string[];
+  /** TTL of host leases (controller/liveness.ts; default 30 s). */
+  hostLeaseMs?: number;
 }
 
 export interface RunningController {
@@ -50,7 +52,7 @@ export async function startController(cfg: ControllerConfig, logger: Logger): Pr
   const compactor = startCompactor(store, { keepRevisions: 10_000, intervalMs: 60_000, logger });
   const gc = startGarbageCollector(store, logger);
   const apps: FastifyInstance[] = [];
-  const build = (auth: ControllerAuth) => buildControllerApp({ store, logger, version: VERSION, auth, tls: auth.transport === 'tcp' ? tls : undefined });
+  const build = (auth: ControllerAuth) => buildControllerApp({ store, logger, version: VERSION, hostLeaseMs: cfg.hostLeaseMs, auth, tls: auth.transport === 'tcp' ? tls : undefined });
   if (cfg.socket) {
     const app = await build({ transport: 'unix', ...shared });
     await listenUnix(app, cfg.socket, cfg.socketGroup);

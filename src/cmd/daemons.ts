@@ -9,6 +9,7 @@ import { DEFAULT_AGENT_SOCKET, DEFAULT_AGENT_STATE_DIR, DEFAULT_CONTROLLER_SOCKE
 import type { Logger } from '../base/logger.js';
 import { TenetError } from '../model/errors.js';
 import { DEFAULT_CLAIM_WINDOW_MS } from '../agent/claims.js';
+import { DEFAULT_HOST_LEASE_MS } from '../controller/liveness.js';
 import { wholeNumber } from '../cli/context.js';
 import { startAgent } from './agent.js';
 import { startController } from './controller.js';
@@ -30,6 +31,7 @@ interface DaemonFlags {
   stateDir: string;
   socketGroup?: string;
   claimWindowMs: number;
+  hostLeaseMs: number;
 }
 
 export function addDaemonCommands(program: Command): void {
@@ -72,7 +74,13 @@ function controllerOptions(cmd: Command): Command {
     .addOption(new Option('--listen <host:port>', 'serve the API on TCP too, over https with bearer tokens, e.g. 0.0.0.0:7400').default(DEFAULT_HTTP_LISTEN, 'off'))
     .addOption(new Option('--tls-san <name>', 'another DNS name or IP for the server certificate (repeatable)').argParser(collect).default([], 'none'))
     .option('--socket <path>', 'API unix socket (root only)', DEFAULT_CONTROLLER_SOCKET)
-    .option(SOCKET_GROUP, SOCKET_GROUP_HELP);
+    .option(SOCKET_GROUP, SOCKET_GROUP_HELP)
+    .addOption(
+      new Option('--host-lease-ms <ms>', "a host is down once its agent has not kept its lease alive for this long (agents keep it alive every third of it)")
+        .env('TENET_HOST_LEASE_MS')
+        .argParser(wholeNumber(300))
+        .default(DEFAULT_HOST_LEASE_MS),
+    );
 }
 
 function agentOptions(cmd: Command): Command {

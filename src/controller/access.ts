@@ -2,7 +2,7 @@
  * What a host credential may do: exactly what its own agent needs, so that a stolen host
  * credential (or a compromised host) can touch nothing but its own host. It may read what
  * agents read (snapshot, watch, health, lists), write its own host record (no VTEP hijack of
- * another host), and create, report on and delete endpoints on its own host. Everything
+ * another host), keep its own lease alive and report its own realized revision, and create, report on and delete endpoints on its own host. Everything
  * else, including any route added later and not listed here, is admin-only: deny by default.
  */
 import type { FastifyRequest } from 'fastify';
@@ -16,10 +16,9 @@ type HostRule = (ctx: Ctx, host: string, req: FastifyRequest) => Promise<string 
 
 /** Each rule returns why the request is refused, or undefined to allow it. */
 const HOST_RULES: Record<string, HostRule> = {
-  'PUT /v1/hosts/:name': async (_ctx, host, req) => {
-    const name = (req.params as { name?: string }).name;
-    return name === host ? undefined : `host ${host} may only write its own host record, not ${name}'s`;
-  },
+  'PUT /v1/hosts/:name': ownHost('write its own host record'),
+  'POST /v1/hosts/:name/heartbeat': ownHost('keep its own lease alive'),
+  'PUT /v1/hosts/:name/realized': ownHost('report its own realized revision'),
   'POST /v1/tenants/:tenant/networks/:network/endpoints': async (_ctx, host, req) => {
     const target = (req.body as { host?: unknown } | undefined)?.host;
     return target === host ? undefined : `host ${host} may only create endpoints on itself (the request names host ${JSON.stringify(target)})`;
@@ -33,6 +32,14 @@ const HOST_RULES: Record<string, HostRule> = {
   'DELETE /v1/endpoints/:id/attachment': endpointOnHost,
   'DELETE /v1/endpoints/:id': endpointOnHost,
 };
+
+/** The route's :name must be the caller's own host. */
+function ownHost(what: string): HostRule {
+  return async (_ctx, host, req) => {
+    const name = (req.params as { name?: string }).name;
+    return name === host ? undefined : `host ${host} may only ${what}, not ${name}'s`;
+  };
+}
 
 /** Reads a host may make: all the API's GETs but the token list (admin business). */
 function readable(route: string): boolean {

@@ -17,6 +17,7 @@ import { installAuth, tlsServerOptions, type ControllerAuth, type TlsMaterial } 
 import { endpointRoutes } from './endpoints.js';
 import { installErrorHandler } from './error-handler.js';
 import { hostRoutes } from './hosts.js';
+import { DEFAULT_HOST_LEASE_MS } from './liveness.js';
 import { networkRoutes } from './networks.js';
 import { CONTROLLER_ROUTES } from './route-schemas.js';
 import { snapshotRoutes } from './snapshot.js';
@@ -29,6 +30,8 @@ export interface ControllerAppOptions {
   version: string;
   /** Idle time after which a watch stream sends a bookmark line. */
   bookmarkMs?: number;
+  /** TTL of the lease that keeps a host up; agents keep it alive every third of it (liveness.ts). */
+  hostLeaseMs?: number;
   /** Who may call (default: the unix socket's "everyone is admin"); see auth.ts. */
   auth?: ControllerAuth;
   /** Serve https with this key and certificate (required when auth.transport is 'tcp'). */
@@ -60,7 +63,7 @@ export async function buildControllerApp(opts: ControllerAppOptions): Promise<Fa
   networkRoutes(app, ctx);
   endpointRoutes(app, ctx);
   addressRoutes(app, ctx);
-  hostRoutes(app, ctx);
+  hostRoutes(app, ctx, opts.hostLeaseMs ?? DEFAULT_HOST_LEASE_MS);
   watchRoutes(app, ctx, opts.bookmarkMs ?? DEFAULT_BOOKMARK_MS);
   return app;
 }

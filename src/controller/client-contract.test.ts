@@ -17,7 +17,7 @@ test('client contract: every ControllerClient method is served', async () => {
     assert.deepEqual(await c.getNetwork('acme', 'web'), net);
     assert.deepEqual(await c.listNetworks('acme'), [net]);
     assert.deepEqual(await c.listNetworks(), [net]);
-    assert.equal((await c.registerHost('h1', { vtep: '192.0.2.1', underlayMtu: 1500 })).name, 'h1');
+    assert.equal((await c.registerHost('h1', { vtep: '192.0.2.1', underlayMtu: 1500 })).host.name, 'h1');
     assert.equal((await c.listHosts()).length, 1);
     const ep = await c.createEndpoint('acme', 'web', { host: 'h1', attachment: att('/run/netns/x'), id: 'e1' });
     assert.equal(ep.status, 'pending');

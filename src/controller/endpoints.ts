@@ -15,6 +15,7 @@ import { attachEndpoint, detachEndpoint } from './endpoint-attachment.js';
 import { createEndpoint } from './endpoint-create.js';
 import { matchesLabels, patchLabels } from './endpoint-labels.js';
 import { parseReservation } from './ipam.js';
+import { livenessOf } from './liveness.js';
 import { requireEndpoint } from './lookups.js';
 import { encode, listObjs, nowIso, retrying, RETRY, type Ctx } from './repo.js';
 
@@ -59,19 +60,23 @@ export function endpointRoutes(app: FastifyInstance, ctx: Ctx): void {
 
 /**
  * Convergence as an API: every host of the endpoint's underlay reports the store revision it
- * has realized (src/agent/realized.ts); the endpoint is realized on a host once that revision
- * reaches the endpoint's last write. Since an endpoint can be attached after its creation,
+ * has realized (src/agent/realized.ts, kept in internal keys: liveness.ts); the endpoint is
+ * realized on a host once that revision reaches the endpoint's last write. A down host
+ * counts as not realized (its state is in the answer): nobody knows what its kernel has. Since an endpoint can be attached after its creation,
  * its creation revision no longer says when hosts had to act; the last write does (a later
  * status or label write only makes the wait a little longer, never wrong).
  */
 async function realization(ctx: Ctx, id: string): Promise<EndpointRealization> {
   const ep = await requireEndpoint(ctx.store, id);
-  const hosts = (await listObjs<Host>(ctx.store, keys.hosts())).items;
+  const [hosts, life] = await Promise.all([listObjs<Host>(ctx.store, keys.hosts()).then((l) => l.items), livenessOf(ctx.store)]);
   const underlay = hosts.find((h) => h.name === ep.obj.host)?.underlay;
   const revision = ep.kv.modRevision;
   const peers = hosts
     .filter((h) => h.underlay === underlay)
-    .map((h) => ({ host: h.name, realizedRevision: h.realizedRevision ?? 0, realized: (h.realizedRevision ?? 0) >= revision }));
+    .map((h) => {
+      const { state, realizedRevision = 0 } = life.get(h.name) ?? { state: 'down' as const };
+      return { host: h.name, state, realizedRevision, realized: state === 'up' && realizedRevision >= revision };
+    });
   return { endpoint: id, revision, realized: peers.length > 0 && peers.every((p) => p.realized), hosts: peers };
 }
 

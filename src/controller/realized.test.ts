@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { EP_URL, assertError, att, seed, testApp } from './testing.js';
 
-test('realized: an endpoint is realized once every host of its underlay has reached its revision', async () => {
+test('realized: an endpoint is realized once every host of its underlay is up and has reached its revision', async () => {
   const t = await testApp();
   await seed(t); // h1 on the default underlay
   await t.call('PUT', '/v1/hosts/h2', { vtep: '192.0.2.2', underlayMtu: 1500 });
@@ -12,11 +12,16 @@ test('realized: an endpoint is realized once every host of its underlay has reac
   const before = (await t.call('GET', url)).body;
   assert.equal(before.realized, false);
   assert.deepEqual(before.hosts.map((h: { host: string }) => h.host).sort(), ['h1', 'h2'], 'hosts of another underlay do not count');
-  await t.call('PUT', '/v1/hosts/h1', { vtep: '192.0.2.1', underlayMtu: 1500, realizedRevision: before.revision });
+  await t.call('PUT', '/v1/hosts/h1/realized', { revision: before.revision });
   const half = (await t.call('GET', url)).body;
-  assert.deepEqual([half.realized, half.hosts.find((h: { host: string }) => h.host === 'h1').realized], [false, true]);
-  await t.call('PUT', '/v1/hosts/h2', { vtep: '192.0.2.2', underlayMtu: 1500, realizedRevision: before.revision + 5 });
+  assert.deepEqual([half.realized, half.hosts.find((h: { host: string }) => h.host === 'h1')], [false, { host: 'h1', state: 'up', realizedRevision: before.revision, realized: true }]);
+  const lease = (await t.call('PUT', '/v1/hosts/h2', { vtep: '192.0.2.2', underlayMtu: 1500 })).body.lease;
+  await t.call('PUT', '/v1/hosts/h2/realized', { revision: before.revision + 5 });
   assert.equal((await t.call('GET', url)).body.realized, true);
+  // A host that goes down counts as not realized: nobody knows what its kernel has now.
+  await t.store.revoke(lease.id);
+  const down = (await t.call('GET', url)).body;
+  assert.deepEqual([down.realized, down.hosts.find((h: { host: string }) => h.host === 'h2')], [false, { host: 'h2', state: 'down', realizedRevision: before.revision + 5, realized: false }]);
   assertError(await t.call('GET', '/v1/endpoints/nope/realized'), 'ENDPOINT_NOT_FOUND');
   await t.app.close();
 });

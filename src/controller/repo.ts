@@ -24,8 +24,8 @@ export interface Stored<T> {
 }
 
 /**
- * Controller-internal keys. They live under alloc/, which kindOfKey() does not map to an
- * object kind, so watches never show them to agents.
+ * Controller-internal keys. They live under alloc/ and status/, which kindOfKey() does not
+ * map to an object kind, so watches never show them to agents.
  */
 export const internalKeys = {
   vnis: () => `${ROOT}alloc/vni/`,
@@ -33,6 +33,12 @@ export const internalKeys = {
   networkGen: (tenantId: string) => `${ROOT}alloc/netgen/${tenantId}`,
   /** Present while a network or host is being deleted (see guard.ts). */
   deleting: (kind: 'network' | 'host', id: string) => `${ROOT}alloc/deleting/${kind}/${id}`,
+  /** A host is up while this key exists: it is bound to the host's lease (liveness.ts). */
+  alive: (host: string) => `${ROOT}status/alive/${host}`,
+  alives: () => `${ROOT}status/alive/`,
+  /** The store revision a host's agent last reported realized (liveness.ts). */
+  realized: (host: string) => `${ROOT}status/realized/${host}`,
+  realizeds: () => `${ROOT}status/realized/`,
 };
 
 export async function getObj<T>(store: Store, key: string): Promise<Stored<T> | undefined> {

@@ -6,7 +6,7 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import { OPENAPI_ROUTE, type RouteSchemas } from '../api/openapi.js';
 import * as W from '../api/schemas.js';
-import { EndpointSchema, HostSchema, NetworkSchema, TenantSchema } from '../model/schemas.js';
+import { EndpointSchema, NetworkSchema, TenantSchema } from '../model/schemas.js';
 
 const Str = Type.String;
 const params = (...names: string[]) => Type.Object(Object.fromEntries(names.map((n) => [n, Str()])));
@@ -70,9 +70,17 @@ export const CONTROLLER_ROUTES: RouteSchemas = {
   [`POST ${ADDRESSES}`]: { summary: 'Reserve an address (body optional)', optionalBody: true, params: network, body: W.ReserveAddressBody, response: { 201: W.ReservationSchema } },
   [`DELETE ${ADDRESSES}/:ip`]: { params: params('tenant', 'network', 'ip'), response: NO_CONTENT },
 
-  'GET /v1/hosts': { response: { 200: list(HostSchema) } },
-  'PUT /v1/hosts/:name': { params: params('name'), body: W.RegisterHostBody, response: { 200: HostSchema, 201: HostSchema } },
-  'DELETE /v1/hosts/:name': { params: params('name'), response: NO_CONTENT },
+  'GET /v1/hosts': { summary: 'Every registered host, up (its lease is alive) or down', response: { 200: list(W.HostViewSchema) } },
+  'PUT /v1/hosts/:name': {
+    summary: "Register a host: writes its record only when new or changed, and grants (or renews) the lease that keeps it up",
+    params: params('name'),
+    body: W.RegisterHostBody,
+    response: { 200: W.HostRegistrationSchema, 201: W.HostRegistrationSchema },
+  },
+  'POST /v1/hosts/:name/heartbeat': { summary: "Keep the host's lease alive (no store write); LEASE_EXPIRED: register again", params: params('name'), body: W.HeartbeatBody, response: NO_CONTENT },
+  'PUT /v1/hosts/:name/realized': { summary: 'The store revision the host has realized (an internal key: no agent is told)', params: params('name'), body: W.RealizedBody, response: NO_CONTENT },
+  'POST /v1/hosts/:name/evict': { summary: 'Remove a down host, its endpoints and their addresses; refused while the host is up (HOST_UP)', params: params('name'), response: NO_CONTENT },
+  'DELETE /v1/hosts/:name': { summary: 'Decommission a host, up or down: its endpoints and their addresses go with it, and its lease is revoked', params: params('name'), response: NO_CONTENT },
 
   'POST /v1/tokens': { body: W.CreateTokenBody, response: { 201: W.CreatedTokenSchema } },
   'GET /v1/tokens': { response: { 200: list(W.TokenInfoSchema) } },

@@ -79,7 +79,9 @@ const WRONG: [string, string, unknown, string][] = [
   ['PATCH', '/v1/endpoints/a/labels', { remove: 'app' }, 'body/remove must be an array'],
   ['POST', '/v1/tenants/acme/networks/web/addresses', { ttlSeconds: 1.5 }, 'body/ttlSeconds must be a whole number'],
   ['POST', '/v1/tenants/acme/networks/web/addresses', { owner: { kind: 'gateway' } }, 'body/owner/kind must be one of "request", "floating-ip"'],
-  ['PUT', '/v1/hosts/h2', { vtep: '192.0.2.2', realizedRevision: -1 }, 'body/realizedRevision must be >= 0'],
+  ['PUT', '/v1/hosts/h1/realized', { revision: -1 }, 'body/revision must be >= 0'],
+  ['POST', '/v1/hosts/h1/heartbeat', { lease: 'one' }, 'body/lease must be a whole number'],
+  ['POST', '/v1/hosts/h1/heartbeat', {}, 'body/lease is missing'],
   ['POST', '/v1/tokens', { kind: 'agent', ttlSeconds: 'long' }, 'body/ttlSeconds must be a whole number'],
   ['POST', '/v1/tokens', { kind: 'admin' }, 'body/kind must be "agent"'],
   ['POST', '/v1/join', { token: 'x' }, 'body/host is missing'],
@@ -132,7 +134,10 @@ async function stored(t: TestApp, key: string): Promise<unknown> {
 test('schemas: every object kind round-trips whole (the serializer drops no field)', async () => {
   const t = await testApp();
   await seed(t);
-  await t.call('PUT', '/v1/hosts/h1', { vtep: '192.0.2.1', underlayMtu: 1500, underlay: 'lab', realizedRevision: 3 });
+  const reg = (await t.call('PUT', '/v1/hosts/h1', { vtep: '192.0.2.1', underlayMtu: 1500, underlay: 'lab' })).body;
+  assert.deepEqual(reg.host, await stored(t, keys.host('h1')));
+  assert.deepEqual(Object.keys(reg.lease).sort(), ['id', 'ttlMs']);
+  assert.equal((await t.call('PUT', '/v1/hosts/h1/realized', { revision: 3 })).status, 204);
   const netns = await t.call('POST', EP_URL, { id: 'n1', name: 'db', labels: { 'example.com/tier': 'back', app: '' }, host: 'h1', attachment: att('/run/netns/c1', 'eth1') });
   await t.call('PATCH', '/v1/endpoints/n1/status', { status: 'error', detail: 'no such namespace', mtu: 1450 });
   await t.call('POST', EP_URL, { id: 'h1', host: 'h1', attachment: { kind: 'handoff', hostIfname: 'veth-h1', ifname: 'eth0' } });
@@ -143,7 +148,10 @@ test('schemas: every object kind round-trips whole (the serializer drops no fiel
   for (const id of ['n1', 'h1']) assert.deepEqual((await t.call('GET', `/v1/endpoints/${id}`)).body, await stored(t, keys.endpoint(id)));
   const n1 = (await t.call('GET', '/v1/endpoints/n1')).body;
   assert.deepEqual([n1.statusDetail, n1.mtu, n1.name, n1.attachment.netnsId !== undefined], ['no such namespace', 1450, 'db', true], 'optional fields are kept');
-  assert.deepEqual((await t.call('GET', '/v1/hosts')).body, [await stored(t, keys.host('h1'))]);
+  const [view] = (await t.call('GET', '/v1/hosts')).body;
+  const { state, since, leaseExpiresInMs, realizedRevision, ...record } = view;
+  assert.deepEqual(record, await stored(t, keys.host('h1')));
+  assert.deepEqual([state, typeof since, typeof leaseExpiresInMs, realizedRevision], ['up', 'string', 'number', 3]);
 
   const snap = (await t.call('GET', '/v1/snapshot')).body;
   assert.deepEqual(snap.objects.endpoint, [await stored(t, keys.endpoint('h1')), await stored(t, keys.endpoint('n1'))]);

@@ -58,6 +58,8 @@ export const CATALOG = {
   ENDPOINT_NAME_IN_USE: { status: 409, cni: 131, summary: 'Another endpoint of the network has that name.' },
   ENDPOINT_ATTACHED: { status: 409, cni: 132, summary: 'The endpoint is attached elsewhere already; detach it first.' },
   ADDRESS_NOT_RESERVED: { status: 404, cni: 133, summary: 'The address is not reserved in that network.' },
+  LEASE_EXPIRED: { status: 404, cni: 134, summary: "The host holds no live lease of that id: it expired, was revoked, or is another host's." },
+  HOST_UP: { status: 409, cni: 135, summary: "The host's lease is alive: it cannot be evicted while its agent keeps it up." },
   INTERNAL: { status: 500, cni: 999, summary: 'A bug: the logs have the details.' },
 } as const satisfies Record<string, CatalogEntry>;
 

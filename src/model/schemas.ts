@@ -62,8 +62,7 @@ export const HostSchema = Type.Object(
     vtep: Type.String(),
     underlayMtu: Type.Integer(),
     underlay: Type.String(),
-    lastSeen: Type.String(),
-    realizedRevision: Type.Optional(Type.Integer()),
+    registeredAt: Type.String(),
   },
   { title: 'Host' },
 );

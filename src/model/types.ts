@@ -88,9 +88,12 @@ export interface Host {
    * other traffic (their addresses mean nothing on the other's network).
    */
   underlay: string;
-  lastSeen: string;
-  /** Store revision the agent last realized in the kernel. */
-  realizedRevision?: number;
+  /**
+   * When the host first registered. Nothing else about a host's life is in this object:
+   * liveness (a lease) and the realized revision live in internal keys no agent watches, so
+   * a heartbeat or a report never wakes another agent (controller/liveness.ts).
+   */
+  registeredAt: string;
 }
 
 /** VXLAN over IPv4 adds 50 bytes: outer Ethernet 14 + IP 20 + UDP 8 + VXLAN 8. */

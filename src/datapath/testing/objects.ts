@@ -31,7 +31,7 @@ export function ep(id: string, network: Network, host: string, ip: string, netns
 }
 
 export function host(name: string, vtep: string): Host {
-  return { name, vtep, underlayMtu: 1500, underlay: 'default', lastSeen: NOW };
+  return { name, vtep, underlayMtu: 1500, underlay: 'default', registeredAt: NOW };
 }
 
 /** The same endpoint handed off (ADR 005): its host side named as the agent names it. */
