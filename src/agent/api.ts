@@ -11,6 +11,7 @@ import { AgentAttachBody, AgentAttachExistingBody, HealthSchema } from '../api/s
 import { serverOptions } from '../api/server-options.js';
 import type { AttachExistingRequest, AttachRequest, Health } from '../api/types.js';
 import type { Logger } from '../base/logger.js';
+import { MAX_TEXT } from '../model/limits.js';
 import { EndpointSchema } from '../model/schemas.js';
 import type { Agent } from './agent.js';
 import { attach, attachExisting, detach, remove } from './attach.js';
@@ -18,7 +19,7 @@ import { netnsRequestPath } from './netns-guard.js';
 
 type IdParams = { Params: { id: string } };
 
-const id = Type.Object({ id: Type.String() });
+const id = Type.Object({ id: Type.String({ maxLength: MAX_TEXT }) }, { additionalProperties: false });
 
 /** The schema of every agent route (ADR 009); api/openapi.ts attaches them and publishes them. */
 export const AGENT_ROUTES: RouteSchemas = {
