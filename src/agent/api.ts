@@ -49,7 +49,7 @@ export function buildAgentApp(agent: Agent, logger: Logger, version: string): Fa
 
 function agentRoutes(app: FastifyInstance, agent: Agent, logger: Logger, version: string): void {
   app.get('/v1/health', async (): Promise<Health> => ({ ok: true, role: 'agent', revision: agent.cache.revision, version, host: agent.host }));
-  app.get('/v1/endpoints', async () => [...agent.cache.endpoints.values()].filter((e) => e.host === agent.host));
+  app.get('/v1/endpoints', async () => [...agent.cache.endpointsOn(agent.host).values()]);
   app.post<{ Body: AttachRequest }>('/v1/endpoints', async (req, reply) => {
     const body = req.body;
     // A mistyped netns or pid is a 400 before anything runs; neither means a detached endpoint.
