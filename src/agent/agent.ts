@@ -3,7 +3,7 @@
  *
  * Every kernel change goes through one SerialQueue, so an attach and a watch-driven
  * reconcile never interleave. Watch events only mark tenants dirty; a reconcile then plans
- * from the whole cache and converges just those tenants. A periodic full resync repairs
+ * from those tenants' objects only (the cache's indexes) and converges just them. A periodic full resync repairs
  * drift (somebody deleted a link by hand). The agent never flushes: a restart re-reads the
  * kernel, finds it matching, and changes nothing (datapath.ts).
  *
@@ -64,6 +64,8 @@ export class Agent {
   readonly liveness: HostLeaseKeeper;
   /** Full reconciles (every tenant read back): a restart's first must change nothing (tests check). */
   readonly reconciles = { full: 0, lastFullAt: '', lastFullChanged: [] as string[] };
+  /** What the last reconcile read: objects planned from, endpoints whose status it weighed, namespaces it checked (agent-cost.test.ts). */
+  readonly lastReconcile = { planInputs: 0, statusCandidates: 0, namespaceChecks: 0 };
 
   readonly namespaces: WorkloadNamespaces;
   readonly claims: UnfinishedAttaches;
@@ -192,16 +194,19 @@ export class Agent {
   }
 
   private async converge(tenants?: Set<string>, completing?: string): Promise<SetResult> {
-    const { live, stale, held } = await splitByNamespace(this.host, this.cache.endpoints.values(), this.namespaces, tenants);
+    // Only the tenants in question (a full reconcile: every tenant with an endpoint here),
+    // from the cache's indexes: an attach costs what its tenant holds, not what the cache does.
+    const scope = this.cache.scopeOf(tenants ?? this.cache.tenantsOn(this.host));
+    const { live, stale, held, checked } = await splitByNamespace(this.host, scope.endpoints, this.namespaces, tenants);
     const plan = buildPlan({
       host: this.host,
       vtep: this.opts.underlay.vtep,
       underlayMtu: this.opts.underlay.mtu,
       underlay: this.opts.underlay.name,
       nsPrefix: this.opts.nsPrefix,
-      networks: [...this.cache.networks.values()],
+      networks: scope.networks,
       endpoints: live,
-      hosts: [...this.cache.hosts.values()],
+      hosts: scope.hosts,
     });
     const result = await this.opts.datapath.set(plan, tenants, held);
     if (!tenants) {
@@ -210,7 +215,8 @@ export class Agent {
     }
     this.realization.record(result, tenants && [...tenants].map((t) => tenantNs(this.opts.nsPrefix, t)));
     await collectStale(stale, this.cache, this.opts.controller, this.opts.logger);
-    await this.status.report(this.host, plan, result, tenants, completing);
+    const candidates = await this.status.report(this.host, plan, result, tenants, completing);
+    Object.assign(this.lastReconcile, { planInputs: scope.networks.length + live.length + scope.hosts.length, statusCandidates: candidates, namespaceChecks: checked });
     return result;
   }
 }

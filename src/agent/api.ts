@@ -11,6 +11,7 @@ import { AgentAttachBody, AgentAttachExistingBody, HealthSchema } from '../api/s
 import { serverOptions } from '../api/server-options.js';
 import type { AttachExistingRequest, AttachRequest, Health } from '../api/types.js';
 import type { Logger } from '../base/logger.js';
+import { MAX_TEXT } from '../model/limits.js';
 import { EndpointSchema } from '../model/schemas.js';
 import type { Agent } from './agent.js';
 import { attach, attachExisting, detach, remove } from './attach.js';
@@ -18,7 +19,7 @@ import { netnsRequestPath } from './netns-guard.js';
 
 type IdParams = { Params: { id: string } };
 
-const id = Type.Object({ id: Type.String() });
+const id = Type.Object({ id: Type.String({ maxLength: MAX_TEXT }) }, { additionalProperties: false });
 
 /** The schema of every agent route (ADR 009); api/openapi.ts attaches them and publishes them. */
 export const AGENT_ROUTES: RouteSchemas = {
@@ -48,7 +49,7 @@ export function buildAgentApp(agent: Agent, logger: Logger, version: string): Fa
 
 function agentRoutes(app: FastifyInstance, agent: Agent, logger: Logger, version: string): void {
   app.get('/v1/health', async (): Promise<Health> => ({ ok: true, role: 'agent', revision: agent.cache.revision, version, host: agent.host }));
-  app.get('/v1/endpoints', async () => [...agent.cache.endpoints.values()].filter((e) => e.host === agent.host));
+  app.get('/v1/endpoints', async () => [...agent.cache.endpointsOn(agent.host).values()]);
   app.post<{ Body: AttachRequest }>('/v1/endpoints', async (req, reply) => {
     const body = req.body;
     // A mistyped netns or pid is a 400 before anything runs; neither means a detached endpoint.

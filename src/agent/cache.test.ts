@@ -63,3 +63,40 @@ test('cache: a tombstone yields to a new generation even if the delete event was
   assert.equal(d.endpoints.get('e1'), e1);
   assert.equal(d.tombstoneCount, 0);
 });
+
+test('cache: the indexes always agree with a walk of the whole cache, through a random history of every kind of write', () => {
+  let seed = 7;
+  const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+  const tenants = ['t0', 't1', 't2'];
+  const hosts = ['h1', 'h2', 'h3'];
+  const nets = tenants.map((t, i) => net(t, 'n', `10.${i}.0.0/24`, 100 + i));
+  const c = new ObjectCache();
+  c.reset({ revision: 1, objects: { tenant: [], network: nets.slice(0, 2), endpoint: [], host: hosts.map((h, i) => host(h, `192.0.2.${i + 1}`)) } });
+  const undos: (() => void)[] = [];
+  for (let step = 0; step < 3000; step++) {
+    const e = { ...ep(`e${rand(40)}`, nets[rand(3)]!, hosts[rand(3)]!, `10.0.0.${2 + rand(200)}`, '/run/netns/x'), createdAt: `g${rand(3)}` };
+    const op = rand(10);
+    if (op < 4) c.apply(put(e, step + 2));
+    else if (op < 6) c.apply(del(c.endpoints.get(e.id) ?? e, step + 2));
+    else if (op === 6) c.putLocalEndpoint(e);
+    else if (op === 7) undos.push(c.forgetLocalEndpoint(e.id));
+    else if (op === 8 && undos.length) undos.splice(rand(undos.length), 1)[0]!();
+    else c.apply({ type: rand(2) ? 'put' : 'delete', kind: 'network', revision: step + 2, object: nets[rand(3)]! });
+    const all = [...c.endpoints.values()];
+    for (const h of hosts) {
+      assert.deepEqual(ids(c.endpointsOn(h).values()), ids(all.filter((x) => x.host === h)), `step ${step}: endpoints on ${h}`);
+      for (const t of tenants) assert.deepEqual(ids(c.endpointsOn(h, t).values()), ids(all.filter((x) => x.host === h && x.tenant === t)), `step ${step}: ${h}/${t}`);
+    }
+    for (const t of tenants) {
+      const s = c.scopeOf([t]);
+      assert.deepEqual(ids(s.endpoints), ids(all.filter((x) => x.tenant === t)), `step ${step}: endpoints of ${t}`);
+      assert.deepEqual(ids(s.networks), ids([...c.networks.values()].filter((n) => n.tenant === t)), `step ${step}: networks of ${t}`);
+      assert.deepEqual(s.hosts.map((h) => h.name).sort(), [...new Set(s.endpoints.map((x) => x.host!))].sort(), `step ${step}: hosts of ${t}`);
+    }
+  }
+  for (const e of [...c.endpoints.values()]) c.apply(del(e, 9000));
+  for (const n of [...c.networks.values()]) c.apply({ type: 'delete', kind: 'network', revision: 9001, object: n });
+  assert.equal(c.indexGroups, 0, 'no index group outlives its last object');
+});
+
+const ids = (xs: Iterable<{ id: string }>): string[] => [...xs].map((x) => x.id).sort();

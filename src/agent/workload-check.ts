@@ -10,14 +10,15 @@
  * A path whose identity cannot be read at all is held: kept, never entered, reported as an
  * error (splitByNamespace).
  *
- * Cost: a few file-system calls per endpoint (stat, statfs, open, fstat, readlink), no
- * process; reads run in parallel.
+ * Cost: a few file-system calls per local endpoint in scope (stat, statfs, open, fstat,
+ * readlink), no process; reads run in parallel. The agent passes only the endpoints of the
+ * tenants it reconciles (cache.scopeOf), so an attach checks its tenant's namespaces only.
  */
 import type { ControllerClient } from '../api/client.js';
 import type { Logger } from '../base/logger.js';
 import { sameNamespace, type NamespaceIdentity } from '../datapath/ns-identity.js';
 import { isTenetError } from '../model/errors.js';
-import { netnsAttachment, type Endpoint } from '../model/types.js';
+import { netnsAttachment, type Endpoint, type NetnsAttachment } from '../model/types.js';
 import type { ObjectCache } from './cache.js';
 import type { WorkloadNamespaces } from './namespaces.js';
 
@@ -38,9 +39,16 @@ export async function splitByNamespace(
   endpoints: Iterable<Endpoint>,
   namespaces: WorkloadNamespaces,
   tenants?: Set<string>,
-): Promise<{ live: Endpoint[]; stale: StaleEndpoint[]; held: Map<string, string> }> {
+): Promise<{ live: Endpoint[]; stale: StaleEndpoint[]; held: Map<string, string>; checked: number }> {
   const all = [...endpoints];
-  const checks = await Promise.all(all.map((e) => staleness(host, e, namespaces, tenants)));
+  let checked = 0;
+  const checks = await Promise.all(
+    all.map((e) => {
+      const check = needsCheck(host, e, tenants);
+      if (check) checked++;
+      return check ? staleness(check, namespaces) : LIVE;
+    }),
+  );
   const stale: StaleEndpoint[] = [];
   const live: Endpoint[] = [];
   const held = new Map<string, string>();
@@ -50,14 +58,19 @@ export async function splitByNamespace(
     else live.push(e);
     if (check.kind === 'held') held.set(e.id, check.why);
   });
-  return { live, stale, held };
+  return { live, stale, held, checked };
 }
 
 type Check = { kind: 'live' } | { kind: 'stale' | 'held'; why: string };
+const LIVE: Check = { kind: 'live' };
 
-async function staleness(host: string, e: Endpoint, namespaces: WorkloadNamespaces, tenants?: Set<string>): Promise<Check> {
+/** The namespace attachment to re-read: an endpoint of this host, in scope, bound to a namespace. */
+function needsCheck(host: string, e: Endpoint, tenants?: Set<string>): NetnsAttachment | undefined {
   const a = netnsAttachment(e);
-  if (!a || e.host !== host || (tenants && !tenants.has(e.tenant))) return { kind: 'live' };
+  return a && e.host === host && (!tenants || tenants.has(e.tenant)) ? a : undefined;
+}
+
+async function staleness(a: NetnsAttachment, namespaces: WorkloadNamespaces): Promise<Check> {
   let now: NamespaceIdentity | undefined;
   try {
     now = await namespaces.identity(a.netns);

@@ -43,7 +43,7 @@ test('hostile bodies get one short 400 from both apps', async () => {
     const cases = [
       { what: 'nested 20,000 deep', payload: body(deep(20_000)), pattern: /nested more than 32 levels/ },
       { what: '900 KB name', payload: body(JSON.stringify('x'.repeat(900_000))), pattern: /too large/ },
-      { what: '200 KB name', payload: body(JSON.stringify('X'.repeat(200_000))), pattern: /invalid tenant name "XXXX.*…" \(200000 characters\)/ },
+      { what: '200 KB name', payload: body(JSON.stringify('X'.repeat(200_000))), pattern: /field body\/(name|tenant) must be at most 253 characters/ },
       { what: 'object as name', payload: body(deep(20)), pattern: /field body\/(name|tenant) must be a string/ },
     ];
     for (const c of cases) {

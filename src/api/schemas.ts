@@ -7,8 +7,15 @@
  * error codes. So a request schema may accept more than its interface (a field the server
  * defaults), never less: `Accepts` checks that. Response schemas must match their interface
  * exactly (`Matches`), since fastify's serializer drops whatever its schema does not name.
+ *
+ * Every request string, array and object has a size ceiling (model/limits.ts; issue 6), and
+ * request objects name all their fields (additionalProperties: false, so fastify's Ajv drops
+ * a field no schema names before a handler sees it): route-bounds.test.ts walks every route
+ * of both servers to check it. `Accepts` also checks that every field of the interface is
+ * named, so a new field cannot be dropped unnoticed.
  */
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Type, type Static, type TProperties, type TSchema } from '@sinclair/typebox';
+import { MAX_LABEL_KEY, MAX_LABELS_IN_REQUEST, MAX_PATH, MAX_STATUS_DETAIL, MAX_TEXT } from '../model/limits.js';
 import { assertType, AttachmentSchema, EndpointSchema, EndpointStatusSchema, HostSchema, LabelsSchema, NetnsIdSchema, NetworkSchema, TenantSchema, type Matches } from '../model/schemas.js';
 import type { WireError } from '../model/errors.js';
 import type { CreatedToken, CreateTokenRequest, JoinRequest, JoinResponse, TokenInfo } from './credentials.js';
@@ -33,64 +40,69 @@ import type {
   Snapshot,
 } from './types.js';
 
-/** Every value of the interface passes the schema. */
-type Accepts<S extends TSchema, T> = [T] extends [Static<S>] ? true : false;
+/** Every value of the interface passes the schema, and the schema names every field of it. */
+type Accepts<S extends TSchema, T> = [T] extends [Static<S>] ? ([Exclude<keyof T, keyof Static<S>>] extends [never] ? true : false) : false;
 
 const Str = Type.String;
 const Int = Type.Integer;
 const Opt = Type.Optional;
+/** A request string: bounded (model/limits.ts). */
+const Text = (max = MAX_TEXT) => Str({ maxLength: max });
+/** A request object: only the named fields (others are dropped before the handler). */
+const Body = <P extends TProperties>(props: P) => Type.Object(props, { additionalProperties: false });
 
 // ---- requests ----
 
-export const CreateTenantBody = Type.Object({ name: Str() });
-export const CreateNetworkBody = Type.Object({ name: Str(), subnet: Str(), gateway: Opt(Str()), mtu: Opt(Int()), vni: Opt(Int()) });
+export const CreateTenantBody = Body({ name: Text() });
+export const CreateNetworkBody = Body({ name: Text(), subnet: Text(), gateway: Opt(Text()), mtu: Opt(Int()), vni: Opt(Int()) });
 
 /** Either form of Attachment, checked field by field; validateAttachment checks the combination. */
-export const AttachmentBody = Type.Object({
+export const AttachmentBody = Body({
   kind: Type.Union([Type.Literal('netns'), Type.Literal('handoff')]),
-  netns: Opt(Str()),
+  netns: Opt(Text(MAX_PATH)),
   netnsId: Opt(NetnsIdSchema),
-  hostIfname: Opt(Str()),
-  ifname: Opt(Str()),
+  hostIfname: Opt(Text()),
+  ifname: Opt(Text()),
 });
 
-export const CreateEndpointBody = Type.Object({
-  host: Opt(Str()),
-  name: Opt(Str()),
+export const CreateEndpointBody = Body({
+  host: Opt(Text()),
+  name: Opt(Text()),
   labels: Opt(LabelsSchema),
-  ip: Opt(Str()),
-  mac: Opt(Str()),
-  id: Opt(Str()),
+  ip: Opt(Text()),
+  mac: Opt(Text()),
+  id: Opt(Text()),
   attachment: Opt(AttachmentBody),
 });
-export const AttachEndpointBody = Type.Object({ host: Str(), attachment: AttachmentBody });
-export const LabelPatchBody = Type.Object({ set: Opt(LabelsSchema), remove: Opt(Type.Array(Str())) });
-export const ReserveAddressBody = Type.Object({
-  ip: Opt(Str()),
-  owner: Opt(Type.Object({ kind: Type.Union([Type.Literal('request'), Type.Literal('floating-ip')]), id: Opt(Str()) })),
+export const AttachEndpointBody = Body({ host: Text(), attachment: AttachmentBody });
+export const LabelPatchBody = Body({ set: Opt(LabelsSchema), remove: Opt(Type.Array(Text(MAX_LABEL_KEY), { maxItems: MAX_LABELS_IN_REQUEST })) });
+export const ReserveAddressBody = Body({
+  ip: Opt(Text()),
+  owner: Opt(Body({ kind: Type.Union([Type.Literal('request'), Type.Literal('floating-ip')]), id: Opt(Text()) })),
   ttlSeconds: Opt(Int()),
 });
-export const EndpointStatusBody = Type.Object({ status: EndpointStatusSchema, detail: Opt(Str()), mtu: Opt(Int()) });
-export const RegisterHostBody = Type.Object({ vtep: Str(), underlayMtu: Opt(Int()), underlay: Opt(Str()) });
-export const HeartbeatBody = Type.Object({ lease: Int({ minimum: 1 }) });
-export const RealizedBody = Type.Object({ revision: Int({ minimum: 0 }) });
-export const CreateTokenBody = Type.Object({ kind: Type.Literal('agent'), ttlSeconds: Opt(Int()) });
-export const JoinBody = Type.Object({ token: Str(), host: Str() });
+export const EndpointStatusBody = Body({ status: EndpointStatusSchema, detail: Opt(Text(MAX_STATUS_DETAIL)), mtu: Opt(Int()) });
+export const RegisterHostBody = Body({ vtep: Text(), underlayMtu: Opt(Int()), underlay: Opt(Text()) });
+export const HeartbeatBody = Body({ lease: Int({ minimum: 1 }) });
+export const RealizedBody = Body({ revision: Int({ minimum: 0 }) });
+export const CreateTokenBody = Body({ kind: Type.Literal('agent'), ttlSeconds: Opt(Int()) });
+export const JoinBody = Body({ token: Text(), host: Text() });
 
-export const AgentAttachBody = Type.Object({
-  tenant: Str(),
-  network: Str(),
-  netns: Opt(Str()),
+export const AgentAttachBody = Body({
+  tenant: Text(),
+  network: Text(),
+  netns: Opt(Text(MAX_PATH)),
   pid: Opt(Int()),
   handoff: Opt(Type.Boolean()),
-  ifname: Opt(Str()),
-  ip: Opt(Str()),
-  mac: Opt(Str()),
-  id: Opt(Str()),
-  name: Opt(Str()),
+  ifname: Opt(Text()),
+  ip: Opt(Text()),
+  mac: Opt(Text()),
+  id: Opt(Text()),
+  name: Opt(Text()),
   labels: Opt(LabelsSchema),
+  idempotencyKey: Opt(Text()),
 });
-export const AgentAttachExistingBody = Type.Object({ netns: Opt(Str()), pid: Opt(Int()), handoff: Opt(Type.Boolean()), ifname: Opt(Str()) });
+export const AgentAttachExistingBody = Body({ netns: Opt(Text(MAX_PATH)), pid: Opt(Int()), handoff: Opt(Type.Boolean()), ifname: Opt(Text()), idempotencyKey: Opt(Text()) });
 
 // ---- responses ----
 

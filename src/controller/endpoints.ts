@@ -7,6 +7,7 @@ import { TenetError } from '../model/errors.js';
 import { keys } from '../model/keys.js';
 import type { EndpointRealization } from '../api/types.js';
 import type { Endpoint, EndpointStatus, Host } from '../model/types.js';
+import { MAX_STATUS_DETAIL } from '../model/limits.js';
 import { validateMtu } from '../model/validate.js';
 import type { Compare, KeyValue, Op, Store } from '../store/types.js';
 import { parseIp } from '../base/cidr.js';
@@ -93,7 +94,11 @@ function parseStatus(body: unknown): StatusReport {
   if (!STATUSES.includes(status)) {
     throw new TenetError('BAD_REQUEST', `invalid endpoint status ${JSON.stringify(b.status)}`, `use one of ${STATUSES.join(', ')}`);
   }
-  return { status, detail: optionalString('detail', b.detail), mtu: validateMtu(b.mtu) || undefined };
+  const detail = optionalString('detail', b.detail);
+  if (detail !== undefined && detail.length > MAX_STATUS_DETAIL) {
+    throw new TenetError('BAD_REQUEST', `a status detail may have at most ${MAX_STATUS_DETAIL} characters (got ${detail.length})`, 'cut it (the agent does)');
+  }
+  return { status, detail, mtu: validateMtu(b.mtu) || undefined };
 }
 
 /** An agent's report; a late one about an endpoint detached meanwhile changes nothing. */

@@ -6,10 +6,15 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import { OPENAPI_ROUTE, type RouteSchemas } from '../api/openapi.js';
 import * as W from '../api/schemas.js';
+import { MAX_LABEL_KEY, MAX_SELECTORS, MAX_TEXT } from '../model/limits.js';
 import { EndpointSchema, NetworkSchema, TenantSchema } from '../model/schemas.js';
 
 const Str = Type.String;
-const params = (...names: string[]) => Type.Object(Object.fromEntries(names.map((n) => [n, Str()])));
+/** A path or query value: bounded like every request string (model/limits.ts). */
+const Text = () => Str({ maxLength: MAX_TEXT });
+const params = (...names: string[]) => Type.Object(Object.fromEntries(names.map((n) => [n, Text()])), { additionalProperties: false });
+/** A label selector, key=value: a key and a value at their ceilings. */
+const Selector = () => Str({ maxLength: MAX_LABEL_KEY + 1 + MAX_TEXT });
 const list = (item: TSchema) => Type.Array(item);
 const NO_CONTENT = { 204: Type.Null({ description: 'no content' }) };
 const tenant = params('tenant');
@@ -28,7 +33,7 @@ export const CONTROLLER_ROUTES: RouteSchemas = {
       'An NDJSON stream (content-type application/x-ndjson), one message per line: {"type":"put"|"delete","kind","revision","object"}, ' +
       '{"type":"bookmark","revision"} when idle, or {"type":"compacted","revision"} (then the stream ends: list again with GET /v1/snapshot). ' +
       'The response is written directly, not through a response schema.',
-    querystring: Type.Object({ revision: Type.Optional(Str({ pattern: '^[0-9]+$', description: 'store revision to start after' })) }),
+    querystring: Type.Object({ revision: Type.Optional(Str({ pattern: '^[0-9]+$', maxLength: 16, description: 'store revision to start after' })) }, { additionalProperties: false }),
   },
   'GET /v1/ca': { summary: 'The CA certificate of the TCP listener (PEM, application/x-pem-file); no bearer needed' },
 
@@ -50,12 +55,15 @@ export const CONTROLLER_ROUTES: RouteSchemas = {
     response: { 200: EndpointSchema, 201: EndpointSchema },
   },
   'GET /v1/endpoints': {
-    querystring: Type.Object({
-      tenant: Type.Optional(Str()),
-      network: Type.Optional(Str()),
-      host: Type.Optional(Str()),
-      label: Type.Optional(Type.Union([Str(), Type.Array(Str())], { description: 'key=value or key; repeat for AND' })),
-    }),
+    querystring: Type.Object(
+      {
+        tenant: Type.Optional(Text()),
+        network: Type.Optional(Text()),
+        host: Type.Optional(Text()),
+        label: Type.Optional(Type.Union([Selector(), Type.Array(Selector(), { maxItems: MAX_SELECTORS })], { description: 'key=value or key; repeat for AND' })),
+      },
+      { additionalProperties: false },
+    ),
     response: { 200: list(EndpointSchema) },
   },
   'GET /v1/endpoints/:id': { params: id, response: { 200: EndpointSchema } },

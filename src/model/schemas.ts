@@ -5,6 +5,7 @@
  * apart (a field added to one only), so the serializer never drops a field a client needs.
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { MAX_LABEL_KEY, MAX_LABELS_IN_REQUEST, MAX_TEXT } from './limits.js';
 import type { Attachment, Endpoint, EndpointStatus, Host, Network, NetnsId, Tenant } from './types.js';
 
 export const TenantSchema = Type.Object({ id: Type.String(), name: Type.String(), createdAt: Type.String() }, { title: 'Tenant' });
@@ -25,13 +26,17 @@ export const NetworkSchema = Type.Object(
 
 export const EndpointStatusSchema = Type.Union([Type.Literal('pending'), Type.Literal('up'), Type.Literal('error'), Type.Literal('detached')]);
 
-export const NetnsIdSchema = Type.Object({ dev: Type.Integer({ minimum: 0 }), ino: Type.Integer({ minimum: 0 }) });
+export const NetnsIdSchema = Type.Object({ dev: Type.Integer({ minimum: 0 }), ino: Type.Integer({ minimum: 0 }) }, { additionalProperties: false });
 
 export const NetnsAttachmentSchema = Type.Object({ kind: Type.Literal('netns'), netns: Type.String(), netnsId: NetnsIdSchema, ifname: Type.String() });
 export const HandoffAttachmentSchema = Type.Object({ kind: Type.Literal('handoff'), hostIfname: Type.String(), ifname: Type.String() });
 export const AttachmentSchema = Type.Union([NetnsAttachmentSchema, HandoffAttachmentSchema]);
 
-export const LabelsSchema = Type.Record(Type.String(), Type.String());
+/** Bounded as a request brings it (model/limits.ts); validateLabels then applies the label rule. */
+export const LabelsSchema = Type.Record(Type.String(), Type.String({ maxLength: MAX_TEXT }), {
+  maxProperties: MAX_LABELS_IN_REQUEST,
+  propertyNames: { maxLength: MAX_LABEL_KEY },
+});
 
 export const EndpointSchema = Type.Object(
   {
