@@ -55,9 +55,9 @@ export async function buildControllerApp(opts: ControllerAppOptions): Promise<Fa
   const tls = tlsServerOptions(opts.auth, opts.tls) as { https?: object };
   const app = Fastify({ logger: false, ...schemaServerOptions, ...limits, ...(tls.https ? { https: { ...limits.http, ...tls.https } } : {}) }) as unknown as FastifyInstance;
   const ctx = { store: opts.store, log: opts.logger };
-  // One store watch for every agent's filtered stream; loaded before any route is served.
+  // One store watch for every agent's filtered stream; its routes wait for it to load.
   const fanout = new Fanout(opts.store, opts.logger);
-  await fanout.start();
+  fanout.start();
   installErrorHandler(app, opts.logger);
   app.addHook('onResponse', async (req, reply) => {
     opts.logger.debug({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');

@@ -34,14 +34,30 @@ export class Fanout {
     private readonly log: Logger,
   ) {}
 
-  /** Lists every kind at one revision, then follows the store from there. */
-  async start(): Promise<void> {
-    const { index, revision } = await this.load();
-    if (this.stopped) return;
-    this.index = index;
-    this.revision = revision;
-    this.watch = this.store.watch(ROOT, revision, { onEvents: (events) => this.onEvents(events), onError: (err) => this.onError(err) });
-    this.log.info({ revision, objects: index.byKey.size }, 'fan-out index loaded');
+  private loading: Promise<void> = Promise.resolve();
+
+  /**
+   * Lists every kind at one revision, then follows the store from there; in the background,
+   * retried every second while the store fails, so the app starts (and answers its other
+   * routes) whatever the store does. ready() says when the index can be served.
+   */
+  start(): void {
+    this.loading = this.load().then(({ index, revision }) => {
+      if (this.stopped) return;
+      this.index = index;
+      this.revision = revision;
+      this.watch = this.store.watch(ROOT, revision, { onEvents: (events) => this.onEvents(events), onError: (err) => this.onError(err) });
+      this.log.debug({ revision, objects: index.byKey.size }, 'fan-out index loaded');
+    });
+    this.loading.catch((err: Error) => {
+      this.log.error({ err: err.message, stack: err.stack }, 'fan-out could not list the store; retrying in 1 s');
+      if (!this.stopped) setTimeout(() => this.stopped || this.start(), 1_000).unref();
+    });
+  }
+
+  /** Resolves once the index is loaded; rejects with the store's error while it cannot be. */
+  ready(): Promise<void> {
+    return this.loading;
   }
 
   stop(): void {
@@ -88,7 +104,7 @@ export class Fanout {
     this.watch?.cancel();
     for (const set of [...this.sinks.values()]) for (const sink of [...set]) sink.cut('the controller re-listed its state');
     this.sinks.clear();
-    if (!this.stopped) void this.start().catch((e: Error) => this.log.error({ err: e.message }, 'fan-out re-list failed'));
+    if (!this.stopped) this.start();
   }
 
   /** Every kind at the revision of the first list, as takeSnapshot does. */

@@ -12,7 +12,12 @@ type SnapshotQuery = { Querystring: { host?: string } };
 /** `?host=H`: only H's view (interest.ts), from the fan-out's index at its revision (ADR 011). */
 export function snapshotRoutes(app: FastifyInstance, ctx: Ctx, version: string, fanout: Fanout): void {
   app.get('/v1/health', async (): Promise<Health> => ({ ok: true, role: 'controller', revision: await ctx.store.revision(), version }));
-  app.get<SnapshotQuery>('/v1/snapshot', async (req) => (req.query.host === undefined ? takeSnapshot(ctx) : fanout.snapshotOf(validateHostName(req.query.host))));
+  app.get<SnapshotQuery>('/v1/snapshot', async (req) => {
+    if (req.query.host === undefined) return takeSnapshot(ctx);
+    const host = validateHostName(req.query.host);
+    await fanout.ready();
+    return fanout.snapshotOf(host);
+  });
 }
 
 /**

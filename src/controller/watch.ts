@@ -78,6 +78,7 @@ export function watchRoutes(app: FastifyInstance, ctx: Ctx, opts: WatchOptions):
     if (req.query.host !== undefined) {
       const host = validateHostName(req.query.host);
       if (req.query.revision !== undefined) throw new TenetError('BAD_REQUEST', 'a watch filtered by host does not resume from a revision', 'leave out revision: the stream starts with the host\'s view');
+      await opts.fanout.ready();
       followHost(openStream(req, reply, { host }, () => opts.fanout.revision), opts.fanout, host);
       return;
     }
