@@ -144,13 +144,15 @@ class BatchContext {
     const was = c.prev !== undefined && this.visible(host, c.prev, tb, (g) => this.tenantsBefore(g));
     const is = c.next !== undefined && this.visible(host, c.next, ta, (g) => this.index.tenantsOf(g));
     if (is && was && this.unchangedForOthers(host, c)) return;
-    if (is || was) lines.push(is || !c.next ? c.line : this.deleteLine(c.prev!));
+    // A put that replaces an object of another identity under the same key: the old one goes.
+    if (was && (!is || c.prev!.id !== c.next!.id) && c.next) lines.push(this.deleteLine(c.prev!));
+    if (is || (was && !c.next)) lines.push(c.line);
   }
 
   /** A put that leaves the realized projection equal (a status report, a heartbeat) goes to its own host only. */
   private unchangedForOthers(host: string, c: Change): boolean {
     const { prev, next } = c;
-    return next!.realized !== undefined && prev!.realized === next!.realized && next!.owner !== host;
+    return next!.realized !== undefined && prev!.id === next!.id && prev!.realized === next!.realized && next!.owner !== host;
   }
 
   private visible(host: string, e: Entry, tenants: Set<string>, tenantsOf: (g: string) => Set<string>): boolean {
