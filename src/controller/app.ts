@@ -69,7 +69,7 @@ export async function buildControllerApp(opts: ControllerAppOptions): Promise<Fa
   snapshotRoutes(app, ctx, opts.version, fanout);
   tenantRoutes(app, ctx);
   networkRoutes(app, ctx);
-  endpointRoutes(app, ctx);
+  endpointRoutes(app, ctx, { carriers: (tenant) => fanout.index.hostsWith(tenant), realizedAt: (key) => fanout.index.byKey.get(key)?.realizedAt });
   addressRoutes(app, ctx);
   hostRoutes(app, ctx);
   watchRoutes(app, ctx, { bookmarkMs: opts.bookmarkMs ?? DEFAULT_BOOKMARK_MS, bufferBytes: opts.watchBufferBytes ?? DEFAULT_WATCH_BUFFER_BYTES, fanout });

@@ -58,6 +58,7 @@ function toChanges(index: FanoutIndex, events: WatchEvent[], revision: number): 
     const prev = pending.has(e.kv.key) ? pending.get(e.kv.key) : index.byKey.get(e.kv.key);
     if (e.type === 'put') {
       const next = entryOf(kind, e.kv.key, e.kv.value, revision);
+      if (prev && prev.id === next.id && next.realized !== undefined && prev.realized === next.realized) next.realizedAt = prev.realizedAt;
       changes.push({ key: e.kv.key, prev, next, line: next.line });
       pending.set(e.kv.key, next);
     } else if (prev) {

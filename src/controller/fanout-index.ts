@@ -21,6 +21,8 @@ export interface Entry {
   /** The kind's realized projection; undefined for a kind without one (always forwarded). */
   realized?: string;
   modRevision: number;
+  /** Revision of the last put that changed the realized projection (what hosts had to act on). */
+  realizedAt: number;
   /** The object's put line at its modRevision; the value sits from `at` to the closing `}\n`. */
   line: string;
   at: number;
@@ -33,7 +35,7 @@ export function entryOf(kind: ObjectKind, key: string, value: string, modRevisio
   const decl = kindDecl(kind);
   const obj = JSON.parse(value) as never;
   const line = eventLine('put', kind, modRevision, value);
-  return { key, kind, id: decl.id(obj), tenant: decl.tenant(obj), owner: ownerHost(kind, obj), realized: decl.realized?.(obj), modRevision, line, at: linePrefix('put', kind, modRevision).length };
+  return { key, kind, id: decl.id(obj), tenant: decl.tenant(obj), owner: ownerHost(kind, obj), realized: decl.realized?.(obj), modRevision, realizedAt: modRevision, line, at: linePrefix('put', kind, modRevision).length };
 }
 
 type Counts = Map<string, Map<string, number>>;
