@@ -69,9 +69,22 @@ function toChanges(index: FanoutIndex, events: WatchEvent[], revision: number): 
   return changes;
 }
 
+/**
+ * A put that changes nothing another host is sent (a status report, a heartbeat): it can
+ * concern its own host only, so it costs one host, however many share its tenant.
+ */
+function quiet(c: Change): boolean {
+  const { prev, next } = c;
+  return !!prev && !!next && next.realized !== undefined && prev.id === next.id && prev.realized === next.realized && prev.owner === next.owner && prev.tenant === next.tenant;
+}
+
 function snapshotBefore(index: FanoutIndex, changes: Change[]): Before {
   const before: Before = { tenantsOf: new Map(), hostsWith: new Map(), knowers: new Set() };
   for (const c of changes) {
+    if (quiet(c)) {
+      if (c.next!.owner !== undefined) before.knowers.add(c.next!.owner);
+      continue;
+    }
     for (const e of [c.prev, c.next]) {
       if (!e) continue;
       if (e.tenant !== undefined && !before.hostsWith.has(e.tenant)) before.hostsWith.set(e.tenant, new Set(index.hostsWith(e.tenant)));
@@ -105,7 +118,7 @@ class BatchContext {
       for (const h of this.index.hostsWith(tenant)) seen.add(h);
     }
     for (const h of this.before.tenantsOf.keys()) seen.add(h);
-    for (const c of this.changes) if (c.next && c.next.tenant === undefined) for (const h of this.index.knownHosts(c.next.id)) seen.add(h);
+    for (const c of this.changes) if (c.next && c.next.tenant === undefined && !quiet(c)) for (const h of this.index.knownHosts(c.next.id)) seen.add(h);
     yield* seen;
   }
 
@@ -152,8 +165,7 @@ class BatchContext {
 
   /** A put that leaves the realized projection equal (a status report, a heartbeat) goes to its own host only. */
   private unchangedForOthers(host: string, c: Change): boolean {
-    const { prev, next } = c;
-    return next!.realized !== undefined && prev!.id === next!.id && prev!.realized === next!.realized && next!.owner !== host;
+    return quiet(c) && c.next!.owner !== host;
   }
 
   private visible(host: string, e: Entry, tenants: Set<string>, tenantsOf: (g: string) => Set<string>): boolean {
