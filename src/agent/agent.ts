@@ -89,7 +89,7 @@ export class Agent {
   async start(): Promise<void> {
     await this.liveness.register();
     const hooks = { onListed: () => this.onListed(), onChange: (c: Change) => this.onChange(c), onMessage: (m: WatchMessage, c?: Change) => this.onMessage(m, c) };
-    void runSync(this.opts.controller, this.cache, hooks, this.opts.logger, this.abort.signal);
+    void runSync(this.opts.controller, this.host, this.cache, hooks, this.opts.logger, this.abort.signal);
     this.liveness.start();
     this.timers.push(setInterval(() => this.markDirty('all'), this.opts.resyncMs ?? 60_000));
   }

@@ -27,6 +27,7 @@ import { shown, validateEndpointName, validateLabels } from '../model/validate-e
 import type { SetResult } from '../datapath/datapath.js';
 import { handoffIfname, tenantNs } from '../datapath/names.js';
 import type { Agent } from './agent.js';
+import { untilNetworkKnown } from './view-wait.js';
 
 /** The one place an attach body is read (a schema can replace it). */
 function parseAttach(req: AttachRequest) {
@@ -56,6 +57,7 @@ export async function attach(agent: Agent, req: AttachRequest, logger: Logger): 
     return created;
   }
   agent.cache.putLocalEndpoint(created);
+  await untilNetworkKnown(agent.cache, created);
   if (attachment.kind === 'handoff') agent.opts.datapath.readBackNext(tenantNs(agent.opts.nsPrefix, tenant));
   try {
     const failure = portFailure(agent, created, await agent.reconcileTenants(new Set([tenant]), created.id));
@@ -76,6 +78,7 @@ export async function attachExisting(agent: Agent, id: string, req: AttachExisti
   const attachment = await binding(agent, req, validateIfname(req.ifname), id);
   const ep = await agent.claims.attaching(id, () => agent.opts.controller.attachEndpoint(id, { host: agent.host, attachment }));
   agent.cache.putLocalEndpoint(ep);
+  await untilNetworkKnown(agent.cache, ep);
   if (attachment.kind === 'handoff') agent.opts.datapath.readBackNext(tenantNs(agent.opts.nsPrefix, ep.tenant));
   try {
     const failure = portFailure(agent, ep, await agent.reconcileTenants(new Set([ep.tenant]), id));

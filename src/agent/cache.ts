@@ -110,7 +110,7 @@ export class ObjectCache {
   /** Applies one watch message; returns what changed in a way the datapath cares about. */
   apply(m: WatchMessage): Change | undefined {
     this.revision = Math.max(this.revision, m.revision);
-    if (m.type === 'bookmark' || m.type === 'compacted') return undefined;
+    if (m.type !== 'put' && m.type !== 'delete') return undefined; // bookmark, compacted, synced, resync
     const map = this.map(m.kind);
     if (!map) return undefined; // a kind this agent does not know yet (a newer controller)
     const decl = kindDecl(m.kind);

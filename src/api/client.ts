@@ -28,7 +28,7 @@ import type {
 import type { Endpoint, Network, Tenant } from '../model/types.js';
 
 const enc = encodeURIComponent;
-const WATCH_TYPES = new Set(['put', 'delete', 'bookmark', 'compacted']);
+const WATCH_TYPES = new Set(['put', 'delete', 'bookmark', 'compacted', 'synced', 'resync']);
 
 /** One NDJSON line of a watch stream; anything else is a broken stream, never an event. */
 export function parseWatchLine(line: string): WatchMessage {
@@ -136,8 +136,24 @@ export class ControllerClient {
    * the cache as events. Bytes are decoded as a stream, so a character split across two
    * chunks arrives whole.
    */
-  async watch(revision: number, onMessage: (m: WatchMessage) => void, signal?: AbortSignal, idleMs = WATCH_IDLE_MS): Promise<void> {
-    const res = await this.transport.stream(`/v1/watch?revision=${revision}`);
+  watch(revision: number, onMessage: (m: WatchMessage) => void, signal?: AbortSignal, idleMs = WATCH_IDLE_MS): Promise<void> {
+    return this.follow(`/v1/watch?revision=${revision}`, onMessage, signal, idleMs);
+  }
+
+  /**
+   * What concerns `host` only (ADR 011): its view as `put` messages, one `synced`, then
+   * live changes; a `resync` ends the stream (list again by calling this again). Resolves
+   * and rejects as watch() does.
+   */
+  watchHost(host: string, onMessage: (m: WatchMessage) => void, signal?: AbortSignal, idleMs = WATCH_IDLE_MS): Promise<void> {
+    return this.follow(`/v1/watch?host=${enc(host)}`, onMessage, signal, idleMs);
+  }
+
+  /** GET /v1/snapshot?host=H: the host's view as one Snapshot. */
+  hostSnapshot = (host: string) => this.transport.request<Snapshot>('GET', `/v1/snapshot?host=${enc(host)}`);
+
+  private async follow(path: string, onMessage: (m: WatchMessage) => void, signal: AbortSignal | undefined, idleMs: number): Promise<void> {
+    const res = await this.transport.stream(path);
     if ((res.statusCode ?? 500) >= 400) throw await errorAnswer(res);
     // The controller sends a bookmark when idle (every 5 s): silence means a dead peer whose
     // connection never closed (a crash behind a partition); end the watch so the caller resumes.

@@ -179,6 +179,10 @@ export type WatchMessage =
   /** Sent when idle so the client knows the stream is alive and how far the store is. */
   | { type: 'bookmark'; revision: number }
   /** The requested revision is gone: the client must re-list (GET /v1/snapshot). */
-  | { type: 'compacted'; revision: number };
+  | { type: 'compacted'; revision: number }
+  /** A filtered watch (?host=H): every put before this line was the host's view at `revision` (ADR 011). */
+  | { type: 'synced'; revision: number }
+  /** The watcher fell behind (or the controller re-listed): the stream ends, the client must re-list. */
+  | { type: 'resync'; revision: number; reason: string };
 
 export const API_VERSION = 'v1';

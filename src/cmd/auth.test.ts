@@ -197,3 +197,22 @@ test('without TLS (unix-socket controller) no join token can be made', async () 
     await app.close();
   }
 });
+
+test("a host credential lists and watches its own view only (ADR 011), never another host's", async () => {
+  const { call, close } = await tcpApp();
+  try {
+    const cred = await joinedHost(call);
+    assert.equal((await call('PUT', '/v1/hosts/h1', { vtep: '192.0.2.1', underlayMtu: 1500 }, cred)).status, 201);
+    const own = await call('GET', '/v1/snapshot?host=h1', undefined, cred);
+    assert.equal(own.status, 200);
+    assert.deepEqual(own.body.objects.host.map((h: { name: string }) => h.name), ['h1']);
+    for (const url of ['/v1/snapshot?host=h2', '/v1/watch?host=h2']) {
+      const other = await call('GET', url, undefined, cred);
+      assert.equal(other.status, 403, url);
+      assert.equal(other.body.error.code, 'FORBIDDEN');
+    }
+    assert.equal((await call('GET', '/v1/snapshot?host=h2', undefined, admin.token)).status, 200, 'the admin may read any view');
+  } finally {
+    await close();
+  }
+});

@@ -1,7 +1,7 @@
 /**
  * What a host credential may do: exactly what its own agent needs, so that a stolen host
  * credential (or a compromised host) can touch nothing but its own host. It may read what
- * agents read (snapshot, watch, health, lists), write its own host record (no VTEP hijack of
+ * agents read (health, lists, and snapshot and watch filtered to its own view or unfiltered), write its own host record (no VTEP hijack of
  * another host), keep its own lease alive and report its own realized revision, and create, report on and delete endpoints on its own host. Everything
  * else, including any route added later and not listed here, is admin-only: deny by default.
  */
@@ -40,6 +40,12 @@ function ownHost(what: string): HostRule {
     return name === host ? undefined : `host ${host} may only ${what}, not ${name}'s`;
   };
 }
+/** A view filtered by host (ADR 011) is the least a host needs: a host may ask only for its own. */
+const ownView: HostRule = async (_ctx, host, req) => {
+  const asked = (req.query as { host?: unknown } | undefined)?.host;
+  return asked === undefined || asked === host ? undefined : `host ${host} may only list and watch its own view, not host ${JSON.stringify(asked)}'s`;
+};
+const READ_RULES: Record<string, HostRule> = { 'GET /v1/watch': ownView, 'GET /v1/snapshot': ownView };
 
 /** Reads a host may make: all the API's GETs but the token list (admin business). */
 function readable(route: string): boolean {
@@ -47,7 +53,12 @@ function readable(route: string): boolean {
 }
 
 export async function authorize(ctx: Ctx, caller: Caller, route: string, req: FastifyRequest): Promise<void> {
-  if (caller.role === 'admin' || readable(route)) return;
+  if (caller.role === 'admin') return;
+  if (readable(route)) {
+    const refusal = await READ_RULES[route]?.(ctx, caller.host, req);
+    if (refusal) throw new TenetError('FORBIDDEN', refusal, `use host=${caller.host}`);
+    return;
+  }
   const rule = HOST_RULES[route];
   const refusal = rule ? await rule(ctx, caller.host, req) : `a host credential may not call ${route}`;
   if (refusal) throw new TenetError('FORBIDDEN', refusal, 'use the admin token for this');

@@ -16,6 +16,7 @@ import { addressRoutes } from './addresses.js';
 import { installAuth, tlsServerOptions, type ControllerAuth, type TlsMaterial } from './auth.js';
 import { endpointRoutes } from './endpoints.js';
 import { installErrorHandler } from './error-handler.js';
+import { Fanout } from './fanout.js';
 import { hostRoutes } from './hosts.js';
 import { DEFAULT_HOST_LEASE_MS } from './liveness.js';
 import { networkRoutes } from './networks.js';
@@ -23,6 +24,7 @@ import { CONTROLLER_ROUTES } from './route-schemas.js';
 import { snapshotRoutes } from './snapshot.js';
 import { tenantRoutes } from './tenants.js';
 import { watchRoutes } from './watch.js';
+import { DEFAULT_WATCH_BUFFER_BYTES } from './watch-writer.js';
 
 export interface ControllerAppOptions {
   store: Store;
@@ -32,6 +34,11 @@ export interface ControllerAppOptions {
   bookmarkMs?: number;
   /** TTL of the lease that keeps a host up; agents keep it alive every third of it (liveness.ts). */
   hostLeaseMs?: number;
+  /**
+   * How far a watch stream may fall behind (bytes its response buffers beyond the initial
+   * sync) before it is cut off with a `resync` line (ADR 011). Default 8 MiB.
+   */
+  watchBufferBytes?: number;
   /** Who may call (default: the unix socket's "everyone is admin"); see auth.ts. */
   auth?: ControllerAuth;
   /** Serve https with this key and certificate (required when auth.transport is 'tcp'). */
@@ -51,6 +58,9 @@ export async function buildControllerApp(opts: ControllerAppOptions): Promise<Fa
   const tls = tlsServerOptions(opts.auth, opts.tls) as { https?: object };
   const app = Fastify({ logger: false, ...schemaServerOptions, ...limits, ...(tls.https ? { https: { ...limits.http, ...tls.https } } : {}) }) as unknown as FastifyInstance;
   const ctx = { store: opts.store, log: opts.logger };
+  // One store watch for every agent's filtered stream; its routes wait for it to load.
+  const fanout = new Fanout(opts.store, opts.logger);
+  fanout.start();
   installErrorHandler(app, opts.logger);
   app.addHook('onResponse', async (req, reply) => {
     opts.logger.debug({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
@@ -58,12 +68,13 @@ export async function buildControllerApp(opts: ControllerAppOptions): Promise<Fa
   // Before any route: each route takes its schema from the table as it is registered.
   await installRouteSchemas(app, CONTROLLER_ROUTES, 'Tenet controller API', opts.version);
   installAuth(app, ctx, opts.auth);
-  snapshotRoutes(app, ctx, opts.version);
+  app.addHook('onClose', async () => fanout.stop());
+  snapshotRoutes(app, ctx, opts.version, fanout);
   tenantRoutes(app, ctx);
   networkRoutes(app, ctx);
-  endpointRoutes(app, ctx);
+  endpointRoutes(app, ctx, { carriers: (tenant) => fanout.index.hostsWith(tenant), realizedAt: (key) => fanout.index.byKey.get(key)?.realizedAt });
   addressRoutes(app, ctx);
   hostRoutes(app, ctx, opts.hostLeaseMs ?? DEFAULT_HOST_LEASE_MS);
-  watchRoutes(app, ctx, opts.bookmarkMs ?? DEFAULT_BOOKMARK_MS);
+  watchRoutes(app, ctx, { bookmarkMs: opts.bookmarkMs ?? DEFAULT_BOOKMARK_MS, bufferBytes: opts.watchBufferBytes ?? DEFAULT_WATCH_BUFFER_BYTES, fanout });
   return app;
 }

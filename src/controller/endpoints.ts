@@ -26,7 +26,17 @@ type ListQuery = { Querystring: { tenant?: string; network?: string; host?: stri
 
 const STATUSES: readonly EndpointStatus[] = ['pending', 'up', 'error'];
 
-export function endpointRoutes(app: FastifyInstance, ctx: Ctx): void {
+/** From the fan-out's index (ADR 011): what hosts are sent, hence what they realize. */
+export interface RealizationIndex {
+  /** The hosts that carry a tenant (have an endpoint of it). */
+  carriers(tenant: string): Iterable<string>;
+  /** Revision of the object's last change other hosts were sent (status reports are not). */
+  realizedAt(key: string): number | undefined;
+}
+
+const NO_INDEX: RealizationIndex = { carriers: () => [], realizedAt: () => undefined };
+
+export function endpointRoutes(app: FastifyInstance, ctx: Ctx, index: RealizationIndex = NO_INDEX): void {
   app.post<NetworkParams>('/v1/tenants/:tenant/networks/:network/endpoints', async (req, reply) => {
     const { endpoint, created } = await createEndpoint(ctx, req.params.tenant, req.params.network, req.body);
     return reply.code(created ? 201 : 200).send(endpoint);
@@ -43,7 +53,7 @@ export function endpointRoutes(app: FastifyInstance, ctx: Ctx): void {
 
   app.get<IdParams>('/v1/endpoints/:id', async (req) => (await requireEndpoint(ctx.store, req.params.id)).obj);
 
-  app.get<IdParams>('/v1/endpoints/:id/realized', async (req) => realization(ctx, req.params.id));
+  app.get<IdParams>('/v1/endpoints/:id/realized', async (req) => realization(ctx, req.params.id, index));
 
   app.patch<IdParams>('/v1/endpoints/:id/status', async (req) => setStatus(ctx, req.params.id, req.body));
 
@@ -60,20 +70,25 @@ export function endpointRoutes(app: FastifyInstance, ctx: Ctx): void {
 }
 
 /**
- * Convergence as an API: every host of the endpoint's underlay reports the store revision it
- * has realized (src/agent/realized.ts, kept in internal keys: liveness.ts); the endpoint is
- * realized on a host once that revision reaches the endpoint's last write. A down host
- * counts as not realized (its state is in the answer): nobody knows what its kernel has. Since an endpoint can be attached after its creation,
- * its creation revision no longer says when hosts had to act; the last write does (a later
- * status or label write only makes the wait a little longer, never wrong).
+ * Convergence as an API: every host of the endpoint's underlay that carries its tenant (the
+ * hosts whose view holds it, ADR 011; the others never hear of it) reports the store revision
+ * it has realized (src/agent/realized.ts, kept in internal keys: liveness.ts); the endpoint is
+ * realized on a host once that revision reaches the endpoint's last write that changed what
+ * hosts realize. Since an endpoint can be attached after its creation, its creation revision
+ * does not say when hosts had to act; its last realized change does. Status reports and other
+ * writes that leave the realized projection equal are sent to no other host, so they must not
+ * count (the fan-out's index knows which). A down host counts as not realized (its state is
+ * in the answer): nobody knows what its kernel has.
  */
-async function realization(ctx: Ctx, id: string): Promise<EndpointRealization> {
+async function realization(ctx: Ctx, id: string, index: RealizationIndex): Promise<EndpointRealization> {
   const ep = await requireEndpoint(ctx.store, id);
   const [hosts, life] = await Promise.all([listObjs<Host>(ctx.store, keys.hosts()).then((l) => l.items), livenessOf(ctx.store)]);
   const underlay = hosts.find((h) => h.name === ep.obj.host)?.underlay;
-  const revision = ep.kv.modRevision;
+  // A status report is sent to no other host: waiting for it would wait for ever.
+  const revision = Math.min(ep.kv.modRevision, index.realizedAt(ep.kv.key) ?? ep.kv.modRevision);
+  const concerned = new Set([...index.carriers(ep.obj.tenant), ep.obj.host]);
   const peers = hosts
-    .filter((h) => h.underlay === underlay)
+    .filter((h) => h.underlay === underlay && concerned.has(h.name))
     .map((h) => {
       const { state, realizedRevision = 0 } = life.get(h.name) ?? { state: 'down' as const };
       return { host: h.name, state, realizedRevision, realized: state === 'up' && realizedRevision >= revision };

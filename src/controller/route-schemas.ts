@@ -26,14 +26,26 @@ const ADDRESSES = `${NETWORKS}/:network/addresses`;
 export const CONTROLLER_ROUTES: RouteSchemas = {
   ...OPENAPI_ROUTE,
   'GET /v1/health': { response: { 200: W.HealthSchema } },
-  'GET /v1/snapshot': { summary: 'Every object at one store revision (what an agent lists before it watches)', response: { 200: W.SnapshotSchema } },
+  'GET /v1/snapshot': {
+    summary: 'Every object at one store revision; with host, only what concerns that host (ADR 011)',
+    querystring: Type.Object({ host: Type.Optional(Str({ maxLength: MAX_TEXT, description: 'only the view of this host (a host credential may name only itself)' })) }, { additionalProperties: false }),
+    response: { 200: W.SnapshotSchema },
+  },
   'GET /v1/watch': {
-    summary: 'Changes after a revision, as a stream',
+    summary: 'Changes after a revision, or what concerns one host, as a stream',
     description:
       'An NDJSON stream (content-type application/x-ndjson), one message per line: {"type":"put"|"delete","kind","revision","object"}, ' +
       '{"type":"bookmark","revision"} when idle, or {"type":"compacted","revision"} (then the stream ends: list again with GET /v1/snapshot). ' +
+      'With host (and no revision): the host\'s view as put lines, then {"type":"synced","revision"}, then the changes that concern it (ADR 011). ' +
+      'A watcher that falls behind is sent {"type":"resync","revision","reason"} and the stream ends: list again. ' +
       'The response is written directly, not through a response schema.',
-    querystring: Type.Object({ revision: Type.Optional(Str({ pattern: '^[0-9]+$', maxLength: 16, description: 'store revision to start after' })) }, { additionalProperties: false }),
+    querystring: Type.Object(
+      {
+        revision: Type.Optional(Str({ pattern: '^[0-9]+$', maxLength: 16, description: 'store revision to start after (unfiltered stream)' })),
+        host: Type.Optional(Str({ maxLength: MAX_TEXT, description: 'only what concerns this host (a host credential may name only itself)' })),
+      },
+      { additionalProperties: false },
+    ),
   },
   'GET /v1/ca': { summary: 'The CA certificate of the TCP listener (PEM, application/x-pem-file); no bearer needed' },
 

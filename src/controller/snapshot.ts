@@ -2,12 +2,22 @@
 import type { FastifyInstance } from 'fastify';
 import type { Health, Snapshot } from '../api/types.js';
 import { KIND_NAMES, KINDS } from '../model/kinds.js';
+import { validateHostName } from '../model/validate.js';
 import { CompactedError } from '../store/types.js';
+import type { Fanout } from './fanout.js';
 import { listObjs, type Ctx } from './repo.js';
 
-export function snapshotRoutes(app: FastifyInstance, ctx: Ctx, version: string): void {
+type SnapshotQuery = { Querystring: { host?: string } };
+
+/** `?host=H`: only H's view (interest.ts), from the fan-out's index at its revision (ADR 011). */
+export function snapshotRoutes(app: FastifyInstance, ctx: Ctx, version: string, fanout: Fanout): void {
   app.get('/v1/health', async (): Promise<Health> => ({ ok: true, role: 'controller', revision: await ctx.store.revision(), version }));
-  app.get('/v1/snapshot', async () => takeSnapshot(ctx));
+  app.get<SnapshotQuery>('/v1/snapshot', async (req) => {
+    if (req.query.host === undefined) return takeSnapshot(ctx);
+    const host = validateHostName(req.query.host);
+    await fanout.ready();
+    return fanout.snapshotOf(host);
+  });
 }
 
 /**

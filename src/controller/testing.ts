@@ -32,10 +32,10 @@ export interface TestApp {
   call<T = any>(method: string, url: string, body?: unknown): Promise<{ status: number; body: T }>;
 }
 
-export async function testApp(opts: { store?: Store; bookmarkMs?: number; hostLeaseMs?: number } = {}): Promise<TestApp> {
+export async function testApp(opts: { store?: Store; bookmarkMs?: number; hostLeaseMs?: number; watchBufferBytes?: number } = {}): Promise<TestApp> {
   const store = opts.store ?? new MemoryStore();
   const logs: LogLine[] = [];
-  const app = await buildControllerApp({ store, logger: recordingLogger(logs), version: 'test', bookmarkMs: opts.bookmarkMs, hostLeaseMs: opts.hostLeaseMs });
+  const app = await buildControllerApp({ store, logger: recordingLogger(logs), version: 'test', bookmarkMs: opts.bookmarkMs, hostLeaseMs: opts.hostLeaseMs, watchBufferBytes: opts.watchBufferBytes });
   const call = async (method: string, url: string, body?: unknown) => {
     const res = await app.inject({ method: method as 'GET', url, ...(body === undefined ? {} : { payload: body as object }) });
     return { status: res.statusCode, body: res.body ? JSON.parse(res.body) : undefined };

@@ -87,3 +87,30 @@ test('watch: a bad revision is BAD_REQUEST', async () => {
   assertError(await t.call('GET', '/v1/watch'), 'BAD_REQUEST');
   await t.app.close();
 });
+
+test('watch by host: the view, synced, then only what concerns the host; bad parameters are refused', async () => {
+  const { t, client } = await listening();
+  await t.call('POST', '/v1/tenants', { name: 'acme' });
+  await t.call('POST', NETS, { name: 'web', subnet: '10.0.0.0/24' });
+  await t.call('PUT', '/v1/hosts/h1', { vtep: '192.0.2.1', underlayMtu: 1500 });
+  await t.call('POST', `${NETS}/web/endpoints`, { id: 'e1', host: 'h1' });
+  const messages: WatchMessage[] = [];
+  const abort = new AbortController();
+  const done = client.watchHost('h1', (m) => messages.push(m), abort.signal);
+  await waitFor(() => messages.find((m) => m.type === 'synced'), 2000, 'synced');
+  const shown = (ms: WatchMessage[]) => ms.map((m) => (m.type === 'put' || m.type === 'delete' ? `${m.type} ${m.kind}` : m.type));
+  assert.deepEqual(shown(messages).sort(), ['put endpoint', 'put host', 'put network', 'put tenant', 'synced']);
+  assert.equal(messages.at(-1)!.revision, await t.store.revision());
+  await t.call('POST', '/v1/tenants', { name: 'other' }); // not h1's business
+  await t.call('POST', NETS, { name: 'db', subnet: '10.1.0.0/24' }); // h1's: the positive control
+  await waitFor(() => (messages.length > 5 ? true : undefined), 2000, 'the network');
+  assert.deepEqual(shown(messages.slice(5)), ['put network']);
+  assert.deepEqual((await t.call('GET', '/v1/snapshot?host=h1')).body.objects.network.map((n: { name: string }) => n.name).sort(), ['db', 'web']);
+  assertError(await t.call('GET', '/v1/watch?host=h1&revision=3'), 'BAD_REQUEST');
+  assertError(await t.call('GET', '/v1/watch?host=no%20such'), 'INVALID_NAME');
+  assertError(await t.call('GET', '/v1/snapshot?host=no%20such'), 'INVALID_NAME');
+  abort.abort();
+  await done;
+  client.close();
+  await t.app.close();
+});

@@ -1,84 +1,125 @@
 /**
- * GET /v1/watch?revision=N: every put and delete of an object of a registered kind
- * (model/kinds.ts) after revision N, as NDJSON (one api WatchMessage per line), then live ones. Allocation
- * and other internal keys are filtered out, but their revisions still advance the bookmark
- * revision, so a client resuming from a bookmark skips nothing and re-reads nothing.
+ * GET /v1/watch: changes as NDJSON, one api WatchMessage per line, in two forms.
  *
- * When nothing was sent for `bookmarkMs`, a bookmark line says the stream is alive and how
- * far it has got. A compacted start revision gets one `compacted` line and the stream ends;
- * the client then re-lists (GET /v1/snapshot). Streams end when the client disconnects and
- * when the app closes (preClose), so shutting the controller down never hangs on a watcher.
+ * `?host=H` (what agents use; ADR 011): H's view (interest.ts) from the fan-out's index as
+ * `put` lines, one `synced` line, then only the changes that concern H. No resume from a
+ * revision: a reconnecting agent gets its view again, which is cheap for one host.
+ *
+ * `?revision=N` (admin tools, the CLI): every put and delete of an object of a registered
+ * kind (model/kinds.ts) after revision N, then live ones. Allocation and other internal keys
+ * are filtered out, but their revisions still advance the bookmark revision, so a client
+ * resuming from a bookmark skips nothing and re-reads nothing. A compacted start revision
+ * gets one `compacted` line and the stream ends; the client then re-lists.
+ *
+ * Both: a line is encoded once per event for all watchers (watch-lines.ts); a watcher that
+ * falls behind the buffer bound is cut off with a `resync` line (watch-writer.ts); when
+ * nothing was sent for `bookmarkMs`, a bookmark line says the stream is alive and how far
+ * it has got. Streams end when the client disconnects and when the app closes (preClose),
+ * so shutting the controller down never hangs on a watcher.
  */
-import type { FastifyInstance } from 'fastify';
-import type { WatchMessage } from '../api/types.js';
-import { kindOfKey, ROOT } from '../model/keys.js';
-import type { AnyObject } from '../model/types.js';
-import { CompactedError, type Watch, type WatchEvent } from '../store/types.js';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from '../base/logger.js';
+import { TenetError } from '../model/errors.js';
+import { ROOT } from '../model/keys.js';
+import { validateHostName } from '../model/validate.js';
+import { CompactedError, type Watch } from '../store/types.js';
 import { revisionField } from './body.js';
+import type { Fanout } from './fanout.js';
 import type { Ctx } from './repo.js';
+import { compactedLine, lineOfEvent, syncedLine } from './watch-lines.js';
+import { BoundedWriter } from './watch-writer.js';
 
-type WatchQuery = { Querystring: { revision?: string } };
+type WatchQuery = { Querystring: { revision?: string; host?: string } };
 
-export function watchRoutes(app: FastifyInstance, ctx: Ctx, bookmarkMs: number): void {
+export interface WatchOptions {
+  bookmarkMs: number;
+  bufferBytes: number;
+  fanout: Fanout;
+}
+
+interface Stream {
+  writer: BoundedWriter;
+  log: Logger;
+  /** Runs when the stream ends, for whatever reason. */
+  onEnd(f: () => void): void;
+  end(): void;
+}
+
+export function watchRoutes(app: FastifyInstance, ctx: Ctx, opts: WatchOptions): void {
   const open = new Set<() => void>();
   app.addHook('preClose', async () => {
     for (const end of [...open]) end();
   });
 
-  app.get<WatchQuery>('/v1/watch', async (req, reply) => {
-    const after = revisionField('revision', req.query.revision);
+  /** Hijacks the reply into an NDJSON stream with a bounded writer and bookmarks. */
+  const openStream = (req: FastifyRequest, reply: FastifyReply, fields: Record<string, unknown>, revision: () => number): Stream => {
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
-    const log = ctx.log.child({ watch: req.id, after });
-    let last = after;
-    let sentSinceTick = false;
-    let watch: Watch | undefined;
-    const send = (m: WatchMessage) => {
-      res.write(`${JSON.stringify(m)}\n`);
-      sentSinceTick = true;
-    };
-    const timer = setInterval(() => {
-      if (!sentSinceTick) send({ type: 'bookmark', revision: last });
-      sentSinceTick = false;
-    }, bookmarkMs);
+    const log = ctx.log.child({ watch: req.id, ...fields });
+    const writer = new BoundedWriter(res, opts.bufferBytes, log, revision);
+    const timer = setInterval(() => writer.tick(), opts.bookmarkMs);
+    const cleanups: (() => void)[] = [];
     const end = () => {
       if (!open.delete(end)) return;
       clearInterval(timer);
-      watch?.cancel();
-      res.end();
-      log.debug({ last }, 'watch closed');
+      for (const f of cleanups) f();
+      writer.end();
+      log.debug({ revision: revision() }, 'watch closed');
     };
     open.add(end);
     res.on('close', end);
+    res.on('finish', end);
     log.debug({}, 'watch opened');
-    watch = ctx.store.watch(ROOT, after, {
-      onEvents: (events) => {
-        try {
-          for (const m of toMessages(events)) send(m);
-          last = Math.max(last, events[0]?.kv.modRevision ?? last);
-        } catch (err) {
-          // A value that is not JSON is a bug elsewhere; end this stream, not the process.
-          log.error({ err: String(err), stack: (err as Error).stack }, 'watch failed');
-          end();
-        }
-      },
-      onError: (err) => {
-        if (err instanceof CompactedError) send({ type: 'compacted', revision: err.compacted });
-        else log.error({ err: err.message, stack: err.stack }, 'watch failed');
-        end();
-      },
-    });
+    return { writer, log, onEnd: (f) => cleanups.push(f), end };
+  };
+
+  app.get<WatchQuery>('/v1/watch', async (req, reply) => {
+    if (req.query.host !== undefined) {
+      const host = validateHostName(req.query.host);
+      if (req.query.revision !== undefined) throw new TenetError('BAD_REQUEST', 'a watch filtered by host does not resume from a revision', 'leave out revision: the stream starts with the host\'s view');
+      await opts.fanout.ready();
+      followHost(openStream(req, reply, { host }, () => opts.fanout.revision), opts.fanout, host);
+      return;
+    }
+    const after = revisionField('revision', req.query.revision);
+    let last = after;
+    followStore(openStream(req, reply, { after }, () => last), ctx, after, (r) => (last = Math.max(last, r)));
   });
 }
 
-export function toMessages(events: WatchEvent[]): WatchMessage[] {
-  const out: WatchMessage[] = [];
-  for (const e of events) {
-    const kind = kindOfKey(e.kv.key);
-    const value = e.type === 'put' ? e.kv.value : e.prevKv?.value;
-    if (!kind || value === undefined) continue;
-    out.push({ type: e.type, kind, revision: e.kv.modRevision, object: JSON.parse(value) as AnyObject });
-  }
-  return out;
+/** The filtered stream: the view, `synced`, then the fan-out's lines for this host. */
+function followHost(s: Stream, fanout: Fanout, host: string): void {
+  // A stream cut off stops receiving at once, before its socket has drained or died.
+  const after = () => void (s.writer.closed && s.end());
+  const sub = fanout.subscribe(host, {
+    write: (lines) => (s.writer.write(lines), after()),
+    cut: (reason) => (s.writer.cut(reason), after()),
+  });
+  s.onEnd(sub.cancel);
+  s.writer.write([...sub.lines, syncedLine(sub.revision)], false);
+  s.writer.startBound();
+}
+
+/** The unfiltered stream: one store watch of its own, from the requested revision. */
+function followStore(s: Stream, ctx: Ctx, after: number, advance: (revision: number) => void): void {
+  let watch: Watch | undefined;
+  s.onEnd(() => watch?.cancel());
+  watch = ctx.store.watch(ROOT, after, {
+    onEvents: (events) => {
+      const lines: string[] = [];
+      for (const e of events) {
+        const line = lineOfEvent(e);
+        if (line !== null) lines.push(line);
+      }
+      if (lines.length > 0) s.writer.write(lines);
+      advance(events[0]?.kv.modRevision ?? after);
+      if (s.writer.closed) s.end();
+    },
+    onError: (err) => {
+      if (err instanceof CompactedError) s.writer.write([compactedLine(err.compacted)]);
+      else s.log.error({ err: err.message, stack: err.stack }, 'watch failed');
+      s.end();
+    },
+  });
 }

@@ -13,7 +13,7 @@ import { test, type TestContext } from 'node:test';
 import { ObjectCache } from '../../src/agent/cache.js';
 import { runSync } from '../../src/agent/sync.js';
 import { ControllerClient } from '../../src/api/client.js';
-import type { Snapshot, WatchMessage } from '../../src/api/types.js';
+import type { WatchMessage } from '../../src/api/types.js';
 import { waitFor } from '../../src/base/async.js';
 import { silentLogger } from '../../src/base/logger.js';
 import type { TenetError } from '../../src/model/errors.js';
@@ -90,28 +90,30 @@ test('a multi-byte character split across two chunks is decoded whole', async (t
   assert.deepEqual(got.map((m) => (m.type === 'put' ? (m.object as typeof tenant).name : m.type)), ['café-🚀']);
 });
 
-test('sync re-lists on an HTTP 410 COMPACTED and keeps a numeric revision through 500s', async (t) => {
-  const snapshot: Snapshot = { revision: 5, objects: { tenant: [{ id: 'a', name: 'acme', createdAt: '' }], network: [], endpoint: [], host: [] } };
-  const answers = ['500', '410', 'hold']; // what the successive watches get
-  const watchedFrom: string[] = [];
+test('sync lists again after a 500 and after a resync; a partial view never reaches the cache', async (t) => {
+  const tenant = (name: string) => JSON.stringify({ type: 'put', kind: 'tenant', revision: 3, object: { id: name, name, createdAt: '' } });
+  // What the successive streams get: an error; a view, then a resync; a view cut before
+  // its `synced` line; a view that is then held open.
+  const answers = ['500', 'resync', 'partial', 'hold'];
+  let streams = 0;
   let lists = 0;
   const client = await serve(t, (req, res) => {
-    if (req.url === '/v1/snapshot') return json(res, 200, { ...snapshot, revision: 5 + lists });
-    watchedFrom.push(new URL(req.url!, 'http://x').searchParams.get('revision')!);
+    assert.equal(new URL(req.url!, 'http://x').searchParams.get('host'), 'h1');
+    streams++;
     const answer = answers.shift() ?? 'hold';
     if (answer === '500') return json(res, 500, { error: { code: 'INTERNAL', message: 'internal error' } });
-    if (answer === '410') return json(res, 410, { error: { code: 'COMPACTED', message: 'compacted' } });
     res.writeHead(200, { 'content-type': 'application/x-ndjson' });
-    res.write('{"type":"bookmark","revision":6}\n'); // then hold the stream open
+    if (answer === 'resync') return res.end(`${tenant('acme')}\n{"type":"synced","revision":5}\n{"type":"resync","revision":6,"reason":"fell behind"}\n`);
+    if (answer === 'partial') return res.end(`${tenant('gamma')}\n`);
+    res.write(`${tenant('beta')}\n{"type":"synced","revision":7}\n`); // then hold the stream open
   });
   const cache = new ObjectCache();
   const abort = new AbortController();
   t.after(() => abort.abort());
-  const done = runSync(client, cache, { onListed: () => lists++, onChange: () => {}, onMessage: () => {} }, silentLogger, abort.signal);
-  await waitFor(() => (watchedFrom.length >= 3 && cache.revision === 6) || undefined, 10_000, 'the third watch');
-  assert.equal(lists, 2, 'listed at start, and again after the 410');
-  assert.deepEqual(watchedFrom.slice(0, 3), ['5', '5', '6'], 'a 500 resumes from the same revision; the 410 re-lists');
-  assert.ok(Number.isSafeInteger(cache.revision));
+  const done = runSync(client, 'h1', cache, { onListed: () => lists++, onChange: () => {}, onMessage: () => {} }, silentLogger, abort.signal);
+  await waitFor(() => (streams >= 4 && cache.revision === 7) || undefined, 10_000, 'the fourth stream');
+  assert.equal(lists, 2, 'listed on each synced line, and only then');
+  assert.deepEqual([...cache.tenants.keys()], ['beta'], 'the view of the last stream, nothing of the partial one');
   abort.abort();
   await done;
 });
