@@ -20,7 +20,7 @@ export type OpenStore = () => Promise<OpenedStore>;
 
 /** Long enough for any backend to deliver an event it should not have delivered. */
 const SETTLE_MS = 50;
-const WAIT_MS = 2000;
+const WAIT_MS = 5000;
 
 /** A test case with a fresh store, cleaned up even when the case fails. */
 export function storeCase(open: OpenStore, title: string, body: (opened: OpenedStore, t: TestContext) => Promise<void>): void {
