@@ -97,8 +97,7 @@ function followHost(s: Stream, fanout: Fanout, host: string): void {
     cut: (reason) => (s.writer.cut(reason), after()),
   });
   s.onEnd(sub.cancel);
-  s.writer.write([...sub.lines, syncedLine(sub.revision)], false);
-  s.writer.startBound();
+  void s.writer.writeInitial([...sub.lines, syncedLine(sub.revision)]).then(after);
 }
 
 /** The unfiltered stream: one store watch of its own, from the requested revision. */
