@@ -18,7 +18,7 @@ import { adoptOrCreate, forget } from './network-driver.js';
 import { DRIVER_NAME, dockerName, fromDockerName } from './options.js';
 import type { BindingRecord } from './state.js';
 
-export const DEFAULT_SYNC_MS = 3_000;
+export const DEFAULT_SYNC_MS = 2_000;
 /** A pending binding dockerd never recorded (its create was rolled back) is dropped after this. */
 const PENDING_GRACE_MS = 30_000;
 
@@ -71,13 +71,15 @@ export class NetworkSync {
     for (const d of docker) if (!this.ctx.state.bindings.has(d.Id)) this.rebind(d);
     // Bindings made while we listed are judged next round: our lists may predate them.
     const settled = (b: BindingRecord) => Date.parse(b.createdAt) < since;
+    // and those named in this round are newer than our Tenet list.
+    const pending = new Set([...this.ctx.state.bindings.values()].filter((b) => !b.network).map((b) => b.dockerId));
     for (const b of [...this.ctx.state.bindings.values()].filter(settled)) {
       if (!b.network) await this.namePending(b, byId.get(b.dockerId));
       else if (!byId.has(b.dockerId)) forget(this.ctx, b.dockerId); // removed in dockerd while we were away
     }
     const present = new Set(tenet.map((n) => `${n.tenant}/${n.name}`));
     for (const b of [...this.ctx.state.bindings.values()].filter(settled)) {
-      if (b.network && !present.has(`${b.tenant}/${b.network}`)) await this.removeFromDocker(b);
+      if (b.network && !pending.has(b.dockerId) && !present.has(`${b.tenant}/${b.network}`)) await this.removeFromDocker(b);
     }
     for (const n of tenet) if (!this.ctx.state.bindingOf(n.tenant, n.name)) await this.createInDocker(n, docker);
   }
