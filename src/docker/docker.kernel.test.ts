@@ -43,7 +43,7 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('tenet docker setup finds dockerd and the plugin, and needs no spec file for the default directory', async () => {
+test('tenet docker setup finds dockerd and the plugin, and writes a spec file for a socket outside /run/docker/plugins', async () => {
   const out = ok(await tenet.tenet('docker', 'setup', '--docker-socket', dockerd.socket, '--docker-plugin-socket', join(dockerd.plugins, 'tenet.sock'), '--spec-dir', join(dir, 'spec')), 'setup');
   assert.match(out, /dockerd 20\.10/);
   assert.match(out, /wrote .*tenet\.spec/); // the test's plugin dir is not /run/docker/plugins, so a spec is written
