@@ -4,6 +4,8 @@ import { ControllerClient } from '../api/client.js';
 import type { Logger } from '../base/logger.js';
 import { Agent } from '../agent/agent.js';
 import { buildAgentApp } from '../agent/api.js';
+import { attach, attachExisting, detach, remove } from '../agent/attach.js';
+import { startDockerDriver } from '../docker/driver.js';
 import { detectUnderlay } from '../agent/underlay.js';
 import { Datapath } from '../datapath/datapath.js';
 import { ExecRunner } from '../datapath/runner.js';
@@ -30,6 +32,8 @@ export interface AgentConfig {
   stateDir: string;
   /** How long an attach a crash left unfinished waits for its caller's retry (agent/claims.ts). */
   claimWindowMs?: number;
+  /** Serve the Docker network and IPAM driver and keep dockerd's networks in sync (ADR 014). */
+  docker?: { pluginSocket: string; dockerSocket: string; defaultTenant: string };
 }
 
 export async function startAgent(cfg: AgentConfig, baseLogger: Logger): Promise<{ agent: Agent; close(): Promise<void> }> {
@@ -43,16 +47,29 @@ export async function startAgent(cfg: AgentConfig, baseLogger: Logger): Promise<
   await untilReachable(() => agent.start(), logger);
   const app = buildAgentApp(agent, logger, VERSION);
   await listenUnix(app, cfg.socket, cfg.socketGroup);
+  const docker = cfg.docker && (await startDocker(cfg, agent, controller, logger));
   logger.info({ socket: cfg.socket, controller: cfg.controller, vtep: underlay.vtep, underlayDev: underlay.dev, underlayMtu: underlay.mtu, underlay: underlay.name, nsPrefix: cfg.nsPrefix }, 'agent serving on its socket');
   return {
     agent,
     close: async () => {
+      await docker?.close();
       agent.stop(); // the kernel state stays as it is: traffic keeps flowing without us
       await app.close();
       removeSocket(cfg.socket);
       controller.close();
     },
   };
+}
+
+/** The Docker driver, over this agent's own attach operations (no extra hop through its socket). */
+function startDocker(cfg: AgentConfig, agent: Agent, controller: ControllerClient, logger: Logger) {
+  const local = {
+    create: (req: Parameters<typeof attach>[1]) => attach(agent, req, logger),
+    attachHandoff: (id: string, ifname: string) => attachExisting(agent, id, { handoff: true, ifname }, logger),
+    detach: (id: string) => detach(agent, id, logger),
+    remove: (id: string) => remove(agent, id, logger),
+  };
+  return startDockerDriver({ ...cfg.docker!, stateDir: cfg.stateDir }, { controller, agent: local }, logger.child({ component: 'docker' }));
 }
 
 /** The controller may start after the agent (or restart): wait for it rather than die. */

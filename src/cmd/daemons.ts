@@ -11,7 +11,11 @@ import { TenetError } from '../model/errors.js';
 import { DEFAULT_CLAIM_WINDOW_MS } from '../agent/claims.js';
 import { DEFAULT_HOST_LEASE_MS } from '../controller/liveness.js';
 import { wholeNumber } from '../cli/context.js';
-import { startAgent } from './agent.js';
+import { startAgent, type AgentConfig } from './agent.js';
+import { DEFAULT_PLUGIN_SOCKET } from '../docker/driver.js';
+import { DEFAULT_DOCKER_SOCKET } from '../docker/engine.js';
+import { DEFAULT_DOCKER_TENANT } from '../docker/options.js';
+import { validateName } from '../model/validate.js';
 import { startController } from './controller.js';
 import { createLogger } from './logging.js';
 
@@ -32,6 +36,10 @@ interface DaemonFlags {
   socketGroup?: string;
   claimWindowMs: number;
   hostLeaseMs: number;
+  docker?: boolean;
+  dockerSocket: string;
+  dockerPluginSocket: string;
+  dockerDefaultTenant: string;
 }
 
 export function addDaemonCommands(program: Command): void {
@@ -40,7 +48,7 @@ export function addDaemonCommands(program: Command): void {
     requireRoot('tenet up');
     const logger = createLogger('tenet');
     const controller = await startController(f, logger);
-    const agent = await startAgent({ ...f, controller: `unix:${f.socket}`, socket: f.agentSocket }, logger);
+    const agent = await startAgent({ ...f, controller: `unix:${f.socket}`, socket: f.agentSocket, docker: dockerConfig(f) }, logger);
     logger.info({ api: [`unix:${f.socket}`, controller.url].filter(Boolean), agentSocket: f.agentSocket, dataDir: f.dataDir }, 'tenet is up: point the CLI at it with TENET_API (the default finds it)');
     await untilSignal(logger, async () => {
       await agent.close();
@@ -63,7 +71,7 @@ export function addDaemonCommands(program: Command): void {
       requireRoot('tenet agent');
       const logger = createLogger('tenet-agent');
       const joinToken = f.joinToken ?? process.env.TENET_JOIN_TOKEN;
-      const running = await startAgent({ ...f, joinToken, socket: f.listen }, logger);
+      const running = await startAgent({ ...f, joinToken, socket: f.listen, docker: dockerConfig(f) }, logger);
       await untilSignal(logger, running.close);
     });
 }
@@ -96,7 +104,15 @@ function agentOptions(cmd: Command): Command {
         .env('TENET_CLAIM_WINDOW_MS')
         .argParser(wholeNumber(0))
         .default(DEFAULT_CLAIM_WINDOW_MS),
-    );
+    )
+    .option('--docker', 'serve the Docker network and IPAM driver "tenet" and mirror networks into dockerd (ADR 014)')
+    .option('--docker-socket <path>', "dockerd's API socket", DEFAULT_DOCKER_SOCKET)
+    .option('--docker-plugin-socket <path>', 'where dockerd finds the plugin (a .sock in /run/docker/plugins, or any path named by a spec file: tenet docker setup)', DEFAULT_PLUGIN_SOCKET)
+    .option('--docker-default-tenant <name>', 'the tenant whose networks keep their plain name in docker (others are NAME/TENANT)', DEFAULT_DOCKER_TENANT);
+}
+
+function dockerConfig(f: DaemonFlags): AgentConfig['docker'] {
+  return f.docker ? { pluginSocket: f.dockerPluginSocket, dockerSocket: f.dockerSocket, defaultTenant: validateName('tenant', f.dockerDefaultTenant) } : undefined;
 }
 
 const SOCKET_GROUP = '--socket-group <group>';

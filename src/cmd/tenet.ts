@@ -5,9 +5,11 @@
 import { buildProgram, runCli } from '../cli/program.js';
 import { addLabCommands } from '../lab/commands.js';
 import { addDaemonCommands } from './daemons.js';
+import { addDockerCommands } from './docker-setup.js';
 
 const program = buildProgram();
 addLabCommands(program);
 addDaemonCommands(program);
+addDockerCommands(program);
 const code = await runCli(process.argv.slice(2), program);
 process.exitCode = code;

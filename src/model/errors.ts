@@ -60,6 +60,8 @@ export const CATALOG = {
   ADDRESS_NOT_RESERVED: { status: 404, cni: 133, summary: 'The address is not reserved in that network.' },
   LEASE_EXPIRED: { status: 404, cni: 134, summary: "The host holds no live lease of that id: it expired, was revoked, or is another host's." },
   HOST_UP: { status: 409, cni: 135, summary: "The host's lease is alive: it cannot be evicted while its agent keeps it up." },
+  DOCKER_UNSUPPORTED: { status: 400, cni: 140, summary: 'A docker network option or request that Tenet does not honour.' },
+  DOCKER_UNREACHABLE: { status: 503, cni: 141, summary: 'dockerd did not answer on its socket.' },
   INTERNAL: { status: 500, cni: 999, summary: 'A bug: the logs have the details.' },
 } as const satisfies Record<string, CatalogEntry>;
 

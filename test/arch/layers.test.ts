@@ -20,8 +20,9 @@ const ALLOWED: Record<string, string[]> = {
   controller: ['base', 'model', 'api', 'store'],
   agent: ['base', 'model', 'api', 'datapath'],
   lab: ['base', 'model', 'api', 'datapath'],
+  docker: ['base', 'model', 'api'],
   cli: ['base', 'model', 'api'],
-  cmd: ['base', 'model', 'api', 'store', 'datapath', 'controller', 'agent', 'lab', 'cli'],
+  cmd: ['base', 'model', 'api', 'store', 'datapath', 'controller', 'agent', 'lab', 'cli', 'docker'],
 };
 
 /** Runtime dependencies, each chosen for its job (README "Dependencies"). */
