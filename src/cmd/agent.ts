@@ -4,6 +4,10 @@ import { ControllerClient } from '../api/client.js';
 import type { Logger } from '../base/logger.js';
 import { Agent } from '../agent/agent.js';
 import { buildAgentApp } from '../agent/api.js';
+import { monitorTarget } from '../agent/docker.js';
+import { DEFAULT_DOCKER_SOCKET, DockerEngine } from '../docker/engine.js';
+import { DockerMonitor } from '../docker/monitor.js';
+import { existsSync } from 'node:fs';
 import { detectUnderlay } from '../agent/underlay.js';
 import { Datapath } from '../datapath/datapath.js';
 import { ExecRunner } from '../datapath/runner.js';
@@ -30,6 +34,15 @@ export interface AgentConfig {
   stateDir: string;
   /** How long an attach a crash left unfinished waits for its caller's retry (agent/claims.ts). */
   claimWindowMs?: number;
+  /** This host's dockerd socket; 'none' for no Docker; default: /var/run/docker.sock when it exists. */
+  dockerSocket?: string;
+}
+
+/** The dockerd the agent watches and asks, if any (an explicit path is used even if missing yet: dockerd may start later). */
+function dockerEngine(socket: string | undefined): DockerEngine | undefined {
+  if (socket === 'none') return undefined;
+  if (socket) return new DockerEngine(socket);
+  return existsSync(DEFAULT_DOCKER_SOCKET) ? new DockerEngine(DEFAULT_DOCKER_SOCKET) : undefined;
 }
 
 export async function startAgent(cfg: AgentConfig, baseLogger: Logger): Promise<{ agent: Agent; close(): Promise<void> }> {
@@ -41,12 +54,16 @@ export async function startAgent(cfg: AgentConfig, baseLogger: Logger): Promise<
   const controller = new ControllerClient(cfg.controller, credentials);
   const agent = new Agent({ host, nsPrefix: cfg.nsPrefix, underlay, controller, datapath: new Datapath(runner, logger), logger, claimWindowMs: cfg.claimWindowMs });
   await untilReachable(() => agent.start(), logger);
-  const app = buildAgentApp(agent, logger, VERSION);
+  const docker = dockerEngine(cfg.dockerSocket);
+  const monitor = docker && new DockerMonitor(docker, monitorTarget(agent, logger), logger);
+  monitor?.start();
+  const app = buildAgentApp(agent, logger, VERSION, docker);
   await listenUnix(app, cfg.socket, cfg.socketGroup);
-  logger.info({ socket: cfg.socket, controller: cfg.controller, vtep: underlay.vtep, underlayDev: underlay.dev, underlayMtu: underlay.mtu, underlay: underlay.name, nsPrefix: cfg.nsPrefix }, 'agent serving on its socket');
+  logger.info({ socket: cfg.socket, controller: cfg.controller, vtep: underlay.vtep, underlayDev: underlay.dev, underlayMtu: underlay.mtu, underlay: underlay.name, nsPrefix: cfg.nsPrefix, docker: docker?.socketPath ?? 'none' }, 'agent serving on its socket');
   return {
     agent,
     close: async () => {
+      await monitor?.stop();
       agent.stop(); // the kernel state stays as it is: traffic keeps flowing without us
       await app.close();
       removeSocket(cfg.socket);

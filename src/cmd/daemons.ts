@@ -32,6 +32,7 @@ interface DaemonFlags {
   socketGroup?: string;
   claimWindowMs: number;
   hostLeaseMs: number;
+  dockerSocket?: string;
 }
 
 export function addDaemonCommands(program: Command): void {
@@ -91,6 +92,11 @@ function agentOptions(cmd: Command): Command {
     .option('--underlay-dev <name>', 'underlay interface (default: from the default route)')
     .option('--underlay-name <name>', 'underlay network name: VXLAN only flows between hosts of one underlay', 'default')
     .option('--state-dir <dir>', "where the agent keeps the controller's CA and its credential", DEFAULT_AGENT_STATE_DIR)
+    .addOption(
+      new Option('--docker-socket <path>', "this host's dockerd: its event monitor and `tenet attach CONTAINER` use it ('none': no Docker)")
+        .env('TENET_DOCKER_SOCKET')
+        .default(undefined, '/var/run/docker.sock when it exists'),
+    )
     .addOption(
       new Option('--claim-window-ms <ms>', 'how long an attach left unfinished by a crash waits for its caller to retry before it is rolled back')
         .env('TENET_CLAIM_WINDOW_MS')

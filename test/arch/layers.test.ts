@@ -18,10 +18,11 @@ const ALLOWED: Record<string, string[]> = {
   store: ['base', 'model'],
   datapath: ['base', 'model'],
   controller: ['base', 'model', 'api', 'store'],
-  agent: ['base', 'model', 'api', 'datapath'],
+  docker: ['base', 'model', 'api'],
+  agent: ['base', 'model', 'api', 'datapath', 'docker'],
   lab: ['base', 'model', 'api', 'datapath'],
   cli: ['base', 'model', 'api'],
-  cmd: ['base', 'model', 'api', 'store', 'datapath', 'controller', 'agent', 'lab', 'cli'],
+  cmd: ['base', 'model', 'api', 'store', 'datapath', 'controller', 'agent', 'lab', 'cli', 'docker'],
 };
 
 /** Runtime dependencies, each chosen for its job (README "Dependencies"). */
