@@ -5,6 +5,7 @@ import type { Logger } from '../base/logger.js';
 import { Agent } from '../agent/agent.js';
 import { buildAgentApp } from '../agent/api.js';
 import { monitorTarget } from '../agent/docker.js';
+import { PortPublisher } from '../agent/ports.js';
 import { DEFAULT_DOCKER_SOCKET, DockerEngine } from '../docker/engine.js';
 import { DockerMonitor } from '../docker/monitor.js';
 import { existsSync } from 'node:fs';
@@ -45,7 +46,7 @@ function dockerEngine(socket: string | undefined): DockerEngine | undefined {
   return existsSync(DEFAULT_DOCKER_SOCKET) ? new DockerEngine(DEFAULT_DOCKER_SOCKET) : undefined;
 }
 
-export async function startAgent(cfg: AgentConfig, baseLogger: Logger): Promise<{ agent: Agent; close(): Promise<void> }> {
+export async function startAgent(cfg: AgentConfig, baseLogger: Logger): Promise<{ agent: Agent; ports: PortPublisher; close(): Promise<void> }> {
   const host = validateHostName(cfg.host ?? hostname());
   const logger = baseLogger.child({ host });
   const runner = new ExecRunner();
@@ -54,6 +55,8 @@ export async function startAgent(cfg: AgentConfig, baseLogger: Logger): Promise<
   const controller = new ControllerClient(cfg.controller, credentials);
   const agent = new Agent({ host, nsPrefix: cfg.nsPrefix, underlay, controller, datapath: new Datapath(runner, logger), logger, claimWindowMs: cfg.claimWindowMs });
   await untilReachable(() => agent.start(), logger);
+  const ports = new PortPublisher(runner, { nsPrefix: cfg.nsPrefix, endpoint: (id) => agent.cache.endpoints.get(id) }, logger);
+  ports.start();
   const docker = dockerEngine(cfg.dockerSocket);
   const monitor = docker && new DockerMonitor(docker, monitorTarget(agent, logger), logger);
   monitor?.start();
@@ -62,7 +65,9 @@ export async function startAgent(cfg: AgentConfig, baseLogger: Logger): Promise<
   logger.info({ socket: cfg.socket, controller: cfg.controller, vtep: underlay.vtep, underlayDev: underlay.dev, underlayMtu: underlay.mtu, underlay: underlay.name, nsPrefix: cfg.nsPrefix, docker: docker?.socketPath ?? 'none' }, 'agent serving on its socket');
   return {
     agent,
+    ports,
     close: async () => {
+      ports.stop();
       await monitor?.stop();
       agent.stop(); // the kernel state stays as it is: traffic keeps flowing without us
       await app.close();
