@@ -7,14 +7,16 @@ import { Type } from '@sinclair/typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { installErrorHandler, schemaServerOptions } from '../api/http-errors.js';
 import { installRouteSchemas, OPENAPI_ROUTE, type RouteSchemas } from '../api/openapi.js';
-import { AgentAttachBody, AgentAttachExistingBody, HealthSchema } from '../api/schemas.js';
+import { AgentAttachBody, AgentAttachExistingBody, ContainerAttachBody, ContainerDetachBody, HealthSchema } from '../api/schemas.js';
 import { serverOptions } from '../api/server-options.js';
-import type { AttachExistingRequest, AttachRequest, Health } from '../api/types.js';
+import type { AttachExistingRequest, AttachRequest, ContainerAttachRequest, ContainerDetachRequest, Health } from '../api/types.js';
 import type { Logger } from '../base/logger.js';
 import { MAX_TEXT } from '../model/limits.js';
 import { EndpointSchema } from '../model/schemas.js';
 import type { Agent } from './agent.js';
 import { attach, attachExisting, detach, remove } from './attach.js';
+import type { DockerEngine } from '../docker/engine.js';
+import { attachContainer, detachContainer } from './docker.js';
 import { netnsRequestPath } from './netns-guard.js';
 
 type IdParams = { Params: { id: string } };
@@ -34,15 +36,23 @@ export const AGENT_ROUTES: RouteSchemas = {
   'POST /v1/endpoints/:id/attach': { summary: 'Attach an existing, detached endpoint', params: id, body: AgentAttachExistingBody, response: { 200: EndpointSchema } },
   'POST /v1/endpoints/:id/detach': { summary: 'Unbind an endpoint; it keeps its name, labels and address', params: id, response: { 200: EndpointSchema } },
   'DELETE /v1/endpoints/:id': { params: id, response: { 204: Type.Null({ description: 'no content' }) } },
+  'POST /v1/docker/attach': { summary: "Attach a running container of this host's dockerd (by id or name)", body: ContainerAttachBody, response: { 201: EndpointSchema } },
+  'POST /v1/docker/detach': {
+    summary: "Remove a container's endpoints (of one network), releasing their addresses",
+    body: ContainerDetachBody,
+    response: { 200: Type.Object({ removed: Type.Array(Type.String()) }) },
+  },
 };
 
-export function buildAgentApp(agent: Agent, logger: Logger, version: string): FastifyInstance {
+/** `docker`: this host's dockerd, when the agent has one (the /v1/docker routes need it). */
+export function buildAgentApp(agent: Agent, logger: Logger, version: string, docker?: DockerEngine): FastifyInstance {
   const app = Fastify({ logger: false, ...schemaServerOptions, ...serverOptions() });
   installErrorHandler(app, logger);
   // In a plugin so the schema table is in place before the routes register (the builder stays synchronous).
   app.register(async (scope) => {
     await installRouteSchemas(scope, AGENT_ROUTES, 'Tenet agent API', version);
     agentRoutes(scope, agent, logger, version);
+    dockerRoutes(scope, agent, logger, docker);
   });
   return app;
 }
@@ -62,4 +72,9 @@ function agentRoutes(app: FastifyInstance, agent: Agent, logger: Logger, version
     await remove(agent, req.params.id, logger);
     return reply.code(204).send();
   });
+}
+
+function dockerRoutes(app: FastifyInstance, agent: Agent, logger: Logger, docker: DockerEngine | undefined): void {
+  app.post<{ Body: ContainerAttachRequest }>('/v1/docker/attach', async (req, reply) => reply.code(201).send(await attachContainer(agent, docker, req.body, logger)));
+  app.post<{ Body: ContainerDetachRequest }>('/v1/docker/detach', async (req) => ({ removed: await detachContainer(agent, docker, req.body.container, req.body.network, logger) }));
 }

@@ -6,6 +6,8 @@ import type { IncomingMessage } from 'node:http';
 import { fromWire, TenetError } from '../model/errors.js';
 import { Transport, type TransportOptions } from './transport.js';
 import type {
+  ContainerAttachRequest,
+  ContainerDetachRequest,
   AttachEndpointRequest,
   AttachExistingRequest,
   AttachRequest,
@@ -203,6 +205,10 @@ export class AgentClient {
   /** Removes the endpoint: detaches it if attached and releases its address. */
   remove = (id: string) => this.transport.request<void>('DELETE', `/v1/endpoints/${enc(id)}`);
   listEndpoints = () => this.transport.request<Endpoint[]>('GET', '/v1/endpoints');
+  /** Attaches a running container of this host's dockerd, by id or name. */
+  attachContainer = (req: ContainerAttachRequest) => this.transport.request<Endpoint>('POST', '/v1/docker/attach', req);
+  /** Removes the container's endpoints (of one network); answers their ids. */
+  detachContainer = (req: ContainerDetachRequest) => this.transport.request<{ removed: string[] }>('POST', '/v1/docker/detach', req);
 
   close(): void {
     this.transport.close();

@@ -103,6 +103,9 @@ export const AgentAttachBody = Body({
   idempotencyKey: Opt(Text()),
 });
 export const AgentAttachExistingBody = Body({ netns: Opt(Text(MAX_PATH)), pid: Opt(Int()), handoff: Opt(Type.Boolean()), ifname: Opt(Text()), idempotencyKey: Opt(Text()) });
+/** `tenet attach CONTAINER` / `tenet detach CONTAINER` (agent/docker.ts). */
+export const ContainerAttachBody = Body({ container: Text(), tenant: Text(), network: Text(), ip: Opt(Text()), ifname: Opt(Text()), labels: Opt(LabelsSchema) });
+export const ContainerDetachBody = Body({ container: Text(), network: Opt(Text()) });
 
 // ---- responses ----
 

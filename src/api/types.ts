@@ -96,6 +96,21 @@ export interface AttachExistingRequest {
   idempotencyKey?: string;
 }
 
+/** `tenet attach CONTAINER`: the agent asks its dockerd for the container's PID. */
+export interface ContainerAttachRequest {
+  container: string;
+  tenant: string;
+  network: string;
+  ip?: string;
+  ifname?: string;
+  labels?: Record<string, string>;
+}
+
+export interface ContainerDetachRequest {
+  container: string;
+  network?: string;
+}
+
 export interface EndpointStatusRequest {
   status: EndpointStatus;
   detail?: string;

@@ -48,9 +48,9 @@ interface CreateOptions {
   label?: Record<string, string>;
 }
 
-const AGENT_HELP = 'agent address: unix:/path or http://host:port (default: $TENET_AGENT or the local agent socket)';
+export const AGENT_HELP = 'agent address: unix:/path or http://host:port (default: $TENET_AGENT or the local agent socket)';
 
-async function withAgent<T>(address: string | undefined, fn: (a: AgentClient) => Promise<T>): Promise<T> {
+export async function withAgent<T>(address: string | undefined, fn: (a: AgentClient) => Promise<T>): Promise<T> {
   const agent = new AgentClient(agentAddress(address));
   try {
     return await fn(agent);

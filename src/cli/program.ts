@@ -9,6 +9,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { OUTPUT_FORMATS } from '../base/table.js';
 import { asTenetError } from '../model/errors.js';
 import { addConnectionOptions } from './context.js';
+import { addDockerCommands } from './docker.js';
 import { addEpCommands } from './ep.js';
 import { addHostCommands } from './host.js';
 import { addIpCommands } from './ip.js';
@@ -49,6 +50,7 @@ export function buildProgram(io: CliIO = processIO): Command {
   addTenantCommands(program);
   addNetCommands(program);
   addEpCommands(program);
+  addDockerCommands(program);
   addIpCommands(program);
   addHostCommands(program);
   addTokenCommands(program);

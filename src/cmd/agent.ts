@@ -5,7 +5,11 @@ import type { Logger } from '../base/logger.js';
 import { Agent } from '../agent/agent.js';
 import { buildAgentApp } from '../agent/api.js';
 import { attach, attachExisting, detach, remove } from '../agent/attach.js';
+import { monitorTarget } from '../agent/docker.js';
+import { PortPublisher } from '../agent/ports.js';
 import { startDockerDriver } from '../docker/driver.js';
+import { DockerEngine } from '../docker/engine.js';
+import { DockerMonitor } from '../docker/monitor.js';
 import { detectUnderlay } from '../agent/underlay.js';
 import { Datapath } from '../datapath/datapath.js';
 import { ExecRunner } from '../datapath/runner.js';
@@ -32,11 +36,14 @@ export interface AgentConfig {
   stateDir: string;
   /** How long an attach a crash left unfinished waits for its caller's retry (agent/claims.ts). */
   claimWindowMs?: number;
-  /** Serve the Docker network and IPAM driver and keep dockerd's networks in sync (ADR 014). */
+  /**
+   * Work with this host's dockerd: serve the Docker network and IPAM driver, keep dockerd's
+   * networks in sync (ADR 014), and run the event monitor that attaches marked containers.
+   */
   docker?: { pluginSocket: string; dockerSocket: string; defaultTenant: string };
 }
 
-export async function startAgent(cfg: AgentConfig, baseLogger: Logger): Promise<{ agent: Agent; close(): Promise<void> }> {
+export async function startAgent(cfg: AgentConfig, baseLogger: Logger): Promise<{ agent: Agent; ports: PortPublisher; close(): Promise<void> }> {
   const host = validateHostName(cfg.host ?? hostname());
   const logger = baseLogger.child({ host });
   const runner = new ExecRunner();
@@ -45,14 +52,23 @@ export async function startAgent(cfg: AgentConfig, baseLogger: Logger): Promise<
   const controller = new ControllerClient(cfg.controller, credentials);
   const agent = new Agent({ host, nsPrefix: cfg.nsPrefix, underlay, controller, datapath: new Datapath(runner, logger), logger, claimWindowMs: cfg.claimWindowMs });
   await untilReachable(() => agent.start(), logger);
-  const app = buildAgentApp(agent, logger, VERSION);
+  const ports = new PortPublisher(runner, { nsPrefix: cfg.nsPrefix, endpoint: (id) => agent.cache.endpoints.get(id) }, logger);
+  ports.start();
+  // The path is used even if dockerd is not there yet: it may start later (the monitor retries).
+  const docker = cfg.docker && new DockerEngine(cfg.docker.dockerSocket);
+  const monitor = docker && new DockerMonitor(docker, monitorTarget(agent, logger), logger);
+  monitor?.start();
+  const app = buildAgentApp(agent, logger, VERSION, docker);
   await listenUnix(app, cfg.socket, cfg.socketGroup);
-  const docker = cfg.docker && (await startDocker(cfg, agent, controller, logger));
-  logger.info({ socket: cfg.socket, controller: cfg.controller, vtep: underlay.vtep, underlayDev: underlay.dev, underlayMtu: underlay.mtu, underlay: underlay.name, nsPrefix: cfg.nsPrefix }, 'agent serving on its socket');
+  const driver = cfg.docker && (await startDocker(cfg, agent, controller, logger));
+  logger.info({ socket: cfg.socket, controller: cfg.controller, vtep: underlay.vtep, underlayDev: underlay.dev, underlayMtu: underlay.mtu, underlay: underlay.name, nsPrefix: cfg.nsPrefix, docker: docker?.socketPath ?? 'none' }, 'agent serving on its socket');
   return {
     agent,
+    ports,
     close: async () => {
-      await docker?.close();
+      ports.stop();
+      await monitor?.stop();
+      await driver?.close();
       agent.stop(); // the kernel state stays as it is: traffic keeps flowing without us
       await app.close();
       removeSocket(cfg.socket);

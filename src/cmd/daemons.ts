@@ -105,8 +105,8 @@ function agentOptions(cmd: Command): Command {
         .argParser(wholeNumber(0))
         .default(DEFAULT_CLAIM_WINDOW_MS),
     )
-    .option('--docker', 'serve the Docker network and IPAM driver "tenet" and mirror networks into dockerd (ADR 014)')
-    .option('--docker-socket <path>', "dockerd's API socket", DEFAULT_DOCKER_SOCKET)
+    .option('--docker', 'work with this host\'s dockerd: serve the network and IPAM driver "tenet", mirror networks into dockerd (ADR 014), attach containers marked TENET_TENANT/TENET_NETWORK and `tenet attach CONTAINER`')
+    .addOption(new Option('--docker-socket <path>', "dockerd's API socket").env('TENET_DOCKER_SOCKET').default(DEFAULT_DOCKER_SOCKET))
     .option('--docker-plugin-socket <path>', 'where dockerd finds the plugin (a .sock in /run/docker/plugins, or any path named by a spec file: tenet docker setup)', DEFAULT_PLUGIN_SOCKET)
     .option('--docker-default-tenant <name>', 'the tenant whose networks keep their plain name in docker (others are NAME/TENANT)', DEFAULT_DOCKER_TENANT);
 }

@@ -28,6 +28,8 @@ export function rulesetBody(plan: TenantPlan, hash = ''): string {
     `  chain forward {`,
     `    type filter hook forward priority filter; policy drop;`,
     `    ct state established,related accept${hash ? ` comment "tenet:${hash}"` : ''}`,
+    // Published ports (ADR 015): only Tenet's own tenet-ports table DNATs here, from the host's transit pair.
+    `    ct status dnat accept`,
     `  }`,
     `  chain input {`,
     `    type filter hook input priority filter; policy accept;`,

@@ -61,7 +61,10 @@ export const CATALOG = {
   LEASE_EXPIRED: { status: 404, cni: 134, summary: "The host holds no live lease of that id: it expired, was revoked, or is another host's." },
   HOST_UP: { status: 409, cni: 135, summary: "The host's lease is alive: it cannot be evicted while its agent keeps it up." },
   DOCKER_UNSUPPORTED: { status: 400, cni: 140, summary: 'A docker network option or request that Tenet does not honour.' },
-  DOCKER_UNREACHABLE: { status: 503, cni: 141, summary: 'dockerd did not answer on its socket.' },
+  DOCKER_UNREACHABLE: { status: 503, cni: 141, summary: "The agent cannot reach this host's dockerd, or was started without --docker." },
+  CONTAINER_NOT_FOUND: { status: 404, cni: 142, summary: "This host's dockerd knows no container of that id or name." },
+  CONTAINER_NOT_RUNNING: { status: 409, cni: 143, summary: 'The container is not running, so it has no network namespace to attach.' },
+  HOST_PORT_IN_USE: { status: 409, cni: 144, summary: 'Another endpoint of this host already publishes that host port.' },
   INTERNAL: { status: 500, cni: 999, summary: 'A bug: the logs have the details.' },
 } as const satisfies Record<string, CatalogEntry>;
 

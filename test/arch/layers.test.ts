@@ -18,9 +18,9 @@ const ALLOWED: Record<string, string[]> = {
   store: ['base', 'model'],
   datapath: ['base', 'model'],
   controller: ['base', 'model', 'api', 'store'],
-  agent: ['base', 'model', 'api', 'datapath'],
-  lab: ['base', 'model', 'api', 'datapath'],
   docker: ['base', 'model', 'api'],
+  agent: ['base', 'model', 'api', 'datapath', 'docker'],
+  lab: ['base', 'model', 'api', 'datapath'],
   cli: ['base', 'model', 'api'],
   cmd: ['base', 'model', 'api', 'store', 'datapath', 'controller', 'agent', 'lab', 'cli', 'docker'],
 };

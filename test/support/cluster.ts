@@ -12,6 +12,7 @@ import { AgentClient, ControllerClient } from '../../src/api/client.js';
 import { silentLogger } from '../../src/base/logger.js';
 import { Agent } from '../../src/agent/agent.js';
 import { buildAgentApp } from '../../src/agent/api.js';
+import type { DockerEngine } from '../../src/docker/engine.js';
 import { buildControllerApp } from '../../src/controller/app.js';
 import { Datapath } from '../../src/datapath/datapath.js';
 import { TestUnderlay } from '../../src/datapath/testing/underlay.js';
@@ -46,7 +47,7 @@ export class InProcessCluster {
   }
 
   /** `datapath`: a stand-in for the real one (a test's deliberately broken datapath). */
-  async startAgent(host: string, datapath?: Datapath): Promise<AgentClient> {
+  async startAgent(host: string, datapath?: Datapath, docker?: DockerEngine): Promise<AgentClient> {
     const h = this.underlay.hosts.get(host)!;
     const controller = new ControllerClient(`unix:${this.controllerSocket}`);
     const agent = new Agent({
@@ -58,7 +59,7 @@ export class InProcessCluster {
       logger: silentLogger,
     });
     await agent.start();
-    const app = buildAgentApp(agent, silentLogger, 'test');
+    const app = buildAgentApp(agent, silentLogger, 'test', docker);
     const socket = join(this.dir, `agent-${host}.sock`);
     await app.listen({ path: socket });
     const client = new AgentClient(`unix:${socket}`);
