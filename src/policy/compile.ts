@@ -42,29 +42,24 @@ export function compileTenant(input: CompileInput): CompiledPolicy {
   const out: CompiledPolicy = { networks: t.nets, groups: t.groups.sets, pairs: {}, toOutside: {}, fromOutside: {}, chains: {}, rules: [] };
   const chains = new ChainTable(out);
   for (const src of t.nets) {
-    for (const dst of t.nets) out.pairs[pairKey(src.name, dst.name)] = pairTarget(t, chains, src, dst);
-    const toOut = chainFor(t, chains, src, 'outside');
-    if (toOut) out.toOutside[src.name] = toOut;
-    const fromOut = chainFor(t, chains, 'outside', src);
-    if (fromOut) out.fromOutside[src.name] = fromOut;
+    for (const dst of t.nets) out.pairs[pairKey(src.name, dst.name)] = target(t, chains, src, dst);
+    const toOut = target(t, chains, src, 'outside');
+    if ('chain' in toOut) out.toOutside[src.name] = toOut.chain;
+    const fromOut = target(t, chains, 'outside', src);
+    if ('chain' in fromOut) out.fromOutside[src.name] = fromOut.chain;
   }
   return out;
 }
 
-function pairTarget(t: Tenant, chains: ChainTable, src: Side, dst: Side): PairTarget {
-  const chain = chainFor(t, chains, src, dst);
-  if (chain) return { chain };
-  return src === dst ? { verdict: 'allow', reason: REASON.sameNetworkNoPolicy } : { verdict: 'deny', reason: REASON.isolated };
-}
-
-/** The chain for a pair with policies in force; undefined when none is. */
-function chainFor(t: Tenant, chains: ChainTable, src: Side, dst: Side): string | undefined {
+/** A chain when some rule in force could match the pair; otherwise the default, as a verdict. */
+function target(t: Tenant, chains: ChainTable, src: Side, dst: Side): PairTarget {
+  const same = src !== 'outside' && src === dst;
   const policies = policiesInForce(t, src, dst);
-  if (policies.length === 0) return undefined;
-  const steps = buildSteps(rulesInForce(t, policies, src, dst), (r) => chains.ruleIndex(r));
-  if (src !== 'outside' && src === dst) return chains.add({ steps, fallback: 'allow', fallbackReason: REASON.sameNetwork });
-  const reason = src === 'outside' || dst === 'outside' ? REASON.outside : REASON.isolated;
-  return chains.add({ steps, fallback: 'deny', fallbackReason: reason });
+  const steps = policies.length ? buildSteps(rulesInForce(t, policies, src, dst), (r) => chains.ruleIndex(r)) : [];
+  const fallback = same ? 'allow' : 'deny';
+  const reason = same ? (policies.length ? REASON.sameNetwork : REASON.sameNetworkNoPolicy) : src === 'outside' || dst === 'outside' ? REASON.outside : REASON.isolated;
+  if (steps.length === 0) return { verdict: fallback, reason };
+  return { chain: chains.add({ steps, fallback, fallbackReason: reason }) };
 }
 
 /** Chains with the same content are one chain: pairs under the same policies share it. */
