@@ -9,12 +9,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { compileTenant } from './compile.js';
 import { renderNft } from './render.js';
-import { SCENARIOS } from './testing/scenarios.js';
+import { SCENARIOS, TESTDATA } from './testing/scenarios.js';
 import { tenantTable } from './testing/scratch.js';
 
-export const TESTDATA = new URL('../../../src/policy/testdata/', import.meta.url);
-
-export function goldenText(name: string): string {
+function goldenText(name: string): string {
   const s = SCENARIOS[name]!;
   return `# ${s.about}\n${tenantTable(renderNft(compileTenant(s.input)))}`;
 }

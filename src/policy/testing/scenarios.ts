@@ -9,6 +9,9 @@ import { ep, net, policy } from './objects.js';
 const red = net('red', '10.1.0.0/24', ['policy-default']);
 const green = net('green', '10.2.0.0/24', ['policy-default']);
 
+/** Where the golden files live (the source tree, not dist/). */
+export const TESTDATA = new URL('../../../../src/policy/testdata/', import.meta.url);
+
 export const SCENARIOS: Record<string, { about: string; input: CompileInput }> = {
   'isolated': {
     about: 'Two networks, no policy: inside one network allowed, between them denied, no chain at all.',
