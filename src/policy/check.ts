@@ -5,6 +5,7 @@
  * to run on every conntrack entry of a tenant after a change (bench/policy-compile.ts).
  */
 import { parseIp } from '../base/cidr.js';
+import { AddrIndex } from './addr-index.js';
 import { compileTenant, pairKey, REASON, type CompileInput } from './compile.js';
 import { networkOf } from './resolve.js';
 import { PROTO_NUMBER } from './steps.js';
@@ -62,9 +63,14 @@ function walk(c: CompiledPolicy, chain: Chain, pkt: Packet): FlowVerdict {
 
 const inGroup = (c: CompiledPolicy, name: string | undefined, ip: number) => !name || sortedHas(c.groups[name]!, ip);
 
+/** Built on first use, kept as long as the compiled form: compile once, check many. */
+const indexes = new WeakMap<Step, AddrIndex>();
+
 function matchStep(c: CompiledPolicy, s: Step, p: Packet): Element | undefined {
   if (!inGroup(c, s.srcGroup, p.src) || !inGroup(c, s.dstGroup, p.dst)) return undefined;
-  return s.elements.find((e) => matches(e, p));
+  let index = indexes.get(s);
+  if (!index) indexes.set(s, (index = AddrIndex.of(s.elements)));
+  return index.containing(s.key.src ? p.src : p.dst).find((e) => matches(e, p));
 }
 
 const within = (r: { from: number; to: number } | undefined, v: number | undefined) => !r || (v !== undefined && v >= r.from && v <= r.to);

@@ -38,6 +38,7 @@ export function compileTenant(input: CompileInput): CompiledPolicy {
     attached: attachedPolicies(input.networks, input.policies),
     endpoints: input.endpoints,
     groups: new Groups(input.endpoints),
+    resolved: new Map(),
   };
   const out: CompiledPolicy = { networks: t.nets, groups: t.groups.sets, pairs: {}, toOutside: {}, fromOutside: {}, chains: {}, rules: [] };
   const chains = new ChainTable(out);

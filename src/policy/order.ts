@@ -24,6 +24,8 @@ export interface Tenant {
   attached: Map<string, Policy[]>;
   endpoints: Endpoint[];
   groups: Groups;
+  /** Selectors resolved once per compile, not once per pair. */
+  resolved: Map<PolicyRule, { from: Resolved; to: Resolved }>;
 }
 
 /** Network name -> the policies attached to it (unknown names are skipped: the API refuses them). */
@@ -45,13 +47,16 @@ export function compareRules(a: InForce, b: InForce): number {
 
 export function rulesInForce(t: Tenant, policies: Policy[], src: Side, dst: Side): InForce[] {
   const all = policies.flatMap((p) =>
-    p.rules.map((rule, i) => ({
-      rule,
-      policy: p.name,
-      index: i + 1,
-      from: resolveSelector(rule.from, t.nets, t.endpoints, t.groups),
-      to: resolveSelector(rule.to, t.nets, t.endpoints, t.groups),
-    })),
+    p.rules.map((rule, i) => ({ rule, policy: p.name, index: i + 1, ...resolved(t, rule) })),
   );
   return all.filter((r) => canSelect(r.from, src, t.nets) && canSelect(r.to, dst, t.nets)).sort(compareRules);
+}
+
+function resolved(t: Tenant, rule: PolicyRule): { from: Resolved; to: Resolved } {
+  let r = t.resolved.get(rule);
+  if (!r) {
+    r = { from: resolveSelector(rule.from, t.nets, t.endpoints, t.groups), to: resolveSelector(rule.to, t.nets, t.endpoints, t.groups) };
+    t.resolved.set(rule, r);
+  }
+  return r;
 }

@@ -7,6 +7,7 @@
  * A logged rule is a step of its own: its log prefix names it.
  */
 import type { PortRange } from '../model/policy.js';
+import { AddrIndex } from './addr-index.js';
 import type { InForce } from './order.js';
 import type { AddrRange, Element, Step, StepKey } from './types.js';
 
@@ -61,14 +62,19 @@ const signature = (s: Omit<Step, 'elements' | 'set'>) => JSON.stringify([s.key, 
  */
 export function buildSteps(rules: InForce[], ruleIndexOf: (r: InForce) => number): Step[] {
   const steps: Step[] = [];
+  let index: AddrIndex | undefined;
   for (const r of rules) {
     const shape = shapeOf(r);
     const elements = ruleElements(r, ruleIndexOf(r), shape.key);
     if (elements.length === 0) continue;
     const last = steps[steps.length - 1];
-    const fits = last && !last.log && !shape.log && signature(last) === signature(shape) && !elements.some((e) => last.elements.some((x) => overlap(e, x)));
+    const fits = last && index && !last.log && !shape.log && signature(last) === signature(shape) && !elements.some((e) => index!.meeting(e).some((x) => overlap(e, x)));
     if (fits) last.elements.push(...elements);
-    else steps.push({ ...shape, elements });
+    else {
+      steps.push({ ...shape, elements });
+      index = new AddrIndex(shape.key.src ? 'src' : shape.key.dst ? 'dst' : undefined);
+    }
+    for (const e of elements) index!.add(e);
   }
   return steps;
 }
