@@ -60,6 +60,13 @@ export const CATALOG = {
   ADDRESS_NOT_RESERVED: { status: 404, cni: 133, summary: 'The address is not reserved in that network.' },
   LEASE_EXPIRED: { status: 404, cni: 134, summary: "The host holds no live lease of that id: it expired, was revoked, or is another host's." },
   HOST_UP: { status: 409, cni: 135, summary: "The host's lease is alive: it cannot be evicted while its agent keeps it up." },
+  INVALID_RULE: { status: 400, cni: 7, summary: 'A policy rule does not follow the rule language; the message names the rule, the position and the word.' },
+  INVALID_RATE: { status: 400, cni: 7, summary: 'A rate limit is not a rate such as 20mbit, or its target is not net:, group: or ep:.' },
+  POLICY_NOT_FOUND: { status: 404, cni: 136, summary: 'The tenant has no policy of that name.' },
+  POLICY_EXISTS: { status: 409, cni: 137, summary: 'The tenant has a policy of that name already.' },
+  POLICY_IN_USE: { status: 409, cni: 138, summary: 'The policy is attached to networks; detach it first.' },
+  TOO_MANY_RULES: { status: 400, cni: 139, summary: 'A policy would hold more rules than allowed (10,000).' },
+  NOT_IMPLEMENTED: { status: 501, cni: 140, summary: 'This build does not carry the feature yet.' },
   INTERNAL: { status: 500, cni: 999, summary: 'A bug: the logs have the details.' },
 } as const satisfies Record<string, CatalogEntry>;
 
