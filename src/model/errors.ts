@@ -29,7 +29,7 @@ export const CATALOG = {
   HOST_NOT_FOUND: { status: 404, cni: 104, summary: 'No host of that name has registered.' },
   TENANT_EXISTS: { status: 409, cni: 105, summary: 'A tenant of that name exists already.' },
   NETWORK_EXISTS: { status: 409, cni: 106, summary: 'The tenant has a network of that name already.' },
-  TENANT_IN_USE: { status: 409, cni: 107, summary: 'The tenant still has networks.' },
+  TENANT_IN_USE: { status: 409, cni: 107, summary: 'The tenant still has networks or policies.' },
   NETWORK_IN_USE: { status: 409, cni: 108, summary: 'The network still has endpoints.' },
   IP_IN_USE: { status: 409, cni: 109, summary: 'The requested address is held by another endpoint.' },
   IP_OUTSIDE_SUBNET: { status: 400, cni: 110, summary: "The requested address is not a usable address of the network's subnet." },

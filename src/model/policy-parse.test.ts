@@ -90,7 +90,7 @@ test('parse: bad CIDRs, labels and names keep their codes, with the position of 
 
 test('parse: a list fails on its first bad rule, named by its index', () => {
   assert.equal(parseRules(['allow from any to any', 'deny from any to any']).length, 2);
-  assert.throws(() => parseRules(['allow from any to any', 'allow from any to nowhere'], 1), /^TenetError: rule 2, position 19: "nowhere"/);
+  assert.throws(() => parseRules(['allow from any to any', 'allow from any to nowhere']), /^TenetError: rule 2, position 19: "nowhere"/);
   assert.throws(() => parseRules([42]), /rule 1: a rule is a string/);
 });
 

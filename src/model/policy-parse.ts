@@ -13,12 +13,11 @@
  */
 import { formatCidr, maskOf, parseIp } from '../base/cidr.js';
 import { TenetError, type ErrorCode } from './errors.js';
+import { MAX_RULE_TEXT } from './limits.js';
 import { DEFAULT_PRIORITY, type PolicyAction, type PolicyProto, type PolicyRule, type PortRange, type Selector } from './policy.js';
 import { shown, validateLabelKey, validateLabelValue } from './validate-endpoint.js';
 import { validateName } from './validate.js';
 
-/** Longest rule text accepted: far above any real rule, small enough to bound 10,000 of them. */
-export const MAX_RULE_TEXT = 512;
 export const MAX_PRIORITY = 65535;
 const ACTIONS: readonly PolicyAction[] = ['allow', 'deny', 'reject'];
 const PROTOS: readonly PolicyProto[] = ['any', 'tcp', 'udp', 'icmp'];
@@ -64,11 +63,12 @@ function wordsOf(text: string): Word[] {
   return [...text.matchAll(/\S+/g)].map((m) => ({ text: m[0], at: (m.index ?? 0) + 1 }));
 }
 
-/** Parses one rule; `ruleNo` (1-based) names it in errors. */
-export function parseRule(text: unknown, ruleNo = 1): PolicyRule {
-  if (typeof text !== 'string') throw new TenetError('INVALID_RULE', `rule ${ruleNo}: a rule is a string such as "allow tcp from any to net:db port 5432"`);
-  if (text.length > MAX_RULE_TEXT) throw new TenetError('INVALID_RULE', `rule ${ruleNo}: longer than ${MAX_RULE_TEXT} characters (${text.length})`);
-  const r = new Reader(wordsOf(text), `rule ${ruleNo}`, text.length + 1);
+/** Parses one rule; `ruleNo` (1-based) names it in errors, as "`noun` N". */
+export function parseRule(text: unknown, ruleNo = 1, noun = 'rule'): PolicyRule {
+  const name = `${noun} ${ruleNo}`;
+  if (typeof text !== 'string') throw new TenetError('INVALID_RULE', `${name}: a rule is a string such as "allow tcp from any to net:db port 5432"`);
+  if (text.length > MAX_RULE_TEXT) throw new TenetError('INVALID_RULE', `${name}: longer than ${MAX_RULE_TEXT} characters (${text.length})`);
+  const r = new Reader(wordsOf(text), name, text.length + 1);
   const action = keyword(r, ACTIONS, 'an action', 'allow, deny or reject');
   const proto = protoOrFrom(r);
   const from = selector(r);
@@ -110,8 +110,8 @@ export function formatSelector(s: Selector): string {
 }
 
 /** Parses every rule of a list; the first bad one fails the whole list (nothing half-made). */
-export function parseRules(texts: readonly unknown[], firstNo = 1): PolicyRule[] {
-  return texts.map((t, i) => parseRule(t, firstNo + i));
+export function parseRules(texts: readonly unknown[], noun = 'rule'): PolicyRule[] {
+  return texts.map((t, i) => parseRule(t, i + 1, noun));
 }
 
 function keyword<T extends string>(r: Reader, allowed: readonly T[], what: string, expected: string): T {
