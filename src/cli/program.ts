@@ -13,6 +13,7 @@ import { addEpCommands } from './ep.js';
 import { addHostCommands } from './host.js';
 import { addIpCommands } from './ip.js';
 import { addNetCommands } from './net.js';
+import { addPolicyCommands } from './policy.js';
 import { addTenantCommands } from './tenant.js';
 import { addTokenCommands } from './token.js';
 
@@ -48,6 +49,7 @@ export function buildProgram(io: CliIO = processIO): Command {
     .addOption(new Option('-o, --output <format>', 'output format').choices(OUTPUT_FORMATS).default('table'));
   addTenantCommands(program);
   addNetCommands(program);
+  addPolicyCommands(program);
   addEpCommands(program);
   addIpCommands(program);
   addHostCommands(program);
