@@ -42,7 +42,7 @@ async function attachCost(tenantCount: number) {
     Array.from({ length: PER_TENANT / 2 }, (_, i) => ({ ...ep(`${n.id}-${i}`, n, `h${(k * 7 + i) % HOSTS}`, `10.${k % 2 ? 2 : 1}.0.${i + 2}`, `/run/netns/${n.id}-${i}`), status: 'up' as const, mtu: 1450 })),
   );
   const hosts = Array.from({ length: HOSTS }, (_, i) => host(`h${i}`, `192.0.2.${i + 1}`));
-  agent.cache.reset({ revision: 1, objects: { tenant: [], network: networks, endpoint: endpoints, host: hosts } });
+  agent.cache.reset({ revision: 1, objects: { tenant: [], network: networks, endpoint: endpoints, host: hosts, policy: [] } });
   assert.equal(agent.cache.endpoints.size, tenantCount * PER_TENANT);
 
   // One attach of tenant t5, as attach.ts does it: the new endpoint in the cache, then its tenant's reconcile.

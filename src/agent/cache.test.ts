@@ -12,17 +12,17 @@ const del = (object: Endpoint, revision: number): WatchMessage => ({ type: 'dele
 
 function listed(): ObjectCache {
   const c = new ObjectCache();
-  c.reset({ revision: 10, objects: { tenant: [], network: [web], endpoint: [e1], host: [host('h1', '192.0.2.1')] } });
+  c.reset({ revision: 10, objects: { tenant: [], network: [web], endpoint: [e1], host: [host('h1', '192.0.2.1')], policy: [] } });
   return c;
 }
 
-test('cache: filled from a snapshot by kind; changes report their tenant; heartbeats and status reports are not changes', () => {
+test('cache: filled from a snapshot by kind; changes report their tenant; heartbeats and status reports are not changes, label changes are', () => {
   const c = listed();
   assert.deepEqual([c.networks.size, c.endpoints.size, c.hosts.size], [1, 1, 1]);
   assert.equal(c.apply({ type: 'put', kind: 'host', revision: 11, object: { ...host('h1', '192.0.2.1'), underlayMtu: 9000 } }), undefined);
   assert.deepEqual(c.apply({ type: 'put', kind: 'host', revision: 12, object: host('h1', '192.0.2.9') }), { kind: 'host', tenant: undefined });
   assert.equal(c.apply(put({ ...e1, status: 'up' }, 13)), undefined, 'a status report');
-  assert.equal(c.apply(put({ ...e1, labels: { a: 'b' } }, 14)), undefined, 'a label change');
+  assert.deepEqual(c.apply(put({ ...e1, labels: { a: 'b' } }, 14)), { kind: 'endpoint', tenant: 'acme' }, 'a label change (policy groups match labels: issue 7)');
   assert.deepEqual(c.apply(put({ ...e1, attachment: undefined, status: 'detached' }, 15)), { kind: 'endpoint', tenant: 'acme' }, 'a detach');
   assert.equal(c.apply({ type: 'put', kind: 'tenant', revision: 16, object: { id: 't', name: 'acme', createdAt: '' } }), undefined);
   assert.equal(c.tenants.size, 1);
@@ -71,7 +71,7 @@ test('cache: the indexes always agree with a walk of the whole cache, through a 
   const hosts = ['h1', 'h2', 'h3'];
   const nets = tenants.map((t, i) => net(t, 'n', `10.${i}.0.0/24`, 100 + i));
   const c = new ObjectCache();
-  c.reset({ revision: 1, objects: { tenant: [], network: nets.slice(0, 2), endpoint: [], host: hosts.map((h, i) => host(h, `192.0.2.${i + 1}`)) } });
+  c.reset({ revision: 1, objects: { tenant: [], network: nets.slice(0, 2), endpoint: [], host: hosts.map((h, i) => host(h, `192.0.2.${i + 1}`)), policy: [] } });
   const undos: (() => void)[] = [];
   for (let step = 0; step < 3000; step++) {
     const e = { ...ep(`e${rand(40)}`, nets[rand(3)]!, hosts[rand(3)]!, `10.0.0.${2 + rand(200)}`, '/run/netns/x'), createdAt: `g${rand(3)}` };

@@ -26,7 +26,15 @@ import type {
   RegisterHostRequest,
   Snapshot,
   WatchMessage,
+  UpdateNetworkRequest,
+  CreatePolicyRequest,
+  UpdatePolicyRequest,
+  PolicyRateRequest,
+  PolicyCheckRequest,
+  PolicyCheckResult,
+  PolicyDetail,
 } from './types.js';
+import type { Policy } from '../model/policy.js';
 import type { Endpoint, Network, Tenant } from '../model/types.js';
 
 const enc = encodeURIComponent;
@@ -87,6 +95,18 @@ export class ControllerClient {
     this.transport.request<Network>('POST', `/v1/tenants/${enc(tenant)}/networks`, req);
   deleteNetwork = (tenant: string, name: string) =>
     this.transport.request<void>('DELETE', `/v1/tenants/${enc(tenant)}/networks/${enc(name)}`);
+  updateNetwork = (tenant: string, name: string, req: UpdateNetworkRequest) =>
+    this.transport.request<Network>('PATCH', `/v1/tenants/${enc(tenant)}/networks/${enc(name)}`, req);
+
+  listPolicies = (tenant?: string) => this.transport.request<Policy[]>('GET', tenant ? `/v1/tenants/${enc(tenant)}/policies` : '/v1/policies');
+  getPolicy = (tenant: string, name: string) => this.transport.request<PolicyDetail>('GET', `/v1/tenants/${enc(tenant)}/policies/${enc(name)}`);
+  createPolicy = (tenant: string, req: CreatePolicyRequest) => this.transport.request<Policy>('POST', `/v1/tenants/${enc(tenant)}/policies`, req);
+  updatePolicy = (tenant: string, name: string, req: UpdatePolicyRequest) =>
+    this.transport.request<Policy>('PATCH', `/v1/tenants/${enc(tenant)}/policies/${enc(name)}`, req);
+  setPolicyRate = (tenant: string, name: string, req: PolicyRateRequest) =>
+    this.transport.request<Policy>('PUT', `/v1/tenants/${enc(tenant)}/policies/${enc(name)}/rates`, req);
+  deletePolicy = (tenant: string, name: string) => this.transport.request<void>('DELETE', `/v1/tenants/${enc(tenant)}/policies/${enc(name)}`);
+  checkPolicy = (tenant: string, req: PolicyCheckRequest) => this.transport.request<PolicyCheckResult>('POST', `/v1/tenants/${enc(tenant)}/policy-check`, req);
 
   listEndpoints = (filter: { tenant?: string; network?: string; host?: string; labels?: string[] } = {}) => {
     const { labels = [], ...plain } = filter;

@@ -15,8 +15,8 @@
  * named, so a new field cannot be dropped unnoticed.
  */
 import { Type, type Static, type TProperties, type TSchema } from '@sinclair/typebox';
-import { MAX_LABEL_KEY, MAX_LABELS_IN_REQUEST, MAX_PATH, MAX_STATUS_DETAIL, MAX_TEXT } from '../model/limits.js';
-import { assertType, AttachmentSchema, EndpointSchema, EndpointStatusSchema, HostSchema, LabelsSchema, NetnsIdSchema, NetworkSchema, TenantSchema, type Matches } from '../model/schemas.js';
+import { MAX_LABEL_KEY, MAX_LABELS_IN_REQUEST, MAX_PATH, MAX_POLICIES_PER_NETWORK, MAX_POLICY_RULES, MAX_RULE_TEXT, MAX_STATUS_DETAIL, MAX_TEXT } from '../model/limits.js';
+import { assertType, AttachmentSchema, EndpointSchema, EndpointStatusSchema, HostSchema, LabelsSchema, NetnsIdSchema, NetworkSchema, PolicySchema, TenantSchema, type Matches } from '../model/schemas.js';
 import type { WireError } from '../model/errors.js';
 import type { CreatedToken, CreateTokenRequest, JoinRequest, JoinResponse, TokenInfo } from './credentials.js';
 import type {
@@ -38,6 +38,14 @@ import type {
   Reservation,
   ReserveAddressRequest,
   Snapshot,
+  UpdateNetworkRequest,
+  CreatePolicyRequest,
+  UpdatePolicyRequest,
+  PolicyRateRequest,
+  PolicyCheckRequest,
+  PolicyCheckResult,
+  PolicyRealization,
+  PolicyDetail,
 } from './types.js';
 
 /** Every value of the interface passes the schema, and the schema names every field of it. */
@@ -76,6 +84,12 @@ export const CreateEndpointBody = Body({
 });
 export const AttachEndpointBody = Body({ host: Text(), attachment: AttachmentBody });
 export const LabelPatchBody = Body({ set: Opt(LabelsSchema), remove: Opt(Type.Array(Text(MAX_LABEL_KEY), { maxItems: MAX_LABELS_IN_REQUEST })) });
+export const UpdateNetworkBody = Body({ policies: Opt(Type.Array(Text(), { maxItems: MAX_POLICIES_PER_NETWORK })) });
+const RuleTexts = () => Type.Array(Text(MAX_RULE_TEXT), { maxItems: MAX_POLICY_RULES });
+export const CreatePolicyBody = Body({ name: Text(), rules: RuleTexts() });
+export const UpdatePolicyBody = Body({ addRules: Opt(RuleTexts()), removeRules: Opt(Type.Array(Int({ minimum: 1 }), { maxItems: MAX_POLICY_RULES })) });
+export const PolicyRateBody = Body({ target: Text(MAX_RULE_TEXT), egress: Opt(Text(64)), ingress: Opt(Text(64)) });
+export const PolicyCheckBody = Body({ from: Text(), to: Text(), proto: Type.Union([Type.Literal('tcp'), Type.Literal('udp'), Type.Literal('icmp')]), port: Opt(Int({ minimum: 1, maximum: 65535 })) });
 export const ReserveAddressBody = Body({
   ip: Opt(Text()),
   owner: Opt(Body({ kind: Type.Union([Type.Literal('request'), Type.Literal('floating-ip')]), id: Opt(Text()) })),
@@ -119,6 +133,17 @@ export const ReservationSchema = Type.Object(
   { title: 'Reservation' },
 );
 const HostStateSchema = Type.Union([Type.Literal('up'), Type.Literal('down')]);
+const HostRealizedSchema = Type.Object({ host: Str(), state: HostStateSchema, realizedRevision: Int(), realized: Type.Boolean() });
+export const PolicyRealizationSchema = Type.Object({ policy: Str(), revision: Int(), realized: Type.Boolean(), hosts: Type.Array(HostRealizedSchema) }, { title: 'PolicyRealization' });
+export const PolicyDetailSchema = Type.Object({ policy: PolicySchema, networks: Type.Array(Str()), realization: PolicyRealizationSchema }, { title: 'PolicyDetail' });
+export const PolicyCheckResultSchema = Type.Object(
+  {
+    verdict: Type.Union([Type.Literal('allow'), Type.Literal('deny'), Type.Literal('reject')]),
+    rule: Type.Union([Type.Object({ policy: Str(), index: Int({ description: '1-based' }), text: Str() }), Type.Null()]),
+    reason: Str(),
+  },
+  { title: 'PolicyCheckResult' },
+);
 export const EndpointRealizationSchema = Type.Object(
   {
     endpoint: Str(),
@@ -141,7 +166,7 @@ export const HealthSchema = Type.Object(
 export const SnapshotSchema = Type.Object(
   {
     revision: Int(),
-    objects: Type.Object({ tenant: Type.Array(TenantSchema), network: Type.Array(NetworkSchema), endpoint: Type.Array(EndpointSchema), host: Type.Array(HostSchema) }),
+    objects: Type.Object({ tenant: Type.Array(TenantSchema), network: Type.Array(NetworkSchema), endpoint: Type.Array(EndpointSchema), host: Type.Array(HostSchema), policy: Type.Array(PolicySchema) }),
   },
   { title: 'Snapshot' },
 );
@@ -174,6 +199,14 @@ assertType<Matches<typeof ReservationSchema, Reservation>>();
 assertType<Matches<typeof EndpointRealizationSchema, EndpointRealization>>();
 assertType<Matches<typeof HealthSchema, Health>>();
 assertType<Matches<typeof SnapshotSchema, Snapshot>>();
+assertType<Matches<typeof PolicyRealizationSchema, PolicyRealization>>();
+assertType<Matches<typeof PolicyDetailSchema, PolicyDetail>>();
+assertType<Matches<typeof PolicyCheckResultSchema, PolicyCheckResult>>();
+assertType<Accepts<typeof UpdateNetworkBody, UpdateNetworkRequest>>();
+assertType<Accepts<typeof CreatePolicyBody, CreatePolicyRequest>>();
+assertType<Accepts<typeof UpdatePolicyBody, UpdatePolicyRequest>>();
+assertType<Accepts<typeof PolicyRateBody, PolicyRateRequest>>();
+assertType<Accepts<typeof PolicyCheckBody, PolicyCheckRequest>>();
 assertType<Matches<typeof CreatedTokenSchema, CreatedToken>>();
 assertType<Matches<typeof TokenInfoSchema, TokenInfo>>();
 assertType<Matches<typeof JoinResponseSchema, JoinResponse>>();

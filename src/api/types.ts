@@ -3,6 +3,7 @@
  * served on the agent's unix socket). Errors travel as {"error":{"code","message"}}
  * (model/errors.ts). Watch streams are NDJSON: one WatchMessage per line.
  */
+import type { Policy } from '../model/policy.js';
 import type { AnyObject, Attachment, EndpointStatus, Host, KindObjects, ObjectKind } from '../model/types.js';
 
 export interface CreateTenantRequest {
@@ -43,6 +44,68 @@ export interface AttachEndpointRequest {
 export interface LabelPatchRequest {
   set?: Record<string, string>;
   remove?: string[];
+}
+
+/** Controller: PATCH /v1/tenants/:tenant/networks/:network (issue 7: attach policies). */
+export interface UpdateNetworkRequest {
+  /** Names of the tenant's policies, in order; [] detaches all. */
+  policies?: string[];
+}
+
+/** Controller: POST /v1/tenants/:tenant/policies. Rules in the rule language (model/policy.ts). */
+export interface CreatePolicyRequest {
+  name: string;
+  rules: string[];
+}
+
+/** Controller: PATCH /v1/tenants/:tenant/policies/:name. Removals first (1-based), then additions at the end. */
+export interface UpdatePolicyRequest {
+  addRules?: string[];
+  removeRules?: number[];
+}
+
+/** Controller: PUT /v1/tenants/:tenant/policies/:name/rates. Both rates absent: remove the target's limit. */
+export interface PolicyRateRequest {
+  /** net:NAME, group:KEY=VALUE or ep:ID. */
+  target: string;
+  /** tc units: "20mbit", "500kbit", "1gbit". */
+  egress?: string;
+  ingress?: string;
+}
+
+/** Controller: POST /v1/tenants/:tenant/policy-check. */
+export interface PolicyCheckRequest {
+  /** Endpoint id of the source. */
+  from: string;
+  /** Endpoint id or IPv4 address of the destination. */
+  to: string;
+  proto: 'tcp' | 'udp' | 'icmp';
+  port?: number;
+}
+
+export interface PolicyCheckResult {
+  verdict: 'allow' | 'deny' | 'reject';
+  /** The deciding rule; null when no rule matched and the default decided. */
+  rule: { policy: string; index: number; text: string } | null;
+  /** "default: isolated networks", "default: same network", or why the rule decided. */
+  reason: string;
+}
+
+/** Where a policy's current version is enforced (as EndpointRealization). */
+export interface PolicyRealization {
+  policy: string;
+  /** Store revision of the policy's last change hosts enforce. */
+  revision: number;
+  realized: boolean;
+  hosts: { host: string; state: HostState; realizedRevision: number; realized: boolean }[];
+}
+
+/** GET /v1/tenants/:tenant/policies/:name. */
+export interface PolicyDetail {
+  policy: Policy;
+  /** The tenant's networks it is attached to. */
+  networks: string[];
+  realization: PolicyRealization;
 }
 
 /** Controller: POST /v1/tenants/:tenant/networks/:network/addresses. */

@@ -119,8 +119,8 @@ test('net create sends subnet, gateway, mtu and vni as typed values', async () =
   const r = await tenet('net', 'create', 'red', '--tenant', 'admin', '--subnet', '192.168.10.0/24', '--gateway', '192.168.10.1', '--mtu', '1400', '--vni', '4097');
   assert.equal(r.code, 0, r.err);
   assert.deepEqual(r.seen[0]?.body, { name: 'red', subnet: '192.168.10.0/24', gateway: '192.168.10.1', mtu: 1400, vni: 4097 });
-  assert.equal(r.out.split('\n')[0], 'TENANT  NAME  SUBNET           GATEWAY       VNI   MTU');
-  assert.equal(r.out.split('\n')[1], 'admin   red   192.168.10.0/24  192.168.10.1  4097  auto');
+  assert.equal(r.out.split('\n')[0], 'TENANT  NAME  SUBNET           GATEWAY       VNI   MTU   POLICIES');
+  assert.equal(r.out.split('\n')[1], 'admin   red   192.168.10.0/24  192.168.10.1  4097  auto  -');
 });
 
 test('an API error prints one line `tenet: <message>` and exits 1', async () => {

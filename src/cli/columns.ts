@@ -19,6 +19,7 @@ export const networkColumns: Column<Network>[] = [
   { header: 'GATEWAY', value: (n) => n.gateway },
   { header: 'VNI', value: (n) => n.vni },
   { header: 'MTU', value: (n) => mtuText(n.mtu) },
+  { header: 'POLICIES', value: (n) => n.policies?.join(',') || '-' },
 ];
 
 export const ipWithPrefix = (e: Endpoint): string => `${e.ip}/${e.prefixLen}`;

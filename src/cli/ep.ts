@@ -188,11 +188,14 @@ function addDetachAndRemove(ep: Command): void {
 
 function addLabelAndLs(ep: Command): void {
   ep.command('label')
-    .description('set (key=value) and remove (key-) labels of an endpoint')
+    .description('set (key=value) and remove (key- or --remove key) labels of an endpoint; policy group: selectors match them')
     .argument('<id>', 'endpoint id')
-    .argument('<changes...>', 'key=value to set, key- to remove')
-    .action(async (id: string, changes: string[], _opts: object, cmd: Command) => {
+    .argument('[changes...]', 'key=value to set, key- to remove')
+    .option('--remove <key>', 'a label to remove (repeatable)', (v: string, p: string[] = []) => [...p, v])
+    .action(async (id: string, changes: string[], opts: { remove?: string[] }, cmd: Command) => {
+      if (changes.length === 0 && !opts.remove) cmd.error('error: give key=value, key- or --remove key');
       const patch = labelPatch(changes, cmd);
+      patch.remove = [...(patch.remove ?? []), ...(opts.remove ?? [])];
       printOne(cmd, await withController(cmd, (c) => c.labelEndpoint(id, patch)), endpointColumns);
     });
 

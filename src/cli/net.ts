@@ -17,7 +17,7 @@ interface CreateOptions {
 const tenantOption = () => new Option('--tenant <tenant>', 'tenant that owns the network').makeOptionMandatory();
 
 export function addNetCommands(program: Command): void {
-  const net = program.command('net').description('create, list, show and remove networks');
+  const net = program.command('net').description('create, list, show, update (attach policies) and remove networks');
 
   net
     .command('create')
@@ -54,6 +54,17 @@ export function addNetCommands(program: Command): void {
     });
 
   net
+    .command('update')
+    .description('attach policies to a network (exactly these, in order); --policy \'\' detaches all')
+    .argument('<name>', 'network name')
+    .addOption(tenantOption())
+    .requiredOption('--policy <names>', 'policy names, comma-separated: a,b')
+    .action(async (name: string, opts: { tenant: string; policy: string }, cmd: Command) => {
+      const policies = opts.policy.split(',').map((p) => p.trim()).filter((p) => p !== '');
+      printOne(cmd, await withController(cmd, (c) => c.updateNetwork(opts.tenant, name, { policies })), networkColumns);
+    });
+
+  net
     .command('rm')
     .description('remove a network (it must have no endpoints)')
     .argument('<name>', 'network name')
@@ -73,6 +84,7 @@ function showText(n: Network, endpoints: Endpoint[]): string {
     ['gateway', n.gateway],
     ['vni', n.vni],
     ['mtu', mtuText(n.mtu)],
+    ['policies', n.policies?.join(', ') || '- (isolated)'],
     ['created', `${n.createdAt} (${formatAge(n.createdAt)})`],
   ]);
   const list = endpoints.length ? `\n${tableOf(endpoints, endpointColumns)}` : '\nno endpoints\n';

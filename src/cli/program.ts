@@ -14,6 +14,7 @@ import { addEpCommands } from './ep.js';
 import { addHostCommands } from './host.js';
 import { addIpCommands } from './ip.js';
 import { addNetCommands } from './net.js';
+import { addPolicyCommands } from './policy.js';
 import { addTenantCommands } from './tenant.js';
 import { addTokenCommands } from './token.js';
 
@@ -49,6 +50,7 @@ export function buildProgram(io: CliIO = processIO): Command {
     .addOption(new Option('-o, --output <format>', 'output format').choices(OUTPUT_FORMATS).default('table'));
   addTenantCommands(program);
   addNetCommands(program);
+  addPolicyCommands(program);
   addEpCommands(program);
   addDockerCommands(program);
   addIpCommands(program);

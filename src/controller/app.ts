@@ -20,6 +20,7 @@ import { Fanout } from './fanout.js';
 import { hostRoutes } from './hosts.js';
 import { DEFAULT_HOST_LEASE_MS } from './liveness.js';
 import { networkRoutes } from './networks.js';
+import { policyRoutes } from './policies.js';
 import { CONTROLLER_ROUTES } from './route-schemas.js';
 import { snapshotRoutes } from './snapshot.js';
 import { tenantRoutes } from './tenants.js';
@@ -72,7 +73,9 @@ export async function buildControllerApp(opts: ControllerAppOptions): Promise<Fa
   snapshotRoutes(app, ctx, opts.version, fanout);
   tenantRoutes(app, ctx);
   networkRoutes(app, ctx);
-  endpointRoutes(app, ctx, { carriers: (tenant) => fanout.index.hostsWith(tenant), realizedAt: (key) => fanout.index.byKey.get(key)?.realizedAt });
+  const realization = { carriers: (tenant: string) => fanout.index.hostsWith(tenant), realizedAt: (key: string) => fanout.index.byKey.get(key)?.realizedAt };
+  endpointRoutes(app, ctx, realization);
+  policyRoutes(app, ctx, realization);
   addressRoutes(app, ctx);
   hostRoutes(app, ctx, opts.hostLeaseMs ?? DEFAULT_HOST_LEASE_MS);
   watchRoutes(app, ctx, { bookmarkMs: opts.bookmarkMs ?? DEFAULT_BOOKMARK_MS, bufferBytes: opts.watchBufferBytes ?? DEFAULT_WATCH_BUFFER_BYTES, fanout });

@@ -16,7 +16,7 @@ import { attachEndpoint, detachEndpoint } from './endpoint-attachment.js';
 import { createEndpoint } from './endpoint-create.js';
 import { matchesLabels, patchLabels } from './endpoint-labels.js';
 import { parseReservation } from './ipam.js';
-import { livenessOf } from './liveness.js';
+import { livenessOf, realizedOn } from './liveness.js';
 import { requireEndpoint } from './lookups.js';
 import { encode, listObjs, nowIso, retrying, RETRY, type Ctx } from './repo.js';
 
@@ -87,12 +87,7 @@ async function realization(ctx: Ctx, id: string, index: RealizationIndex): Promi
   // A status report is sent to no other host: waiting for it would wait for ever.
   const revision = Math.min(ep.kv.modRevision, index.realizedAt(ep.kv.key) ?? ep.kv.modRevision);
   const concerned = new Set([...index.carriers(ep.obj.tenant), ep.obj.host]);
-  const peers = hosts
-    .filter((h) => h.underlay === underlay && concerned.has(h.name))
-    .map((h) => {
-      const { state, realizedRevision = 0 } = life.get(h.name) ?? { state: 'down' as const };
-      return { host: h.name, state, realizedRevision, realized: state === 'up' && realizedRevision >= revision };
-    });
+  const peers = realizedOn(hosts.filter((h) => h.underlay === underlay && concerned.has(h.name)).map((h) => h.name), life, revision);
   return { endpoint: id, revision, realized: peers.length > 0 && peers.every((p) => p.realized), hosts: peers };
 }
 

@@ -80,6 +80,8 @@ function randomOps(r: () => number, all: AllObjects, step: number): Op[] {
   const put = (kind: ObjectKind, o: AnyObject): Op => ({ type: 'put', key: kindDecl(kind).key(o), value: JSON.stringify(o) });
   const del = (kind: ObjectKind, o: AnyObject): Op => ({ type: 'delete', key: kindDecl(kind).key(o) });
   const eps = (all.endpoint ?? []) as { id: string; host?: string; tenant: string; status: string }[];
+  // Policies (issue 7): tenant-scoped like networks, so they must reach exactly the hosts of their tenant.
+  if (r() < 0.12) return policyOps(r, all, step);
   const roll = r();
   if (roll < 0.08) return [put('tenant', { id: `${step}`, name: pick(TENANTS), createdAt: `${step}` } as AnyObject)];
   if (roll < 0.11 && all.tenant?.length) return [del('tenant', pick(all.tenant))];
@@ -90,6 +92,8 @@ function randomOps(r: () => number, all: AllObjects, step: number): Op[] {
     const ep = { id: pick(ENDPOINTS), tenant: pick(TENANTS), network: 'red', mac: `m${step}`, ip: `10.0.0.${step % 250}`, status: 'pending', ...(host ? { host } : {}) };
     return [put('endpoint', ep as unknown as AnyObject)];
   }
+  // A label change is realized (policy groups match labels): it reaches every host of the tenant.
+  if (roll < 0.5 && eps.length) return [put('endpoint', { ...pick(eps), labels: { tier: `l${step % 3}` } } as unknown as AnyObject)];
   if (roll < 0.62 && eps.length) return [put('endpoint', { ...pick(eps), status: `s${step}` } as unknown as AnyObject)]; // status only
   if (roll < 0.68 && eps.length) return [del('endpoint', pick(eps) as unknown as AnyObject)];
   if (roll < 0.8) return [put('host', { name: pick(HOSTS), vtep: r() < 0.5 ? '192.0.2.1' : `192.0.2.${step % 200}`, underlay: 'default', lastSeen: `${step}` } as unknown as AnyObject)];
@@ -106,6 +110,13 @@ function randomOps(r: () => number, all: AllObjects, step: number): Op[] {
     });
   }
   return [];
+}
+
+function policyOps(r: () => number, all: AllObjects, step: number): Op[] {
+  const policies = (all.policy ?? []) as { tenant: string; name: string }[];
+  if (r() < 0.3 && policies.length) return [{ type: 'delete', key: kindDecl('policy').key(policies[Math.floor(r() * policies.length)] as AnyObject) }];
+  const p = { id: `p${step}`, tenant: TENANTS[Math.floor(r() * TENANTS.length)]!, name: r() < 0.5 ? 'web' : 'db', rules: [{ text: `rule ${step}` }], rates: [], createdAt: '', updatedAt: `${step}` };
+  return [{ type: 'put', key: kindDecl('policy').key(p as unknown as AnyObject), value: JSON.stringify(p) }];
 }
 
 const settle = () => new Promise((r) => setImmediate(r));

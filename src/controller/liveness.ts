@@ -21,6 +21,14 @@ import { bodyObject, revisionField } from './body.js';
 import { requireHost } from './lookups.js';
 import { encode, getObj, internalKeys, listObjs, nowIso, retrying, RETRY, type Ctx } from './repo.js';
 
+/** One host's answer in a realization (of an endpoint or a policy). */
+export interface HostRealized {
+  host: string;
+  state: HostState;
+  realizedRevision: number;
+  realized: boolean;
+}
+
 /** Three keep-alives (every TTL/3) may be lost before a host goes down. */
 export const DEFAULT_HOST_LEASE_MS = 30_000;
 
@@ -111,6 +119,14 @@ export async function livenessOf(store: Store): Promise<Map<string, Liveness>> {
   }
   for (const kv of realized.items) entry(kv.key, internalKeys.realizeds()).realizedRevision = (JSON.parse(kv.value) as RealizedMark).revision;
   return out;
+}
+
+/** Per host: realized when it is up and has realized `revision` (a down host never has: nobody knows its kernel). */
+export function realizedOn(hosts: Iterable<string>, life: Map<string, Liveness>, revision: number): HostRealized[] {
+  return [...hosts].map((host) => {
+    const { state, realizedRevision = 0 } = life.get(host) ?? { state: 'down' as const };
+    return { host, state, realizedRevision, realized: state === 'up' && realizedRevision >= revision };
+  });
 }
 
 /** The record of each host with its liveness merged in (GET /v1/hosts). */

@@ -5,6 +5,7 @@
  */
 import { TenetError } from '../model/errors.js';
 import { keys } from '../model/keys.js';
+import type { Policy } from '../model/policy.js';
 import type { Endpoint, Host, Network, Tenant } from '../model/types.js';
 import { quoteValue, validateHostName, validateName } from '../model/validate.js';
 import type { Store } from '../store/types.js';
@@ -50,4 +51,12 @@ export async function requireHost(store: Store, name: string): Promise<Stored<Ho
     throw new TenetError('HOST_NOT_FOUND', `host ${quoteValue(name)} has not registered`, 'start the agent on it (tenet agent or tenet up)');
   }
   return found;
+}
+
+export async function requirePolicy(store: Store, tenant: string, name: string): Promise<Stored<Policy>> {
+  const valid = isValid(() => validateName('tenant', tenant)) && isValid(() => validateName('policy', name));
+  const found = valid ? await getObj<Policy>(store, keys.policy(tenant, name)) : undefined;
+  if (found) return found;
+  await requireTenant(store, tenant);
+  throw new TenetError('POLICY_NOT_FOUND', `tenant ${tenant} has no policy named ${quoteValue(name)}`, `list its policies with tenet policy ls --tenant ${tenant}`);
 }

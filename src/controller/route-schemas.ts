@@ -7,7 +7,7 @@ import { Type, type TSchema } from '@sinclair/typebox';
 import { OPENAPI_ROUTE, type RouteSchemas } from '../api/openapi.js';
 import * as W from '../api/schemas.js';
 import { MAX_LABEL_KEY, MAX_SELECTORS, MAX_TEXT } from '../model/limits.js';
-import { EndpointSchema, NetworkSchema, TenantSchema } from '../model/schemas.js';
+import { EndpointSchema, NetworkSchema, PolicySchema, TenantSchema } from '../model/schemas.js';
 
 const Str = Type.String;
 /** A path or query value: bounded like every request string (model/limits.ts). */
@@ -22,6 +22,8 @@ const network = params('tenant', 'network');
 const id = params('id');
 const NETWORKS = '/v1/tenants/:tenant/networks';
 const ADDRESSES = `${NETWORKS}/:network/addresses`;
+const POLICIES = '/v1/tenants/:tenant/policies';
+const policy = params('tenant', 'name');
 
 export const CONTROLLER_ROUTES: RouteSchemas = {
   ...OPENAPI_ROUTE,
@@ -59,6 +61,36 @@ export const CONTROLLER_ROUTES: RouteSchemas = {
   [`POST ${NETWORKS}`]: { params: tenant, body: W.CreateNetworkBody, response: { 201: NetworkSchema } },
   [`GET ${NETWORKS}/:network`]: { params: network, response: { 200: NetworkSchema } },
   [`DELETE ${NETWORKS}/:network`]: { params: network, response: NO_CONTENT },
+  [`PATCH ${NETWORKS}/:network`]: {
+    summary: "Attach exactly these policies to the network, in order ([] detaches all); POLICY_NOT_FOUND names a missing one",
+    params: network,
+    body: W.UpdateNetworkBody,
+    response: { 200: NetworkSchema },
+  },
+
+  'GET /v1/policies': { summary: "Every tenant's policies", response: { 200: list(PolicySchema) } },
+  [`GET ${POLICIES}`]: { params: tenant, response: { 200: list(PolicySchema) } },
+  [`POST ${POLICIES}`]: {
+    summary: 'Create a policy from rules in the rule language (README "Policies"); one bad rule creates nothing and its error names the rule and position',
+    params: tenant,
+    body: W.CreatePolicyBody,
+    response: { 201: PolicySchema },
+  },
+  [`GET ${POLICIES}/:name`]: { summary: 'The policy, the networks it is attached to, and the hosts that enforce its current version', params: policy, response: { 200: W.PolicyDetailSchema } },
+  [`PATCH ${POLICIES}/:name`]: { summary: 'Remove rules by 1-based number, then add rules at the end, in one write', params: policy, body: W.UpdatePolicyBody, response: { 200: PolicySchema } },
+  [`PUT ${POLICIES}/:name/rates`]: {
+    summary: "Set the rate limit of one target (net:, group: or ep:), replacing its previous one; both rates absent removes it. Rates in tc units (20mbit)",
+    params: policy,
+    body: W.PolicyRateBody,
+    response: { 200: PolicySchema },
+  },
+  [`DELETE ${POLICIES}/:name`]: { summary: 'Delete a policy; refused while attached to a network (POLICY_IN_USE)', params: policy, response: NO_CONTENT },
+  'POST /v1/tenants/:tenant/policy-check': {
+    summary: 'The verdict for one flow and the rule that decides it, from the same compiled form the datapath enforces',
+    params: tenant,
+    body: W.PolicyCheckBody,
+    response: { 200: W.PolicyCheckResultSchema },
+  },
 
   [`POST ${NETWORKS}/:network/endpoints`]: {
     summary: 'Create an endpoint: detached, or attached when an attachment is given (host is then required); an existing id makes it idempotent',

@@ -15,11 +15,12 @@ test('snapshot: every object, at the store revision', async () => {
   const t = await testApp();
   await seed(t);
   await t.call('POST', EP_URL, { id: 'a', host: 'h1', attachment: att('/n/a') });
+  assert.equal((await t.call('POST', '/v1/tenants/acme/policies', { name: 'p', rules: ['allow any from any to any'] })).status, 201);
   const snap = (await t.call('GET', '/v1/snapshot')).body;
   assert.equal(snap.revision, await t.store.revision());
   // One array per kind of the registry, keyed by kind name; allocation keys never show.
-  assert.deepEqual(Object.keys(snap.objects), ['tenant', 'network', 'endpoint', 'host']);
-  assert.deepEqual(Object.values(snap.objects).map((l) => (l as unknown[]).length), [1, 1, 1, 1]);
+  assert.deepEqual(Object.keys(snap.objects), ['tenant', 'network', 'endpoint', 'host', 'policy']);
+  assert.deepEqual(Object.values(snap.objects).map((l) => (l as unknown[]).length), [1, 1, 1, 1, 1]);
   assert.equal(snap.objects.endpoint[0].id, 'a');
   await t.app.close();
 });

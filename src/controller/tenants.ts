@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { TenetError } from '../model/errors.js';
 import { keys } from '../model/keys.js';
+import type { Policy } from '../model/policy.js';
 import type { Network, Tenant } from '../model/types.js';
 import { validateName } from '../model/validate.js';
 import type { Op } from '../store/types.js';
@@ -46,6 +47,11 @@ async function deleteTenant(ctx: Ctx, name: string): Promise<void> {
     if (networks.length > 0) {
       const names = networks.map((n) => n.name).join(', ');
       throw new TenetError('TENANT_IN_USE', `tenant ${name} still has networks: ${names}`, 'delete them first (tenet net rm)');
+    }
+    // Policy creates rewrite the generation key too (policies.ts): none lands after this list.
+    const policies = (await listObjs<Policy>(ctx.store, keys.policiesOf(name))).items;
+    if (policies.length > 0) {
+      throw new TenetError('TENANT_IN_USE', `tenant ${name} still has policies: ${policies.map((p) => p.name).join(', ')}`, 'delete them first (tenet policy rm)');
     }
     const ops: Op[] = [{ type: 'delete', key: keys.tenant(name) }];
     if (gen) ops.push({ type: 'delete', key: genKey });

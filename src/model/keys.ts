@@ -21,6 +21,9 @@ export const keys = {
   endpoints: () => KINDS.endpoint.prefix,
   host: (name: string) => `${KINDS.host.prefix}${name}`,
   hosts: () => KINDS.host.prefix,
+  policy: (tenant: string, name: string) => `${KINDS.policy.prefix}${tenant}/${name}`,
+  policiesOf: (tenant: string) => `${KINDS.policy.prefix}${tenant}/`,
+  policies: () => KINDS.policy.prefix,
   vni: (vni: number) => `${ROOT}alloc/vni/${vni}`,
   /** An address reservation (ipam.ts): value is a Reservation as JSON. */
   addr: (networkId: string, ip: number) => `${ROOT}alloc/addr/${networkId}/${addrHex(ip)}`,

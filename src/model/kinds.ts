@@ -5,6 +5,7 @@
  * messages (controller) and the agent's cache are all driven by this table, so a new kind
  * (policy, floating IP, DNS record) is one line in KindObjects and one declaration here.
  */
+import type { Policy } from './policy.js';
 import type { Endpoint, Host, KindObjects, Network, ObjectKind, Tenant } from './types.js';
 
 export const ROOT = '/tenet/';
@@ -39,7 +40,7 @@ export const KINDS: KindRegistry = {
     key: (n: Network) => `${KINDS.network.prefix}${n.tenant}/${n.name}`,
     id: (n) => n.id,
     tenant: (n) => n.tenant,
-    // Networks are never updated in place: every put is a new network.
+    // The whole network: its policies (issue 7) are updated in place, and a host enforces them.
     realized: (n) => JSON.stringify(n),
   },
   endpoint: {
@@ -47,7 +48,8 @@ export const KINDS: KindRegistry = {
     key: (e: Endpoint) => `${KINDS.endpoint.prefix}${e.id}`,
     id: (e) => e.id,
     tenant: (e) => e.tenant,
-    realized: (e) => JSON.stringify([e.host ?? '', e.mac, e.ip, e.attachment ?? null]),
+    // Labels too: group: selectors of policies (issue 7) match them, so a label change is enforced.
+    realized: (e) => JSON.stringify([e.host ?? '', e.mac, e.ip, e.attachment ?? null, e.labels ?? {}]),
   },
   host: {
     prefix: `${ROOT}hosts/`,
@@ -55,6 +57,14 @@ export const KINDS: KindRegistry = {
     id: (h) => h.name,
     tenant: () => undefined,
     realized: (h) => JSON.stringify([h.vtep, h.underlay]),
+  },
+  policy: {
+    prefix: `${ROOT}policies/`,
+    key: (p: Policy) => `${KINDS.policy.prefix}${p.tenant}/${p.name}`,
+    id: (p) => p.id,
+    tenant: (p) => p.tenant,
+    // What hosts compile; timestamps are not.
+    realized: (p) => JSON.stringify([p.rules, p.rates]),
   },
 };
 

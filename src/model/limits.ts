@@ -23,6 +23,20 @@ export const MAX_LABELS_IN_REQUEST = 256;
 /** Label selectors of one GET /v1/endpoints. */
 export const MAX_SELECTORS = 64;
 
+/** Rules of one policy: the benchmark of issue 7 runs 10,000. */
+export const MAX_POLICY_RULES = 10_000;
+/** One rule's text: far above any real rule, small enough that 10,000 of them stay bounded. */
+export const MAX_RULE_TEXT = 512;
+/** Policies one network may have attached. */
+export const MAX_POLICIES_PER_NETWORK = 64;
+/** Rate limits of one policy (one per target). */
+export const MAX_POLICY_RATES = 1_000;
+/**
+ * Body limit of the policy routes that carry rules: 10,000 rules at their ceiling, JSON-quoted.
+ * Other routes keep the server's 256 KiB (api/server-options.ts).
+ */
+export const POLICY_BODY_LIMIT = 8 * 1024 * 1024;
+
 /** `text` cut to `max` characters, saying so, for a message that must fit a bounded field. */
 export function truncate(text: string, max: number): string {
   if (text.length <= max) return text;

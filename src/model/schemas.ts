@@ -6,6 +6,7 @@
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { MAX_LABEL_KEY, MAX_LABELS_IN_REQUEST, MAX_TEXT } from './limits.js';
+import type { Policy, PolicyRule, RateLimit, Selector } from './policy.js';
 import type { Attachment, Endpoint, EndpointStatus, Host, Network, NetnsId, Tenant } from './types.js';
 
 export const TenantSchema = Type.Object({ id: Type.String(), name: Type.String(), createdAt: Type.String() }, { title: 'Tenant' });
@@ -19,6 +20,7 @@ export const NetworkSchema = Type.Object(
     gateway: Type.String(),
     mtu: Type.Integer({ description: '0: automatic (underlay MTU - 50)' }),
     vni: Type.Integer(),
+    policies: Type.Optional(Type.Array(Type.String(), { description: 'names of the attached policies, in order' })),
     createdAt: Type.String(),
   },
   { title: 'Network' },
@@ -72,6 +74,46 @@ export const HostSchema = Type.Object(
   { title: 'Host' },
 );
 
+export const SelectorSchema = Type.Union([
+  Type.Object({ kind: Type.Literal('any') }),
+  Type.Object({ kind: Type.Literal('net'), name: Type.String() }),
+  Type.Object({ kind: Type.Literal('group'), key: Type.String(), value: Type.String() }),
+  Type.Object({ kind: Type.Literal('cidr'), cidr: Type.String() }),
+  Type.Object({ kind: Type.Literal('ep'), id: Type.String() }),
+]);
+
+const Lit = <T extends string>(...names: T[]) => Type.Union(names.map((n) => Type.Literal(n)));
+
+export const PolicyRuleSchema = Type.Object({
+  text: Type.String({ description: 'the rule as typed (single spaces, lowercase keywords)' }),
+  action: Lit('allow', 'deny', 'reject'),
+  proto: Lit('any', 'tcp', 'udp', 'icmp'),
+  from: SelectorSchema,
+  to: SelectorSchema,
+  ports: Type.Array(Type.Object({ from: Type.Integer(), to: Type.Integer() })),
+  priority: Type.Integer(),
+  log: Type.Boolean(),
+});
+
+export const RateLimitSchema = Type.Object({
+  target: SelectorSchema,
+  egressBps: Type.Optional(Type.Integer({ description: 'bits per second the endpoint may send' })),
+  ingressBps: Type.Optional(Type.Integer({ description: 'bits per second the endpoint may receive' })),
+});
+
+export const PolicySchema = Type.Object(
+  {
+    id: Type.String(),
+    tenant: Type.String(),
+    name: Type.String(),
+    rules: Type.Array(PolicyRuleSchema),
+    rates: Type.Array(RateLimitSchema),
+    createdAt: Type.String(),
+    updatedAt: Type.String(),
+  },
+  { title: 'Policy' },
+);
+
 /**
  * A and B are the same type, optional fields included (mutual assignability alone would let
  * an optional field be added to one side only: the serializer would then drop it).
@@ -91,3 +133,7 @@ assertType<Matches<typeof NetnsIdSchema, NetnsId>>();
 assertType<Matches<typeof AttachmentSchema, Attachment>>();
 assertType<Matches<typeof EndpointSchema, Endpoint>>();
 assertType<Matches<typeof HostSchema, Host>>();
+assertType<Matches<typeof SelectorSchema, Selector>>();
+assertType<Matches<typeof PolicyRuleSchema, PolicyRule>>();
+assertType<Matches<typeof RateLimitSchema, RateLimit>>();
+assertType<Matches<typeof PolicySchema, Policy>>();

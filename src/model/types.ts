@@ -2,6 +2,7 @@
  * The Tenet object model (DESIGN.md "Model"). Everything is tenant-scoped except hosts.
  * These shapes are stored as JSON in the store and travel unchanged over the API.
  */
+import type { Policy } from './policy.js';
 
 export interface Tenant {
   id: string;
@@ -21,6 +22,11 @@ export interface Network {
   mtu: number;
   /** VXLAN network identifier, unique across all tenants (every host shares UDP port 4789). */
   vni: number;
+  /**
+   * Names of the tenant's policies attached to the network, in the order given (issue 7).
+   * Absent or empty: none, and the network is isolated from every other.
+   */
+  policies?: string[];
   createdAt: string;
 }
 
@@ -110,6 +116,7 @@ export interface KindObjects {
   network: Network;
   endpoint: Endpoint;
   host: Host;
+  policy: Policy;
 }
 
 export type ObjectKind = keyof KindObjects;
