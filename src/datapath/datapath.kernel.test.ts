@@ -104,4 +104,18 @@ describe('datapath on the kernel', { skip: kernelSkip('datapath on the kernel') 
     assert.doesNotMatch(names.stdout, new RegExp(`${u.prefix}-h1-other`));
     assert.deepEqual(await setAll(), []);
   });
+  it('reads a tenant back and retries when the kernel is not as last converged (a workload namespace vanished)', async () => {
+    const [name, h] = [...u.hosts].find(([n]) => n === 'h1')!;
+    const hosts = [...u.hosts].map(([n, x]) => host(n, x.vtep));
+    const planOf = (eps: Endpoint[]) => buildPlan({ host: name, vtep: h.vtep, underlayMtu: 1500, underlay: 'default', nsPrefix: `${h.ns}-`, networks, endpoints: eps, hosts });
+    const dp = new Datapath(u.runner, silentLogger, { hostNs: h.ns });
+    assert.deepEqual((await dp.set(planOf(endpoints))).changed, [], 'converged, and now known to this datapath');
+    // Behind Tenet's back: c5's namespace goes, and its veth with it.
+    await u.runner.run(['ip', 'netns', 'del', u.workloadNs('c5')]);
+    endpoints = endpoints.filter((e) => e.id !== 'c5');
+    const result = await dp.set(planOf(endpoints), new Set(['acme']));
+    assert.deepEqual([...result.failedNamespaces.keys()], [], 'the known state was wrong, the read-back is not');
+    assert.ok(await u.ping('c1', '192.168.10.3'), 'c1 -> c2 still across hosts');
+    assert.deepEqual((await dp.set(planOf(endpoints))).changed, [], 'and nothing is left to do');
+  });
 });

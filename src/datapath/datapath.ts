@@ -105,12 +105,8 @@ export class Datapath {
     for (const tenant of targets) {
       await this.guard(tenant.ns, result, async () => {
         if (existing.has(tenant.ns) && !(await this.isOurs(tenant.ns))) throw notOurs(tenant.ns);
-        const steps = await this.stepsFor(tenant, existing.has(tenant.ns), onlyTenants !== undefined, held, result);
-        if (isNoop(steps)) return;
-        result.changed.push(tenant.ns);
-        this.logger.info({ ns: tenant.ns, steps: summarize(steps) }, 'converging tenant namespace');
-        await this.ops.batch(['ip', '-n', tenant.ns, '-batch', '-'], steps.cleanup);
-        pending.push(steps);
+        const steps = await this.cleanUp(tenant, existing.has(tenant.ns), onlyTenants !== undefined, held, result);
+        if (steps) pending.push(steps);
       });
     }
     for (const steps of pending) await this.guard(steps.ns, result, () => this.build(steps, result));
@@ -138,6 +134,36 @@ export class Datapath {
   /** How to run `ip` in the namespace holding the underlay (`['ip']`, or `['ip', '-n', NS]`). */
   private hostIp(): string[] {
     return this.opts.hostNs ? ['ip', '-n', this.opts.hostNs] : ['ip'];
+  }
+
+  /**
+   * Plans a tenant's steps and runs their cleanup (deletions). When the plan came from the
+   * known state (fastpath.ts) and the kernel refuses it, the kernel is not what the fast path
+   * assumed: something changed behind Tenet's back (a workload namespace that went away took
+   * its veth with it). The tenant is then read back and planned again, once, instead of
+   * failing the attach that happened to come next.
+   */
+  private async cleanUp(tenant: TenantPlan, exists: boolean, targeted: boolean, held: ReadonlyMap<string, string>, result: SetResult): Promise<TenantSteps | undefined> {
+    const fast = targeted && exists && this.converged.has(tenant.ns);
+    let steps = await this.stepsFor(tenant, exists, targeted, held, result);
+    if (isNoop(steps)) return undefined;
+    try {
+      await this.runCleanup(steps);
+    } catch (err) {
+      if (!fast) throw err;
+      this.logger.warn({ ns: tenant.ns, err: (err as Error).message }, 'the kernel was not as last converged; reading the tenant namespace back and trying again');
+      this.converged.delete(tenant.ns);
+      steps = await this.stepsFor(tenant, exists, targeted, held, result);
+      if (isNoop(steps)) return undefined;
+      await this.runCleanup(steps);
+    }
+    result.changed.push(tenant.ns);
+    return steps;
+  }
+
+  private async runCleanup(steps: TenantSteps): Promise<void> {
+    this.logger.info({ ns: steps.ns, steps: summarize(steps) }, 'converging tenant namespace');
+    await this.ops.batch(['ip', '-n', steps.ns, '-batch', '-'], steps.cleanup);
   }
 
   /**
