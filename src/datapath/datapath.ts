@@ -205,9 +205,17 @@ export class Datapath {
     await this.ops.batch(['bridge', '-n', s.ns, '-batch', '-'], s.bridge);
     // The rulesets name ports only as strings, so they load while the ports are made: an
     // attach pays for one of the two processes, not both.
-    const rules = s.nft ? this.ops.nft(s.ns, s.nft) : undefined;
+    const rules = s.nft ? this.loadRules(s) : undefined;
     const ports = this.buildPorts(s, result);
     for (const outcome of await Promise.allSettled([rules, ports])) if (outcome.status === 'rejected') throw outcome.reason;
+    await this.ops.rates(s.ns, s.rates.filter((r) => !result.failedPorts.has(r.plan.endpointId)));
+  }
+
+  /** br_netfilter goes on after a policy's ruleset is in, and off before one without (diff.ts). */
+  private async loadRules(s: TenantSteps): Promise<void> {
+    if (s.brnf === false) await this.ops.bridgeNetfilter(s.ns, false);
+    await this.ops.nft(s.ns, s.nft!);
+    if (s.brnf === true) await this.ops.bridgeNetfilter(s.ns, true);
   }
 
   private async buildPorts(s: TenantSteps, result: SetResult): Promise<void> {
@@ -267,5 +275,6 @@ function summarize(s: TenantSteps): Record<string, number | boolean> {
     nft: !!s.nft,
     newPorts: s.newPorts.length,
     workloadFixes: s.workloadFixes.length,
+    rates: s.rates.length,
   };
 }

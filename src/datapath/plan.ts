@@ -22,6 +22,39 @@ export interface PlanInput {
   networks: Network[];
   endpoints: Endpoint[];
   hosts: Host[];
+  /**
+   * The policy of a tenant, compiled (issue 7): nft text to load into its `inet tenet` table
+   * and the rate limits of its endpoints. One function, so the agent wires the compiler here
+   * and nothing else changes; absent or undefined: no policy, no limits (br_netfilter stays
+   * off in that tenant's namespaces, docs/adr/013).
+   */
+  policyFor?: (tenant: string) => TenantPolicy | undefined;
+}
+
+/** nft text fragments of a tenant's compiled policy (src/policy/), dropped into `table inet tenet`. */
+export interface PolicyFragment {
+  /** `set …`/`map …` declarations, at table level. */
+  sets: string;
+  /** Regular (non-base) chains, at table level. */
+  chains: string;
+  /** Rules of the forward base chain, after `ct state established,related accept`. */
+  forwardRules: string;
+  /** The compiled policy's version, for logs and realization. */
+  hash: string;
+}
+
+/** Bits per second, from the endpoint's point of view (model/policy.ts RateLimit). */
+export interface PortRate {
+  /** What the endpoint sends. */
+  egressBps?: number;
+  /** What the endpoint receives. */
+  ingressBps?: number;
+}
+
+export interface TenantPolicy {
+  nft?: PolicyFragment;
+  /** Endpoint id → its limits (src/policy/rates.ts resolveRates). */
+  rates?: ReadonlyMap<string, PortRate>;
 }
 
 export interface RemoteEndpoint {
@@ -61,6 +94,8 @@ export interface PortPlan {
    * the agent's namespace for a runtime to move, and `netns` is empty. Absent for netns ports.
    */
   handoff?: string;
+  /** Rate limits (tc, rates.ts in this directory); absent: unlimited. */
+  rate?: PortRate;
 }
 
 export interface TenantPlan {
@@ -68,6 +103,8 @@ export interface TenantPlan {
   ns: string;
   networks: NetworkPlan[];
   ports: PortPlan[];
+  /** A compiled policy: br_netfilter is then on in this namespace (docs/adr/013). */
+  policy?: PolicyFragment;
 }
 
 export interface HostPlan {
@@ -95,11 +132,12 @@ export function buildPlan(input: PlanInput): HostPlan {
 
 function tenantPlan(input: PlanInput, tenant: string): TenantPlan {
   const networks = input.networks.filter((n) => n.tenant === tenant).sort((a, b) => a.vni - b.vni);
+  const policy = input.policyFor?.(tenant);
   const ports = input.endpoints
     .filter((e) => e.host === input.host && e.tenant === tenant)
     .flatMap((e) => {
       const net = networks.find((n) => n.id === e.networkId);
-      return net ? [portPlan(e, net, input.underlayMtu)] : [];
+      return net ? [withRate(portPlan(e, net, input.underlayMtu), policy?.rates?.get(e.id))] : [];
     })
     .sort((a, b) => (a.port < b.port ? -1 : 1));
   return {
@@ -107,7 +145,16 @@ function tenantPlan(input: PlanInput, tenant: string): TenantPlan {
     ns: tenantNs(input.nsPrefix, tenant),
     networks: networks.map((n) => networkPlan(input, n)),
     ports,
+    ...(policy?.nft ? { policy: policy.nft } : {}),
   };
+}
+
+/** Only positive limits count; a port with none has no `rate` at all (plans compare deeply). */
+function withRate(port: PortPlan, rate: PortRate | undefined): PortPlan {
+  const r: PortRate = {};
+  if (rate?.egressBps && rate.egressBps > 0) r.egressBps = Math.round(rate.egressBps);
+  if (rate?.ingressBps && rate.ingressBps > 0) r.ingressBps = Math.round(rate.ingressBps);
+  return r.egressBps || r.ingressBps ? { ...port, rate: r } : port;
 }
 
 function networkPlan(input: PlanInput, net: Network): NetworkPlan {
