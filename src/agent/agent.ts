@@ -20,7 +20,7 @@ import { SerialQueue } from '../base/async.js';
 import type { Logger } from '../base/logger.js';
 import { Datapath, type SetResult } from '../datapath/datapath.js';
 import { tenantNs } from '../datapath/names.js';
-import { buildPlan } from '../datapath/plan.js';
+import { buildPlan, type TenantPolicy } from '../datapath/plan.js';
 import { ObjectCache, type Change } from './cache.js';
 import { runSync } from './sync.js';
 import type { Underlay } from './underlay.js';
@@ -193,6 +193,15 @@ export class Agent {
     }
   }
 
+  /**
+   * The tenant's compiled policy (issue 7): nft fragments, rate limits per endpoint and the
+   * predicate that cuts established flows a change denies. The one place the policy compiler
+   * (src/policy/) plugs into the datapath; undefined until it is wired: no policy, no limits.
+   */
+  private policyFor(_tenant: string): TenantPolicy | undefined {
+    return undefined;
+  }
+
   private async converge(tenants?: Set<string>, completing?: string): Promise<SetResult> {
     // Only the tenants in question (a full reconcile: every tenant with an endpoint here),
     // from the cache's indexes: an attach costs what its tenant holds, not what the cache does.
@@ -207,6 +216,7 @@ export class Agent {
       networks: scope.networks,
       endpoints: live,
       hosts: scope.hosts,
+      policyFor: (tenant) => this.policyFor(tenant),
     });
     const result = await this.opts.datapath.set(plan, tenants, held);
     if (!tenants) {

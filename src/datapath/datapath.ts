@@ -26,8 +26,9 @@ import type { NamespaceIdentity } from './ns-identity.js';
 import { listNamespaces, observeTenant } from './observe.js';
 import { MarkerOwnership, type NamespaceOwnership } from './ownership.js';
 import { checkTenantPlan } from './plan-check.js';
+import { dropDenied } from './conntrack.js';
 import { knownState } from './fastpath.js';
-import type { HostPlan, TenantPlan } from './plan.js';
+import type { FlowPredicate, HostPlan, TenantPlan } from './plan.js';
 import { applyWorkloadDrift, holdPorts, observeWorkloads, type WorkloadState } from './workload.js';
 import type { CommandRunner } from './runner.js';
 
@@ -216,6 +217,17 @@ export class Datapath {
     if (s.brnf === false) await this.ops.bridgeNetfilter(s.ns, false);
     await this.ops.nft(s.ns, s.nft!);
     if (s.brnf === true) await this.ops.bridgeNetfilter(s.ns, true);
+    if (s.recheckFlows) await this.cutDenied(s.ns, s.recheckFlows);
+  }
+
+  /** After a policy change: established flows it now denies stop (conntrack.ts); a failure is logged, the next change retries. */
+  private async cutDenied(ns: string, denies: FlowPredicate): Promise<void> {
+    try {
+      const cut = await dropDenied(this.runner, ns, denies);
+      if (cut.length) this.logger.info({ ns, flows: cut.length }, 'cut established flows the policy now denies');
+    } catch (err) {
+      this.logger.warn({ ns, err: (err as Error).message }, 'could not cut established flows the policy now denies');
+    }
   }
 
   private async buildPorts(s: TenantSteps, result: SetResult): Promise<void> {

@@ -8,7 +8,8 @@
  * because a port's workload namespace is the user's and may refuse us. Removing a whole
  * namespace is not a diff: see KernelOps.removeNamespace.
  */
-import type { NetworkPlan, PortPlan, TenantPlan } from './plan.js';
+import type { FlowPredicate, NetworkPlan, PortPlan, TenantPlan } from './plan.js';
+import { betweenNetworks } from './conntrack.js';
 import type { LinkState, TenantState } from './state.js';
 import { isOurs, VXLAN_PORT } from './names.js';
 import { handoffMtuFix, newHandoffPort } from './handoff.js';
@@ -34,6 +35,8 @@ export interface TenantSteps {
    * a forward chain that was not written for it.
    */
   brnf?: boolean;
+  /** The ruleset changed with a policy in it or out of it: cut the established flows this denies (conntrack.ts). */
+  recheckFlows?: FlowPredicate;
   /** Ports whose rate limits change (tc.ts), applied after the ports are made. */
   rates: RateSteps[];
   /** Ports to create, each with its own commands (see PortSteps). */
@@ -83,6 +86,7 @@ export function diffTenant(ns: string, plan: TenantPlan, state: TenantState): Te
   // A new namespace is made with br_netfilter off; otherwise it is switched with the policy's presence.
   const policy = plan.policy !== undefined;
   if (whole && policy !== (state.exists ? !!state.policy : false)) steps.brnf = policy;
+  if (whole && state.exists && (policy || state.policy)) steps.recheckFlows = plan.denies ?? betweenNetworks(plan);
   steps.rates = rateSteps(plan, { ...state, links: new Map([...state.links].filter(([name]) => !dying.has(name))) });
   return steps;
 }

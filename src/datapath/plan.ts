@@ -10,6 +10,7 @@
 import { parseCidr } from '../base/cidr.js';
 import { gatewayMac } from '../model/mac.js';
 import { DEFAULT_UNDERLAY, netnsAttachment, VXLAN_OVERHEAD, type Endpoint, type Host, type Network } from '../model/types.js';
+import type { ConntrackFlow } from './conntrack.js';
 import { bridgeName, portOf, tenantNs, vxlanName } from './names.js';
 
 export interface PlanInput {
@@ -51,8 +52,16 @@ export interface PortRate {
   ingressBps?: number;
 }
 
+/** Whether a tracked flow is denied by the policy now in force (src/policy/ checkFlow). */
+export type FlowPredicate = (flow: ConntrackFlow) => boolean;
+
 export interface TenantPolicy {
   nft?: PolicyFragment;
+  /**
+   * After a policy change, established flows this calls denied are cut (conntrack.ts). Absent:
+   * a flow between two networks of the tenant is denied, one inside a network allowed.
+   */
+  denies?: FlowPredicate;
   /** Endpoint id → its limits (src/policy/rates.ts resolveRates). */
   rates?: ReadonlyMap<string, PortRate>;
 }
@@ -105,6 +114,8 @@ export interface TenantPlan {
   ports: PortPlan[];
   /** A compiled policy: br_netfilter is then on in this namespace (docs/adr/013). */
   policy?: PolicyFragment;
+  /** TenantPolicy.denies: not kernel state, used after a policy change only (datapath.ts). */
+  denies?: FlowPredicate;
 }
 
 export interface HostPlan {
@@ -146,6 +157,7 @@ function tenantPlan(input: PlanInput, tenant: string): TenantPlan {
     networks: networks.map((n) => networkPlan(input, n)),
     ports,
     ...(policy?.nft ? { policy: policy.nft } : {}),
+    ...(policy?.denies ? { denies: policy.denies } : {}),
   };
 }
 
