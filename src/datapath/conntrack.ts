@@ -8,9 +8,9 @@
  * `conntrack -L` text is parsed line by line: a line that does not read as a flow is skipped
  * on its own and never breaks the others (the parser is fuzzed in conntrack.test.ts).
  */
-import { contains, maskOf, parseIp } from '../base/cidr.js';
+import { contains, parseIp } from '../base/cidr.js';
 import { NETNS_DIR } from './observe.js';
-import type { TenantPlan } from './plan.js';
+import { subnetOf, type TenantPlan } from './plan.js';
 import type { CommandRunner } from './runner.js';
 
 /** A flow as its first packet went (the original direction). */
@@ -99,12 +99,7 @@ export async function dropDenied(runner: CommandRunner, ns: string, denied: (flo
 
 /** The rule without a policy: a flow between two of the tenant's networks is denied. */
 export function betweenNetworks(plan: TenantPlan): (flow: ConntrackFlow) => boolean {
-  const subnets = plan.networks.flatMap((n) => {
-    const [gw, len] = n.gatewayCidr.split('/');
-    const ip = parseIp(gw ?? '');
-    const prefixLen = Number(len);
-    return ip === undefined || !(prefixLen >= 0 && prefixLen <= 32) ? [] : [{ base: (ip & maskOf(prefixLen)) >>> 0, prefixLen }];
-  });
+  const subnets = plan.networks.flatMap((n) => subnetOf(n) ?? []);
   const netOf = (addr: string) => {
     const ip = parseIp(addr);
     return ip === undefined ? -1 : subnets.findIndex((c) => contains(c, ip));

@@ -17,7 +17,7 @@
  * own host.
  */
 import { createHash } from 'node:crypto';
-import type { TenantPlan } from './plan.js';
+import { subnetOf, subnetText, type TenantPlan } from './plan.js';
 import { NFT_TABLE, POLICY_MARK } from './names.js';
 
 /**
@@ -26,20 +26,23 @@ import { NFT_TABLE, POLICY_MARK } from './names.js';
  * br_netfilter is on, so bridged traffic passes it too, its in and out interface both being
  * its network's bridge: the policy's rules come right after the conntrack rule (replies and
  * established flows never meet them), and what none of them decides is allowed inside one
- * network (in = out bridge) and dropped between networks (the chain's policy).
+ * network (source and destination in its subnet) and dropped between networks (the chain's
+ * policy).
  */
 export function rulesetBody(plan: TenantPlan, hash = ''): string {
   const bridges = plan.networks.map((n) => `"${n.bridge}"`).join(', ');
   const ours = bridges ? `iifname { ${bridges} } ` : '';
   const policy = plan.policy;
-  const sameNet = plan.networks.map((n) => `"${n.bridge}" . "${n.bridge}"`).join(', ');
+  // By addresses, not bridge ports: a flow routed on another host arrives here bridged (docs/adr/013).
+  const subnets = plan.networks.flatMap((n) => subnetOf(n) ?? []).map(subnetText);
+  const sameNet = subnets.map((c) => `${c} . ${c}`).join(', ');
   return [
     ...(policy ? [indent(policy.sets, 1), indent(policy.chains, 1)].filter((x) => x) : []),
     `  chain forward {`,
     `    type filter hook forward priority filter; policy drop;`,
     `    ct state established,related accept${hash ? ` comment "tenet:${hash}${policy ? ` ${POLICY_MARK}` : ''}"` : ''}`,
     ...(policy ? [indent(policy.forwardRules, 2)].filter((x) => x) : []),
-    ...(policy && sameNet ? [`    iifname . oifname { ${sameNet} } accept`] : []),
+    ...(policy && sameNet ? [`    ip saddr . ip daddr { ${sameNet} } accept`] : []),
     `  }`,
     `  chain input {`,
     `    type filter hook input priority filter; policy accept;`,

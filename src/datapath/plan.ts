@@ -7,7 +7,7 @@
  * namespace then carries every network of the tenant (bridge + VXLAN + anycast gateway), so
  * routing between networks can happen on the first hop once a policy allows it.
  */
-import { parseCidr } from '../base/cidr.js';
+import { formatIp, maskOf, parseCidr, parseIp, type Cidr } from '../base/cidr.js';
 import { gatewayMac } from '../model/mac.js';
 import { DEFAULT_UNDERLAY, netnsAttachment, VXLAN_OVERHEAD, type Endpoint, type Host, type Network } from '../model/types.js';
 import type { ConntrackFlow } from './conntrack.js';
@@ -122,6 +122,17 @@ export interface HostPlan {
   nsPrefix: string;
   tenants: TenantPlan[];
 }
+
+/** The subnet of a network from its gateway's address ("192.168.10.1/24" → 192.168.10.0/24). */
+export function subnetOf(n: NetworkPlan): Cidr | undefined {
+  const [gw, len] = n.gatewayCidr.split('/');
+  const ip = parseIp(gw ?? '');
+  const prefixLen = Number(len);
+  if (ip === undefined || !Number.isInteger(prefixLen) || prefixLen < 0 || prefixLen > 32) return undefined;
+  return { base: (ip & maskOf(prefixLen)) >>> 0, prefixLen };
+}
+
+export const subnetText = (c: Cidr): string => `${formatIp(c.base)}/${c.prefixLen}`;
 
 export function networkMtu(net: Network, underlayMtu: number): number {
   return net.mtu > 0 ? net.mtu : underlayMtu - VXLAN_OVERHEAD;
