@@ -37,14 +37,17 @@ export function parseConntrackLine(line: string): ConntrackFlow | undefined {
   const start = words[0] === 'ipv4' ? 2 : 0;
   const proto = words[start];
   if (!proto || !/^[a-z0-9]+$/.test(proto) || words[0] === 'ipv6') return undefined;
-  // Only the first occurrence of each key: the original tuple comes before the reply tuple.
+  // The original tuple only: it ends where the reply tuple's `src=` begins. A key repeated
+  // before that, or missing from it, makes the line unreadable rather than half-read.
   const first = new Map<string, string>();
   let state: string | undefined;
   for (const w of words.slice(start + 1)) {
     const eq = w.indexOf('=');
     if (eq > 0) {
       const k = w.slice(0, eq);
-      if (!first.has(k)) first.set(k, w.slice(eq + 1));
+      if (k === 'src' && first.has('src')) break;
+      if (first.has(k)) return undefined;
+      first.set(k, w.slice(eq + 1));
     } else if (/^[A-Z_]+$/.test(w) && !w.startsWith('[') && state === undefined && !first.has('src')) state = w;
   }
   const src = first.get('src');
