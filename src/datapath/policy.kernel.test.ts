@@ -64,7 +64,7 @@ describe('policy datapath on the kernel', { skip: kernelSkip('policy datapath on
     ];
     await setAll();
   });
-  after(() => (process.env.POLDP_KEEP ? undefined : u.destroy()));
+  after(() => u.destroy());
 
   it('a policy turns br_netfilter on; a cross-host routed flow and its reply pass, statefully', async () => {
     assert.equal(await sysctl('h2'), '0', 'no policy: br_netfilter off');
