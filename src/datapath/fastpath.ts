@@ -38,7 +38,8 @@ export function knownState(plan: TenantPlan): TenantState {
   }
   for (const p of plan.ports) {
     const alias = rateAlias(p.rate);
-    links.set(p.port, { name: p.port, kind: 'veth', master: p.bridge, mtu: p.mtu, mac: '', up: true, addrs: [], qdisc: p.rate?.ingressBps ? 'tbf' : 'noqueue', alias });
+    const shaped = { ...(p.rate?.ingressBps ? { qdisc: 'tbf' } : {}), ...(alias ? { alias } : {}) };
+    links.set(p.port, { name: p.port, kind: 'veth', master: p.bridge, mtu: p.mtu, mac: '', up: true, addrs: [], ...shaped });
     const q = ifbName(p.port);
     if (p.rate?.egressBps) links.set(q, { name: q, kind: 'ifb', mtu: 1500, mac: '', up: true, addrs: [], qdisc: 'tbf', alias });
   }

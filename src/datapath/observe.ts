@@ -62,8 +62,9 @@ export function parseLinks(json: string, keep: (name: string) => boolean = isOur
       mtu: raw.mtu,
       mac: raw.address ?? '',
       up: (raw.flags ?? []).includes('UP'),
-      qdisc: raw.qdisc ?? '',
-      alias: raw.ifalias ?? '',
+      // Only what tc.ts uses, so states without rate limits compare as before.
+      ...(raw.qdisc === 'tbf' ? { qdisc: 'tbf' } : {}),
+      ...(raw.ifalias ? { alias: raw.ifalias } : {}),
       addrs: (raw.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`),
       vxlan:
         raw.linkinfo?.info_kind === 'vxlan'

@@ -13,6 +13,7 @@ import { Datapath } from './datapath.js';
 import { buildPlan, type PolicyFragment, type TenantPolicy } from './plan.js';
 import { kernelSkip, KERNEL_TOOLS } from './testing/kernel-env.js';
 import { ep, host, net } from './testing/objects.js';
+import { assertIsolated } from './testing/reach.js';
 import { iperfBps, startTransfer } from './testing/traffic.js';
 import { TestUnderlay } from './testing/underlay.js';
 
@@ -68,7 +69,8 @@ describe('policy datapath on the kernel', { skip: kernelSkip('policy datapath on
 
   it('a policy turns br_netfilter on; a cross-host routed flow and its reply pass, statefully', async () => {
     assert.equal(await sysctl('h2'), '0', 'no policy: br_netfilter off');
-    assert.equal(await u.ping('c1', '192.168.20.2'), false, 'no policy: red and green isolated');
+    const ping = (from: string, to: string) => u.ping(from, to);
+    await assertIsolated(ping, 'no policy: red and green isolated', { from: 'c1', to: '192.168.20.2', control: { from: 'c1', to: '192.168.10.3' } });
     policy = { nft: fragment(true), denies: (f) => f.proto === 'tcp' && !toGreen5201(f) && f.src.slice(0, 10) !== f.dst.slice(0, 10) };
     await setAll();
     assert.equal(await sysctl('h1'), '1');
@@ -77,8 +79,8 @@ describe('policy datapath on the kernel', { skip: kernelSkip('policy datapath on
     // routed green -> red on h2, passes only because h2's conntrack saw the SYN.
     const t = await startTransfer(u.runner, u.workloadNs('c1'), u.workloadNs('c3'), '192.168.20.2', 5201, 1);
     assert.ok((await t.arrivals).length > 0, 'red c1 -> green c3 tcp 5201 across hosts');
-    assert.equal(await u.ping('c1', '192.168.20.2'), false, 'icmp red -> green: no rule allows it');
-    assert.ok(await u.ping('c1', '192.168.10.3'), 'inside red: allowed by default (bridged, br_netfilter on)');
+    // Inside red stays allowed by default (bridged, br_netfilter on): the positive control.
+    await assertIsolated(ping, 'icmp red -> green: no rule allows it', { from: 'c1', to: '192.168.20.2', control: { from: 'c1', to: '192.168.10.3' } });
   });
 
   it('replacing the ruleset keeps a running transfer; a change that denies it cuts it within a second', async (ctx) => {

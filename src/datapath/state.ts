@@ -22,7 +22,7 @@ export interface LinkState {
   /** IPv4 addresses in CIDR form. */
   addrs: string[];
   vxlan?: VxlanAttrs;
-  /** The root qdisc's kind ("tbf" when Tenet limits what a port delivers, tc.ts). */
+  /** "tbf" when the root qdisc is a token bucket (tc.ts); absent otherwise. */
   qdisc?: string;
   /** The interface alias: where tc.ts records the rate limits it applied to a port. */
   alias?: string;
