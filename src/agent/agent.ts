@@ -20,10 +20,11 @@ import { SerialQueue } from '../base/async.js';
 import type { Logger } from '../base/logger.js';
 import { Datapath, type SetResult } from '../datapath/datapath.js';
 import { tenantNs } from '../datapath/names.js';
-import { buildPlan } from '../datapath/plan.js';
+import { buildPlan, type TenantPolicy } from '../datapath/plan.js';
 import { ObjectCache, type Change } from './cache.js';
 import { runSync } from './sync.js';
 import type { Underlay } from './underlay.js';
+import { CompiledPolicies } from './policy.js';
 import { Realization } from './realized.js';
 import { HostLeaseKeeper } from './host-lease.js';
 import { StatusReporter } from './status.js';
@@ -68,6 +69,8 @@ export class Agent {
   readonly lastReconcile = { planInputs: 0, statusCandidates: 0, namespaceChecks: 0 };
 
   readonly namespaces: WorkloadNamespaces;
+  /** Compiled policies per tenant, compiled again only when their inputs changed. */
+  private readonly policies = new CompiledPolicies();
   readonly claims: UnfinishedAttaches;
 
   constructor(readonly opts: AgentOptions) {
@@ -193,6 +196,17 @@ export class Agent {
     }
   }
 
+  /**
+   * The tenant's compiled policy (issue 7): nft fragments, rate limits per endpoint and the
+   * predicate that cuts established flows a change denies. The one place the policy compiler
+   * (src/policy/) plugs into the datapath; undefined until it is wired: no policy, no limits.
+   */
+  private policyFor(tenant: string): TenantPolicy | undefined {
+    const { networks, endpoints } = this.cache.scopeOf([tenant]);
+    const policies = [...this.cache.policies.values()].filter((p) => p.tenant === tenant);
+    return this.policies.get(tenant, networks, endpoints, policies);
+  }
+
   private async converge(tenants?: Set<string>, completing?: string): Promise<SetResult> {
     // Only the tenants in question (a full reconcile: every tenant with an endpoint here),
     // from the cache's indexes: an attach costs what its tenant holds, not what the cache does.
@@ -207,6 +221,7 @@ export class Agent {
       networks: scope.networks,
       endpoints: live,
       hosts: scope.hosts,
+      policyFor: (tenant) => this.policyFor(tenant),
     });
     const result = await this.opts.datapath.set(plan, tenants, held);
     if (!tenants) {

@@ -18,6 +18,7 @@
 import type { Snapshot, WatchMessage } from '../api/types.js';
 import { KIND_NAMES, kindDecl } from '../model/kinds.js';
 import type { AnyObject, Endpoint, Host, KindObjects, Network, ObjectKind, Tenant } from '../model/types.js';
+import type { Policy } from '../model/policy.js';
 import { Grouped } from './grouped.js';
 
 export interface Change {
@@ -66,6 +67,9 @@ export class ObjectCache {
   }
   get hosts(): ReadonlyMap<string, Host> {
     return this.objects.host;
+  }
+  get policies(): ReadonlyMap<string, Policy> {
+    return this.objects.policy;
   }
 
   /** Endpoints of one host (all tenants, or one). */

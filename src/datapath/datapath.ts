@@ -26,8 +26,9 @@ import type { NamespaceIdentity } from './ns-identity.js';
 import { listNamespaces, observeTenant } from './observe.js';
 import { MarkerOwnership, type NamespaceOwnership } from './ownership.js';
 import { checkTenantPlan } from './plan-check.js';
+import { dropDenied } from './conntrack.js';
 import { knownState } from './fastpath.js';
-import type { HostPlan, TenantPlan } from './plan.js';
+import type { FlowPredicate, HostPlan, TenantPlan } from './plan.js';
 import { applyWorkloadDrift, holdPorts, observeWorkloads, type WorkloadState } from './workload.js';
 import type { CommandRunner } from './runner.js';
 
@@ -231,9 +232,28 @@ export class Datapath {
     await this.ops.batch(['bridge', '-n', s.ns, '-batch', '-'], s.bridge);
     // The rulesets name ports only as strings, so they load while the ports are made: an
     // attach pays for one of the two processes, not both.
-    const rules = s.nft ? this.ops.nft(s.ns, s.nft) : undefined;
+    const rules = s.nft ? this.loadRules(s) : undefined;
     const ports = this.buildPorts(s, result);
     for (const outcome of await Promise.allSettled([rules, ports])) if (outcome.status === 'rejected') throw outcome.reason;
+    await this.ops.rates(s.ns, s.rates.filter((r) => !result.failedPorts.has(r.plan.endpointId)));
+  }
+
+  /** br_netfilter goes on after a policy's ruleset is in, and off before one without (diff.ts). */
+  private async loadRules(s: TenantSteps): Promise<void> {
+    if (s.brnf === false) await this.ops.bridgeNetfilter(s.ns, false);
+    await this.ops.nft(s.ns, s.nft!);
+    if (s.brnf === true) await this.ops.bridgeNetfilter(s.ns, true);
+    if (s.recheckFlows) await this.cutDenied(s.ns, s.recheckFlows);
+  }
+
+  /** After a policy change: established flows it now denies stop (conntrack.ts); a failure is logged, the next change retries. */
+  private async cutDenied(ns: string, denies: FlowPredicate): Promise<void> {
+    try {
+      const cut = await dropDenied(this.runner, ns, denies);
+      if (cut.length) this.logger.info({ ns, flows: cut.length }, 'cut established flows the policy now denies');
+    } catch (err) {
+      this.logger.warn({ ns, err: (err as Error).message }, 'could not cut established flows the policy now denies');
+    }
   }
 
   private async buildPorts(s: TenantSteps, result: SetResult): Promise<void> {
@@ -293,5 +313,6 @@ function summarize(s: TenantSteps): Record<string, number | boolean> {
     nft: !!s.nft,
     newPorts: s.newPorts.length,
     workloadFixes: s.workloadFixes.length,
+    rates: s.rates.length,
   };
 }

@@ -8,11 +8,13 @@
  * because a port's workload namespace is the user's and may refuse us. Removing a whole
  * namespace is not a diff: see KernelOps.removeNamespace.
  */
-import type { NetworkPlan, PortPlan, TenantPlan } from './plan.js';
+import type { FlowPredicate, NetworkPlan, PortPlan, TenantPlan } from './plan.js';
+import { betweenNetworks } from './conntrack.js';
 import type { LinkState, TenantState } from './state.js';
 import { isOurs, VXLAN_PORT } from './names.js';
 import { handoffMtuFix, newHandoffPort } from './handoff.js';
 import { elementsScript, pinElements, rulesetScript } from './nft.js';
+import { rateSteps, wantedIfbs, type RateSteps } from './tc.js';
 
 export interface TenantSteps {
   ns: string;
@@ -27,6 +29,16 @@ export interface TenantSteps {
   bridge: string[];
   /** `nft -f -` inside ns, when the ruleset differs. */
   nft?: string;
+  /**
+   * Set with a whole-ruleset load: br_netfilter on (the tenant has a policy, docs/adr/013) or
+   * off. Switched on after the ruleset loads and off before, so bridged traffic never meets
+   * a forward chain that was not written for it.
+   */
+  brnf?: boolean;
+  /** The ruleset changed with a policy in it or out of it: cut the established flows this denies (conntrack.ts). */
+  recheckFlows?: FlowPredicate;
+  /** Ports whose rate limits change (tc.ts), applied after the ports are made. */
+  rates: RateSteps[];
   /** Ports to create, each with its own commands (see PortSteps). */
   newPorts: PortSteps[];
   /** Existing ports whose workload end needs a change (an MTU change of the network); for a handoff, its host side (handoff.ts). */
@@ -44,11 +56,11 @@ export interface PortSteps {
 }
 
 export function isNoop(s: TenantSteps): boolean {
-  return !s.createNs && !s.cleanup.length && !s.host.length && !s.tenant.length && !s.bridge.length && !s.nft && !s.newPorts.length && !s.workloadFixes.length;
+  return !s.createNs && !s.cleanup.length && !s.host.length && !s.tenant.length && !s.bridge.length && !s.nft && !s.newPorts.length && !s.workloadFixes.length && !s.rates.length;
 }
 
 export function diffTenant(ns: string, plan: TenantPlan, state: TenantState): TenantSteps {
-  const steps: TenantSteps = { ns, createNs: !state.exists, cleanup: [], host: [], tenant: [], bridge: [], newPorts: [], workloadFixes: [] };
+  const steps: TenantSteps = { ns, createNs: !state.exists, cleanup: [], host: [], tenant: [], bridge: [], newPorts: [], workloadFixes: [], rates: [] };
   const dying = staleLinks(plan, state);
   steps.cleanup.push(...[...dying].map((name) => `link del ${name}`));
   for (const net of plan.networks) {
@@ -69,13 +81,19 @@ export function diffTenant(ns: string, plan: TenantPlan, state: TenantState): Te
     if (link.mtu !== port.mtu) steps.workloadFixes.push({ plan: port, commands: port.handoff !== undefined ? handoffMtuFix(port) : [`link set ${port.ifname} mtu ${port.mtu}`] });
   }
   const nft = rulesetScript(plan);
-  steps.nft = nft.hash !== state.nftHash ? nft.script : elementsScript(pinElements(plan), state.pinned);
+  const whole = nft.hash !== state.nftHash;
+  steps.nft = whole ? nft.script : elementsScript(pinElements(plan), state.pinned);
+  // A new namespace is made with br_netfilter off; otherwise it is switched with the policy's presence.
+  const policy = plan.policy !== undefined;
+  if (whole && policy !== (state.exists ? !!state.policy : false)) steps.brnf = policy;
+  if (whole && state.exists && (policy || state.policy)) steps.recheckFlows = plan.denies ?? betweenNetworks(plan);
+  steps.rates = rateSteps(plan, { ...state, links: new Map([...state.links].filter(([name]) => !dying.has(name))) });
   return steps;
 }
 
 /** Tenet-named links the plan no longer has, and VXLAN devices whose settings changed. */
 function staleLinks(plan: TenantPlan, state: TenantState): Set<string> {
-  const wanted = new Set([...plan.networks.flatMap((n) => [n.bridge, n.vxlan]), ...plan.ports.map((p) => p.port)]);
+  const wanted = new Set([...plan.networks.flatMap((n) => [n.bridge, n.vxlan]), ...plan.ports.map((p) => p.port), ...wantedIfbs(plan)]);
   const vxlanById = new Map(plan.networks.map((n) => [n.vxlan, n]));
   const out = new Set<string>();
   for (const link of state.links.values()) {

@@ -8,7 +8,8 @@
  * repaired by the full read-diff-apply path: at start, on every host change and on the
  * periodic resync (src/agent/agent.ts), and after any failure.
  */
-import { VXLAN_PORT } from './names.js';
+import { ifbName, VXLAN_PORT } from './names.js';
+import { rateAlias } from './tc.js';
 import { pinElements, rulesetScript } from './nft.js';
 import type { TenantPlan } from './plan.js';
 import type { FdbEntry, LinkState, NeighEntry, TenantState } from './state.js';
@@ -35,6 +36,12 @@ export function knownState(plan: TenantPlan): TenantState {
     }
     for (const vtep of n.floodVteps) fdb.push({ mac: '00:00:00:00:00:00', dev: n.vxlan, kind: 'remote', dst: vtep });
   }
-  for (const p of plan.ports) links.set(p.port, { name: p.port, kind: 'veth', master: p.bridge, mtu: p.mtu, mac: '', up: true, addrs: [] });
-  return { exists: true, links, fdb, neigh, nftHash: rulesetScript(plan).hash, pinned: pinElements(plan) };
+  for (const p of plan.ports) {
+    const alias = rateAlias(p.rate);
+    const shaped = { ...(p.rate?.ingressBps ? { qdisc: 'tbf' } : {}), ...(alias ? { alias } : {}) };
+    links.set(p.port, { name: p.port, kind: 'veth', master: p.bridge, mtu: p.mtu, mac: '', up: true, addrs: [], ...shaped });
+    const q = ifbName(p.port);
+    if (p.rate?.egressBps) links.set(q, { name: q, kind: 'ifb', mtu: 1500, mac: '', up: true, addrs: [], qdisc: 'tbf', alias });
+  }
+  return { exists: true, links, fdb, neigh, nftHash: rulesetScript(plan).hash, policy: plan.policy !== undefined, pinned: pinElements(plan) };
 }

@@ -7,6 +7,7 @@ import { access } from 'node:fs/promises';
 import type { Logger } from '../base/logger.js';
 import { TenetError } from '../model/errors.js';
 import type { PortSteps } from './diff.js';
+import type { RateSteps } from './tc.js';
 import { isOurs } from './names.js';
 import { NETNS_DIR, parseLinks } from './observe.js';
 import type { NamespaceOwnership } from './ownership.js';
@@ -39,6 +40,29 @@ export class KernelOps {
   async nft(ns: string, script: string): Promise<void> {
     for (const line of script.split('\n')) assertOneLine(line);
     await this.runner.run(['nsenter', `--net=${NETNS_DIR}/${ns}`, 'nft', '-f', '-'], { input: script });
+  }
+
+  /** Bridged IPv4 through the inet hooks (and conntrack) of this tenant namespace, or not (docs/adr/013). */
+  async bridgeNetfilter(ns: string, on: boolean): Promise<void> {
+    await this.runner.run(['ip', 'netns', 'exec', ns, 'sysctl', '-q', '-w', `net.bridge.bridge-nf-call-iptables=${on ? 1 : 0}`]);
+  }
+
+  /**
+   * Rate limits of several ports (tc.ts), four processes at most whatever their number: what
+   * may be there is removed (failures ignored: nothing was there), the ifb devices made, the
+   * qdiscs and filters added, and only then the ports' aliases record what was applied.
+   */
+  async rates(ns: string, steps: RateSteps[]): Promise<void> {
+    if (!steps.length) return;
+    const all = (f: (r: RateSteps) => string[]) => steps.flatMap(f);
+    const clear = all((r) => r.clear);
+    if (clear.length) {
+      clear.forEach(assertOneLine);
+      await this.runner.run(['tc', '-n', ns, '-force', '-batch', '-'], { input: clear.join('\n') + '\n', allowFail: true });
+    }
+    await this.batch(['ip', '-n', ns, '-batch', '-'], all((r) => r.ip));
+    await this.batch(['tc', '-n', ns, '-batch', '-'], all((r) => r.tc));
+    await this.batch(['ip', '-n', ns, '-batch', '-'], all((r) => r.record));
   }
 
   /**

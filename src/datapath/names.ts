@@ -60,12 +60,21 @@ export function tenantNs(nsPrefix: string, tenant: string): string {
   return `${nsPrefix}${tenant}`;
 }
 
+/**
+ * The ifb device that shapes what a port's endpoint sends (rates.ts): "tnq" + the port's 10 hex
+ * digits, made in the tenant namespace and deleted with the port (it is stale without it).
+ */
+export const ifbName = (port: string): string => `tnq${port.slice(3)}`;
+
 export const isBridge = (name: string): boolean => /^tnbr\d+$/.test(name);
 export const isVxlan = (name: string): boolean => /^tnvx\d+$/.test(name);
 export const isPort = (name: string): boolean => /^tnv[0-9a-f]{10}$/.test(name);
 /** A handoff's host side, in the agent's own namespace until a runtime moves it (never in a tenant namespace). */
 export const isHandoff = (name: string): boolean => /^tnh[0-9a-f]{10}$/.test(name);
-export const isOurs = (name: string): boolean => isBridge(name) || isVxlan(name) || isPort(name);
+export const isIfb = (name: string): boolean => /^tnq[0-9a-f]{10}$/.test(name);
+export const isOurs = (name: string): boolean => isBridge(name) || isVxlan(name) || isPort(name) || isIfb(name);
 
 export const NFT_TABLE = 'tenet';
+/** After the hash in the ruleset's comment when it carries a policy (nft.ts, observe.ts). */
+export const POLICY_MARK = 'policy';
 export const VXLAN_PORT = 4789;

@@ -17,25 +17,51 @@
  * own host.
  */
 import { createHash } from 'node:crypto';
-import type { TenantPlan } from './plan.js';
-import { NFT_TABLE } from './names.js';
+import { subnetOf, subnetText, type TenantPlan } from './plan.js';
+import { NFT_TABLE, POLICY_MARK } from './names.js';
 
-/** Routed traffic only; `hash` goes into the first rule's comment, where `nft -j` shows it. */
+/**
+ * `hash` goes into the first rule's comment, where `nft -j` shows it. Without a policy the
+ * forward chain sees routed traffic only. With one (plan.policy, compiled by src/policy/)
+ * br_netfilter is on, so bridged traffic passes it too, its in and out interface both being
+ * its network's bridge: the policy's rules come right after the conntrack rule (replies and
+ * established flows never meet them), and what none of them decides is allowed inside one
+ * network (source and destination in its subnet) and dropped between networks (the chain's
+ * policy).
+ */
 export function rulesetBody(plan: TenantPlan, hash = ''): string {
   const bridges = plan.networks.map((n) => `"${n.bridge}"`).join(', ');
   const ours = bridges ? `iifname { ${bridges} } ` : '';
+  const policy = plan.policy;
+  // By addresses, not bridge ports: a flow routed on another host arrives here bridged (docs/adr/013).
+  const subnets = plan.networks.flatMap((n) => subnetOf(n) ?? []).map(subnetText);
+  const sameNet = subnets.map((c) => `${c} . ${c}`).join(', ');
   return [
+    ...(policy ? [indent(policy.sets, 1), indent(policy.chains, 1)].filter((x) => x) : []),
     `  chain forward {`,
     `    type filter hook forward priority filter; policy drop;`,
-    `    ct state established,related accept${hash ? ` comment "tenet:${hash}"` : ''}`,
+    `    ct state established,related accept${hash ? ` comment "tenet:${hash}${policy ? ` ${POLICY_MARK}` : ''}"` : ''}`,
     // Published ports (ADR 015): only Tenet's own tenet-ports table DNATs here, from the host's transit pair.
     `    ct status dnat accept`,
+    ...(policy ? [indent(policy.forwardRules, 2)].filter((x) => x) : []),
+    ...(policy && sameNet ? [`    ip saddr . ip daddr { ${sameNet} } accept`] : []),
     `  }`,
     `  chain input {`,
     `    type filter hook input priority filter; policy accept;`,
     `    ${ours}fib daddr . iif type != local drop`,
     `  }`,
   ].join('\n');
+}
+
+/** Re-indents a fragment's non-empty lines, so the table reads as one text. */
+function indent(text: string, level: number): string {
+  const pad = '  '.repeat(level);
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l)
+    .map((l) => pad + l)
+    .join('\n');
 }
 
 /** The pinning set's elements, canonical: what `nft -j` lists, in the same spelling. */

@@ -5,7 +5,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import type { CommandRunner } from './runner.js';
-import { isOurs, isVxlan, NFT_TABLE } from './names.js';
+import { isOurs, isVxlan, NFT_TABLE, POLICY_MARK } from './names.js';
 import type { FdbEntry, LinkState, NeighEntry, TenantState } from './state.js';
 import { emptyTenantState } from './state.js';
 
@@ -43,6 +43,8 @@ interface RawLink {
   mtu: number;
   address?: string;
   master?: string;
+  qdisc?: string;
+  ifalias?: string;
   linkinfo?: { info_kind?: string; info_data?: Record<string, unknown> };
   addr_info?: { family: string; local: string; prefixlen: number }[];
 }
@@ -60,6 +62,9 @@ export function parseLinks(json: string, keep: (name: string) => boolean = isOur
       mtu: raw.mtu,
       mac: raw.address ?? '',
       up: (raw.flags ?? []).includes('UP'),
+      // Only what tc.ts uses, so states without rate limits compare as before.
+      ...(raw.qdisc === 'tbf' ? { qdisc: 'tbf' } : {}),
+      ...(raw.ifalias ? { alias: raw.ifalias } : {}),
       addrs: (raw.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`),
       vxlan:
         raw.linkinfo?.info_kind === 'vxlan'
@@ -114,13 +119,14 @@ interface RawRulesetItem {
 }
 
 /** The hash in Tenet's rule comment, and the port-pinning set's elements (`nft -j list ruleset`). */
-export function parseRuleset(json: string): { nftHash?: string; pinned: string[] } {
+export function parseRuleset(json: string): { nftHash?: string; policy: boolean; pinned: string[] } {
   const items = ((JSON.parse(json || '{}') as { nftables?: RawRulesetItem[] }).nftables ?? []);
   const ours = (x: { family: string; table: string }, family: string) => x.family === family && x.table === NFT_TABLE;
   const comment = items.map((i) => i.rule).find((r) => r && ours(r, 'inet') && r.comment?.startsWith('tenet:'))?.comment;
   const set = items.map((i) => i.set).find((s) => s && ours(s, 'bridge') && s.name === 'ports');
   const pinned = (set?.elem ?? []).flatMap((e) => (typeof e === 'object' && e.concat ? [`"${e.concat[0]}" . ${e.concat[1]} . ${e.concat[2]}`] : []));
-  return { nftHash: comment?.slice('tenet:'.length), pinned: pinned.sort() };
+  const [hash, marker] = (comment?.slice('tenet:'.length) ?? '').split(' ');
+  return { nftHash: hash || undefined, policy: marker === POLICY_MARK, pinned: pinned.sort() };
 }
 
 function parseJsonArray<T>(text: string): T[] {

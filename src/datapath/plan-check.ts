@@ -14,6 +14,8 @@ import type { NetworkPlan, PortPlan, TenantPlan } from './plan.js';
 
 const MAC = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/;
 const IFNAME = /^[a-zA-Z0-9_.-]{1,15}$/;
+/** 1 Tbit/s: tc takes 64-bit rates, but nothing on one host goes faster. */
+const MAX_BPS = 1e12;
 const NS_NAME = /^[a-z0-9][a-z0-9-]{0,200}$/;
 
 const isIp = (v: unknown): boolean => typeof v === 'string' && parseIp(v) !== undefined;
@@ -40,6 +42,7 @@ export function portProblem(p: PortPlan): string | undefined {
   if (!isIpCidr(p.ipCidr) || !isIp(p.gateway)) return 'its address or gateway is malformed';
   if (!isInt(p.mtu, 68, 65535)) return 'its MTU is out of range';
   if (!isPort(p.port) || !isBridge(p.bridge)) return 'its port or bridge name is malformed';
+  if (p.rate !== undefined && ![p.rate.egressBps, p.rate.ingressBps].every((r) => r === undefined || isInt(r, 1, MAX_BPS))) return 'its rate limit is not a whole number of bit/s';
   return undefined;
 }
 

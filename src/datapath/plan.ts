@@ -7,9 +7,10 @@
  * namespace then carries every network of the tenant (bridge + VXLAN + anycast gateway), so
  * routing between networks can happen on the first hop once a policy allows it.
  */
-import { parseCidr } from '../base/cidr.js';
+import { formatIp, maskOf, parseCidr, parseIp, type Cidr } from '../base/cidr.js';
 import { gatewayMac } from '../model/mac.js';
 import { DEFAULT_UNDERLAY, netnsAttachment, VXLAN_OVERHEAD, type Endpoint, type Host, type Network } from '../model/types.js';
+import type { ConntrackFlow } from './conntrack.js';
 import { bridgeName, portOf, tenantNs, vxlanName } from './names.js';
 
 export interface PlanInput {
@@ -22,6 +23,47 @@ export interface PlanInput {
   networks: Network[];
   endpoints: Endpoint[];
   hosts: Host[];
+  /**
+   * The policy of a tenant, compiled (issue 7): nft text to load into its `inet tenet` table
+   * and the rate limits of its endpoints. One function, so the agent wires the compiler here
+   * and nothing else changes; absent or undefined: no policy, no limits (br_netfilter stays
+   * off in that tenant's namespaces, docs/adr/013).
+   */
+  policyFor?: (tenant: string) => TenantPolicy | undefined;
+}
+
+/** nft text fragments of a tenant's compiled policy (src/policy/), dropped into `table inet tenet`. */
+export interface PolicyFragment {
+  /** `set …`/`map …` declarations, at table level. */
+  sets: string;
+  /** Regular (non-base) chains, at table level. */
+  chains: string;
+  /** Rules of the forward base chain, after `ct state established,related accept`. */
+  forwardRules: string;
+  /** The compiled policy's version, for logs and realization. */
+  hash: string;
+}
+
+/** Bits per second, from the endpoint's point of view (model/policy.ts RateLimit). */
+export interface PortRate {
+  /** What the endpoint sends. */
+  egressBps?: number;
+  /** What the endpoint receives. */
+  ingressBps?: number;
+}
+
+/** Whether a tracked flow is denied by the policy now in force (src/policy/ checkFlow). */
+export type FlowPredicate = (flow: ConntrackFlow) => boolean;
+
+export interface TenantPolicy {
+  nft?: PolicyFragment;
+  /**
+   * After a policy change, established flows this calls denied are cut (conntrack.ts). Absent:
+   * a flow between two networks of the tenant is denied, one inside a network allowed.
+   */
+  denies?: FlowPredicate;
+  /** Endpoint id → its limits (src/policy/rates.ts resolveRates). */
+  rates?: ReadonlyMap<string, PortRate>;
 }
 
 export interface RemoteEndpoint {
@@ -61,6 +103,8 @@ export interface PortPlan {
    * the agent's namespace for a runtime to move, and `netns` is empty. Absent for netns ports.
    */
   handoff?: string;
+  /** Rate limits (tc, rates.ts in this directory); absent: unlimited. */
+  rate?: PortRate;
 }
 
 export interface TenantPlan {
@@ -68,12 +112,27 @@ export interface TenantPlan {
   ns: string;
   networks: NetworkPlan[];
   ports: PortPlan[];
+  /** A compiled policy: br_netfilter is then on in this namespace (docs/adr/013). */
+  policy?: PolicyFragment;
+  /** TenantPolicy.denies: not kernel state, used after a policy change only (datapath.ts). */
+  denies?: FlowPredicate;
 }
 
 export interface HostPlan {
   nsPrefix: string;
   tenants: TenantPlan[];
 }
+
+/** The subnet of a network from its gateway's address ("192.168.10.1/24" → 192.168.10.0/24). */
+export function subnetOf(n: NetworkPlan): Cidr | undefined {
+  const [gw, len] = n.gatewayCidr.split('/');
+  const ip = parseIp(gw ?? '');
+  const prefixLen = Number(len);
+  if (ip === undefined || !Number.isInteger(prefixLen) || prefixLen < 0 || prefixLen > 32) return undefined;
+  return { base: (ip & maskOf(prefixLen)) >>> 0, prefixLen };
+}
+
+export const subnetText = (c: Cidr): string => `${formatIp(c.base)}/${c.prefixLen}`;
 
 export function networkMtu(net: Network, underlayMtu: number): number {
   return net.mtu > 0 ? net.mtu : underlayMtu - VXLAN_OVERHEAD;
@@ -95,11 +154,12 @@ export function buildPlan(input: PlanInput): HostPlan {
 
 function tenantPlan(input: PlanInput, tenant: string): TenantPlan {
   const networks = input.networks.filter((n) => n.tenant === tenant).sort((a, b) => a.vni - b.vni);
+  const policy = input.policyFor?.(tenant);
   const ports = input.endpoints
     .filter((e) => e.host === input.host && e.tenant === tenant)
     .flatMap((e) => {
       const net = networks.find((n) => n.id === e.networkId);
-      return net ? [portPlan(e, net, input.underlayMtu)] : [];
+      return net ? [withRate(portPlan(e, net, input.underlayMtu), policy?.rates?.get(e.id))] : [];
     })
     .sort((a, b) => (a.port < b.port ? -1 : 1));
   return {
@@ -107,7 +167,17 @@ function tenantPlan(input: PlanInput, tenant: string): TenantPlan {
     ns: tenantNs(input.nsPrefix, tenant),
     networks: networks.map((n) => networkPlan(input, n)),
     ports,
+    ...(policy?.nft ? { policy: policy.nft } : {}),
+    ...(policy?.denies ? { denies: policy.denies } : {}),
   };
+}
+
+/** Only positive limits count; a port with none has no `rate` at all (plans compare deeply). */
+function withRate(port: PortPlan, rate: PortRate | undefined): PortPlan {
+  const r: PortRate = {};
+  if (rate?.egressBps && rate.egressBps > 0) r.egressBps = Math.round(rate.egressBps);
+  if (rate?.ingressBps && rate.ingressBps > 0) r.ingressBps = Math.round(rate.ingressBps);
+  return r.egressBps || r.ingressBps ? { ...port, rate: r } : port;
 }
 
 function networkPlan(input: PlanInput, net: Network): NetworkPlan {

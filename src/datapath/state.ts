@@ -22,6 +22,10 @@ export interface LinkState {
   /** IPv4 addresses in CIDR form. */
   addrs: string[];
   vxlan?: VxlanAttrs;
+  /** "tbf" when the root qdisc is a token bucket (tc.ts); absent otherwise. */
+  qdisc?: string;
+  /** The interface alias: where tc.ts records the rate limits it applied to a port. */
+  alias?: string;
 }
 
 /** "remote": `self` entry with a VTEP dst on a VXLAN device; "bridge": `master static` entry. */
@@ -45,6 +49,8 @@ export interface TenantState {
   neigh: NeighEntry[];
   /** Hash recorded in the comment of Tenet's nftables rules; undefined when there are none. */
   nftHash?: string;
+  /** Whether the loaded ruleset carries a policy (br_netfilter was switched on with it, docs/adr/013). */
+  policy?: boolean;
   /** Elements of the port-pinning set, spelled as nft.ts pinElements() spells them. */
   pinned: string[];
 }
