@@ -24,7 +24,7 @@ test('a policy fragment lands after the conntrack rule, then the same-network de
   const { script } = rulesetScript(planWith({ nft: FRAGMENT }));
   const inet = script.slice(script.indexOf('table inet tenet {'), script.indexOf('table bridge'));
   assert.match(inet, /\n  set s \{ type ipv4_addr; \}\n  chain p \{\n  ip saddr @s drop\n  \}\n  chain forward \{/);
-  assert.match(inet, /ct state established,related accept comment "tenet:[0-9a-f]{16} policy"\n    jump p\n    ip saddr \. ip daddr \{ 192\.168\.10\.0\/24 \. 192\.168\.10\.0\/24, 192\.168\.20\.0\/24 \. 192\.168\.20\.0\/24 \} accept\n  \}/);
+  assert.match(inet, /ct state established,related accept comment "tenet:[0-9a-f]{16} policy"\n    ct status dnat accept\n    jump p\n    ip saddr \. ip daddr \{ 192\.168\.10\.0\/24 \. 192\.168\.10\.0\/24, 192\.168\.20\.0\/24 \. 192\.168\.20\.0\/24 \} accept\n  \}/);
   assert.doesNotMatch(rulesetScript(planWith()).script, /policy"|jump|ip saddr \./, 'no policy: the ruleset of issue 2');
 });
 
