@@ -11,6 +11,8 @@
  * Each tenant has one network (10.0.0.0/N sized for twice its endpoints) and picks its hosts
  * at random without repeats; its endpoints go round-robin over them. The seed is fixed (1).
  */
+import { rng } from '../../src/base/random.js';
+
 export type Tier = 'large' | 'medium' | 'small';
 
 export interface TenantSpec {
@@ -28,17 +30,7 @@ export interface Population {
 
 export const NETWORK = 'net';
 
-/** mulberry32: small, seeded, good enough to spread load. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng };
 
 export const hostName = (i: number): string => `sim-${String(i).padStart(4, '0')}`;
 

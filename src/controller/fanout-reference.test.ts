@@ -15,21 +15,11 @@ import { MemoryStore } from '../store/memory.js';
 import type { Op } from '../store/types.js';
 import { Fanout } from './fanout.js';
 import { hostView, ownerHost, type AllObjects } from './interest.js';
+import { rng } from '../base/random.js';
 
 const HOSTS = ['h0', 'h1', 'h2', 'h3', 'h4', 'h5'];
 const TENANTS = ['t0', 't1', 't2', 't3'];
 const ENDPOINTS = Array.from({ length: 14 }, (_, i) => `e${i}`);
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A watcher as an agent is one: the lines it got, applied to a map. */
 class Viewer {

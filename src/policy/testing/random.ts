@@ -6,18 +6,9 @@
 import type { Flow } from '../check.js';
 import type { CompileInput } from '../compile.js';
 import { ep, net, policy } from './objects.js';
+import { rng } from '../../base/random.js';
 
-/** mulberry32: small, seedable, good enough for test generation. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng };
 
 export type Rand = ReturnType<typeof rng>;
 export const pick = <T>(r: Rand, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
