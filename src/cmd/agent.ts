@@ -4,6 +4,7 @@ import { ControllerClient } from '../api/client.js';
 import type { Logger } from '../base/logger.js';
 import { Agent } from '../agent/agent.js';
 import { buildAgentApp } from '../agent/api.js';
+import { buildCniApp, DEFAULT_CNI_SOCKET } from '../agent/cni-server.js';
 import { attach, attachExisting, detach, remove } from '../agent/attach.js';
 import { monitorTarget } from '../agent/docker.js';
 import { PortPublisher } from '../agent/ports.js';
@@ -41,6 +42,8 @@ export interface AgentConfig {
    * networks in sync (ADR 014), and run the event monitor that attaches marked containers.
    */
   docker?: { pluginSocket: string; dockerSocket: string; defaultTenant: string };
+  /** The CNI socket the `tenet` plugin executable calls (default /run/tenet/cni.sock). */
+  cniSocket?: string;
 }
 
 export async function startAgent(cfg: AgentConfig, baseLogger: Logger): Promise<{ agent: Agent; ports: PortPublisher; close(): Promise<void> }> {
@@ -60,6 +63,9 @@ export async function startAgent(cfg: AgentConfig, baseLogger: Logger): Promise<
   monitor?.start();
   const app = buildAgentApp(agent, logger, VERSION, docker);
   await listenUnix(app, cfg.socket, cfg.socketGroup);
+  const cniSocket = cfg.cniSocket ?? DEFAULT_CNI_SOCKET;
+  const cni = buildCniApp(agent, runner, logger.child({ component: 'cni' }));
+  await listenUnix(cni, cniSocket, cfg.socketGroup);
   const driver = cfg.docker && (await startDocker(cfg, agent, controller, logger));
   logger.info({ socket: cfg.socket, controller: cfg.controller, vtep: underlay.vtep, underlayDev: underlay.dev, underlayMtu: underlay.mtu, underlay: underlay.name, nsPrefix: cfg.nsPrefix, docker: docker?.socketPath ?? 'none' }, 'agent serving on its socket');
   return {
@@ -71,7 +77,9 @@ export async function startAgent(cfg: AgentConfig, baseLogger: Logger): Promise<
       await driver?.close();
       agent.stop(); // the kernel state stays as it is: traffic keeps flowing without us
       await app.close();
+      await cni.close();
       removeSocket(cfg.socket);
+      removeSocket(cniSocket);
       controller.close();
     },
   };

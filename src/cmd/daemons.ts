@@ -12,6 +12,7 @@ import { DEFAULT_CLAIM_WINDOW_MS } from '../agent/claims.js';
 import { DEFAULT_HOST_LEASE_MS } from '../controller/liveness.js';
 import { wholeNumber } from '../cli/context.js';
 import { startAgent, type AgentConfig } from './agent.js';
+import { DEFAULT_CNI_SOCKET } from '../agent/cni-server.js';
 import { DEFAULT_PLUGIN_SOCKET } from '../docker/driver.js';
 import { DEFAULT_DOCKER_SOCKET } from '../docker/engine.js';
 import { DEFAULT_DOCKER_TENANT } from '../docker/options.js';
@@ -40,6 +41,7 @@ interface DaemonFlags {
   dockerSocket: string;
   dockerPluginSocket: string;
   dockerDefaultTenant: string;
+  cniSocket: string;
 }
 
 export function addDaemonCommands(program: Command): void {
@@ -98,6 +100,7 @@ function agentOptions(cmd: Command): Command {
     .option('--vtep-ip <address>', 'underlay address for VXLAN (default: from the default route)')
     .option('--underlay-dev <name>', 'underlay interface (default: from the default route)')
     .option('--underlay-name <name>', 'underlay network name: VXLAN only flows between hosts of one underlay', 'default')
+    .option('--cni-socket <path>', 'where the tenet CNI plugin reaches this agent (tenet cni install --socket)', DEFAULT_CNI_SOCKET)
     .option('--state-dir <dir>', "where the agent keeps the controller's CA and its credential", DEFAULT_AGENT_STATE_DIR)
     .addOption(
       new Option('--claim-window-ms <ms>', 'how long an attach left unfinished by a crash waits for its caller to retry before it is rolled back')

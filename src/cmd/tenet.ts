@@ -4,6 +4,7 @@
  */
 import { buildProgram, runCli } from '../cli/program.js';
 import { addLabCommands } from '../lab/commands.js';
+import { addCniCommands } from './cni.js';
 import { addDaemonCommands } from './daemons.js';
 import { addDockerCommands } from './docker-setup.js';
 
@@ -11,5 +12,6 @@ const program = buildProgram();
 addLabCommands(program);
 addDaemonCommands(program);
 addDockerCommands(program);
+addCniCommands(program);
 const code = await runCli(process.argv.slice(2), program);
 process.exitCode = code;

@@ -71,6 +71,11 @@ export const CATALOG = {
   CONTAINER_NOT_FOUND: { status: 404, cni: 142, summary: "This host's dockerd knows no container of that id or name." },
   CONTAINER_NOT_RUNNING: { status: 409, cni: 143, summary: 'The container is not running, so it has no network namespace to attach.' },
   HOST_PORT_IN_USE: { status: 409, cni: 144, summary: 'Another endpoint of this host already publishes that host port.' },
+  CNI_VERSION_UNSUPPORTED: { status: 400, cni: 1, summary: 'A CNI config asks for a cniVersion the tenet plugin does not speak (it speaks 0.4.0, 1.0.0, 1.1.0).' },
+  CNI_INVALID_ENV: { status: 400, cni: 4, summary: 'A CNI_* environment variable is missing or malformed.' },
+  CNI_INVALID_CONFIG: { status: 400, cni: 7, summary: 'The CNI network config (stdin) is not valid JSON or a field is missing or wrong.' },
+  CNI_CHECK_FAILED: { status: 409, cni: 150, summary: 'CNI CHECK found the container interface other than Tenet made it.' },
+  CNI_UNAVAILABLE: { status: 503, cni: 50, summary: 'CNI STATUS: an ADD to the network could not succeed now (controller unreachable, network gone).' },
   INTERNAL: { status: 500, cni: 999, summary: 'A bug: the logs have the details.' },
 } as const satisfies Record<string, CatalogEntry>;
 

@@ -20,10 +20,11 @@ const ALLOWED: Record<string, string[]> = {
   datapath: ['base', 'model', 'policy'],
   controller: ['base', 'model', 'api', 'store', 'policy'],
   docker: ['base', 'model', 'api'],
-  agent: ['base', 'model', 'api', 'datapath', 'policy', 'docker'],
+  cni: ['base', 'model', 'api'],
+  agent: ['base', 'model', 'api', 'datapath', 'policy', 'docker', 'cni'],
   lab: ['base', 'model', 'api', 'datapath'],
   cli: ['base', 'model', 'api'],
-  cmd: ['base', 'model', 'api', 'store', 'datapath', 'controller', 'agent', 'lab', 'cli', 'docker'],
+  cmd: ['base', 'model', 'api', 'store', 'datapath', 'controller', 'agent', 'lab', 'cli', 'docker', 'cni'],
 };
 
 /** Runtime dependencies, each chosen for its job (README "Dependencies"). */
