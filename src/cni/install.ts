@@ -41,7 +41,7 @@ export function pluginScript(socket: string): string {
 # It forwards the call to the Tenet agent, which does all the work, and prints its answer.
 sock="\${TENET_CNI_SOCKET:-${socket}}"
 if [ "$CNI_COMMAND" = VERSION ]; then
-  v=$(sed -n 's/.*"cniVersion"[[:space:]]*:[[:space:]]*"\\([0-9.]*\\)".*/\\1/p;q')
+  v=$(sed -n '/"cniVersion"/{s/.*"cniVersion"[[:space:]]*:[[:space:]]*"\\([0-9.]*\\)".*/\\1/p;q;}')
   case "$v" in ${SUPPORTED_VERSIONS.join('|')}) ;; *) v=${SUPPORTED_VERSIONS.at(-1)} ;; esac
   printf '{"cniVersion":"%s","supportedVersions":[${versions}]}\\n' "$v"
   exit 0
