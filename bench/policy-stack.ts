@@ -254,7 +254,7 @@ async function updateLatency(s: Stack, updates: number, nRules: number): Promise
     realized.push(now() - returned);
     if (i % 10 === 0) console.log(`${i}/${updates} updates`);
   }
-  const floor = await bareNftLoad(s, 10);
+  const { load: floor, empty } = await bareNftLoad(s, 10);
   console.log(`\npolicy update (${nRules}-rule policy, ${HOSTS.length} hosts), ${updates} updates 300 ms apart; nearest-rank percentiles; failures: ${failed}`);
   process.stdout.write(
     formatTable(LATENCY_HEADERS, [
@@ -264,23 +264,31 @@ async function updateLatency(s: Stack, updates: number, nRules: number): Promise
       ...HOSTS.map((h, j) => latencyRow(`  returned → enforced on ${h}`, perHost[j]!, updates)),
       latencyRow('returned → controller says realized everywhere', realized, updates),
       latencyRow('baseline: bare `nft -f` of h1\'s ruleset (one host, spawn incl.)', floor, 10),
+      latencyRow('  its floor: `nft -f` of an empty script (spawn + nft start)', empty, 10),
     ]),
   );
   console.log(`ratio p50 enforced-everywhere / bare nft -f: ${fmt(percentile(all, 50) / median(floor))}`);
 }
 
-/** Wall ms of `nft -f` loading h1's tenant ruleset (as listed) into a scratch namespace, `n` times. */
-async function bareNftLoad(s: Stack, n: number): Promise<number[]> {
+/**
+ * Wall ms of `nft -f` loading h1's tenant ruleset (as listed) into a scratch namespace, `n`
+ * times, and of `nft -f` with an empty script: what any process-per-change design pays.
+ */
+async function bareNftLoad(s: Stack, n: number): Promise<{ load: number[]; empty: number[] }> {
   const listed = await sh(inNs(s.tenantNs[0]!, ['nft', 'list', 'ruleset']));
   const scratch = `${s.rig.prefix}-scratch`;
   await sh(['ip', 'netns', 'add', scratch]);
   const script = `flush ruleset\n${listed.stdout}`;
-  const out: number[] = [];
+  const load: number[] = [];
+  const empty: number[] = [];
   for (let i = 0; i < n; i++) {
-    const t0 = now();
+    let t0 = now();
     await sh(inNs(scratch, ['nft', '-f', '-']), script);
-    out.push(now() - t0);
+    load.push(now() - t0);
+    t0 = now();
+    await sh(inNs(scratch, ['nft', '-f', '-']), '');
+    empty.push(now() - t0);
   }
   console.log(`bare load: ${listed.stdout.split('\n').length} lines listed from ${s.tenantNs[0]}`);
-  return out;
+  return { load, empty };
 }
