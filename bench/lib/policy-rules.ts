@@ -20,8 +20,8 @@ const SRC_THIRD_OCTET = 128;
  * after it, so the compiler makes one interval set per 10 rules: about n/10 steps, and a new
  * flow that matches none of them (as ours, until the last) pays one lookup per step (1,000
  * lookups at 10,000 rules, the worst shape ADR 012 knows). An allow-list of 10,000 would fold
- * into ONE set and say nothing about the rule count. Sources are /32s in `srcBase` (a block of
- * the source network's /16 from .128.0 up, where IPAM, which hands out the lowest free address, has
+ * into ONE set and say nothing about the rule count. Sources are /32s in `src16`.128.0 and up (a block of
+ * the source network where IPAM, which hands out the lowest free address first, has
  * put nobody), so no earlier rule can match the flow.
  */
 export function lastRuleMatches(n: number, src16: string, dstNet: string, client: string, server: string): string[] {
