@@ -15,6 +15,7 @@ import { silentLogger } from '../../src/base/logger.js';
 import { buildCniApp } from '../../src/agent/cni-server.js';
 import { installCni } from '../../src/cni/install.js';
 import { kernelSkip } from '../../src/datapath/testing/kernel-env.js';
+import { assertBlocked } from '../../src/datapath/testing/reach.js';
 import { InProcessCluster } from '../support/cluster.js';
 
 const TUNING = '/usr/lib/cni/tuning';
@@ -114,7 +115,10 @@ describe('the tenet CNI plugin, invoked as a runtime does', { skip: kernelSkip('
         assert.equal(del.code, 0, `DEL #${i + 1}: ${del.out}`);
         assert.equal(del.out, '');
       }
-      assert.ok(!(await c.underlay.ping(`p${tag}`, result.ips[0]!.address.split('/')[0]!)), 'after DEL the address answers no more');
+      await assertBlocked('after DEL the address answers no more', {
+        blocked: () => c.underlay.ping(`p${tag}`, result.ips[0]!.address.split('/')[0]!),
+        control: () => c.underlay.ping(`q${tag}`, peerIp),
+      });
       const gone = await tenet('CHECK', `ctr${tag}`, netns, version);
       assert.equal(gone.json?.code, 150, 'CHECK after DEL: no endpoint');
       const delPeer = await tenet('DEL', `peer${tag}`, '', version);
