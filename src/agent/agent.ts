@@ -15,7 +15,7 @@
  */
 import type { ControllerClient } from '../api/client.js';
 import type { WatchMessage } from '../api/types.js';
-import type { Endpoint } from '../model/types.js';
+import type { Endpoint, PublishedPort } from '../model/types.js';
 import { SerialQueue } from '../base/async.js';
 import type { Logger } from '../base/logger.js';
 import { Datapath, type SetResult } from '../datapath/datapath.js';
@@ -31,6 +31,7 @@ import { StatusReporter } from './status.js';
 import { UnfinishedAttaches } from './claims.js';
 import { kernelNamespaces, type WorkloadNamespaces } from './namespaces.js';
 import { collectStale, splitByNamespace } from './workload-check.js';
+import type { PortPublisher } from './ports.js';
 
 export interface AgentOptions {
   host: string;
@@ -46,6 +47,8 @@ export interface AgentOptions {
   claimWindowMs?: number;
   /** Workload namespaces: the guard and identity reads (a fake in unit tests). */
   namespaces?: WorkloadNamespaces;
+  /** Realizes the endpoints' published ports (ADR 016); absent: ports are not published here. */
+  ports?: PortPublisher;
 }
 
 export class Agent {
@@ -124,6 +127,19 @@ export class Agent {
   private async detachEndpoint(ep: Endpoint): Promise<void> {
     this.cache.putLocalEndpoint(await this.opts.controller.detachEndpoint(ep.id));
     await this.reconcileTenants(new Set([ep.tenant]));
+  }
+
+  /**
+   * Sets the published ports of an endpoint of this host (replacing its list; [] clears them)
+   * in the controller, then realizes them now: the one entry point Docker's
+   * Program/RevokeExternalConnectivity and CNI portMappings use (ADR 016). The controller
+   * refuses a host port another endpoint of this host publishes (HOST_PORT_IN_USE).
+   */
+  async publishPorts(endpointId: string, ports: PublishedPort[]): Promise<Endpoint> {
+    const ep = await this.opts.controller.setEndpointPorts(endpointId, ports);
+    if (ep.host === this.host) this.cache.putLocalEndpoint(ep);
+    await this.reconcileTenants(new Set([ep.tenant]));
+    return ep;
   }
 
   /**
@@ -207,6 +223,15 @@ export class Agent {
     return this.policies.get(tenant, networks, endpoints, policies);
   }
 
+  /** Every attached endpoint of this host with its published ports; cheap when unchanged. */
+  private async realizePorts(): Promise<void> {
+    try {
+      await this.opts.ports?.realize([...this.cache.endpointsOn(this.host).values()]);
+    } catch (err) {
+      this.opts.logger.error({ err: (err as Error).message }, 'publishing ports failed; will retry on the next reconcile');
+    }
+  }
+
   private async converge(tenants?: Set<string>, completing?: string): Promise<SetResult> {
     // Only the tenants in question (a full reconcile: every tenant with an endpoint here),
     // from the cache's indexes: an attach costs what its tenant holds, not what the cache does.
@@ -230,6 +255,7 @@ export class Agent {
     }
     this.realization.record(result, tenants && [...tenants].map((t) => tenantNs(this.opts.nsPrefix, t)));
     await collectStale(stale, this.cache, this.opts.controller, this.opts.logger);
+    await this.realizePorts();
     const candidates = await this.status.report(this.host, plan, result, tenants, completing);
     Object.assign(this.lastReconcile, { planInputs: scope.networks.length + live.length + scope.hosts.length, statusCandidates: candidates, namespaceChecks: checked });
     return result;

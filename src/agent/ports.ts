@@ -1,34 +1,29 @@
 /**
- * Published ports of this host's endpoints (ADR 015): `programPorts(endpointId, ports)` and
- * `revokePorts(endpointId)`, the calls the Docker driver's Program/RevokeExternalConnectivity,
- * `tenet ep expose` and CNI portMappings share. The agent keeps the plan (endpoint → ports)
- * and realizes it whole after every change (datapath/port-map.ts): the transit veth pairs,
- * the host's `ip tenet-nat` table and each tenant namespace's `ip tenet-ports`. An endpoint
- * that goes (removed, its container dead) loses its ports within one prune period.
+ * Published ports of this host's endpoints (ADR 015, ADR 016), the datapath-facing piece. The
+ * desired state is each endpoint's `ports` field in the controller (written by `tenet ep
+ * expose`, Docker's ProgramExternalConnectivity and CNI portMappings); the agent hands this
+ * publisher its attached endpoints after every reconcile and the publisher realizes them
+ * whole (datapath/port-map.ts): the transit veth pairs, the host's `ip tenet-nat` table and
+ * each tenant namespace's `ip tenet-ports`. Nothing runs when they equal what it realized
+ * last; the first call of a run always realizes, so an agent restart re-publishes exactly
+ * the desired ports and drops whatever an earlier run left.
  */
-import { SerialQueue } from '../base/async.js';
 import type { Logger } from '../base/logger.js';
-import { TenetError } from '../model/errors.js';
-import type { Endpoint } from '../model/types.js';
-import { dropTenantTable, isTransitHostIf, planPorts, type PortMapping, type PortPlan } from '../datapath/port-map.js';
+import { clashes, portText } from '../model/ports.js';
+import type { Endpoint, PublishedPort } from '../model/types.js';
+import { dropTenantTable, isTransitHostIf, planPorts, type PortPlan, type PublishedEndpoint } from '../datapath/port-map.js';
 import type { CommandRunner } from '../datapath/runner.js';
 
 export interface PortHost {
   nsPrefix: string;
   /** The namespace holding the underlay when it is not the agent's own (tests). */
   hostNs?: string;
-  /** This host's endpoints by id, now. */
-  endpoint(id: string): Endpoint | undefined;
 }
 
-export const MAX_PORTS = 32;
-export const PRUNE_MS = 1000;
-
 export class PortPublisher {
-  private readonly plan = new Map<string, PortMapping[]>();
-  private readonly queue = new SerialQueue();
+  /** What was realized last, as a comparable string; undefined: nothing yet in this run. */
+  private applied?: string;
   private tenantsDone = new Set<string>();
-  private timer?: NodeJS.Timeout;
 
   constructor(
     private readonly runner: CommandRunner,
@@ -36,64 +31,29 @@ export class PortPublisher {
     private readonly logger: Logger,
   ) {}
 
-  /** Removes the ports of endpoints that are gone, once a second. */
-  start(): void {
-    this.timer = setInterval(() => void this.prune().catch((err) => this.logger.error({ err: (err as Error).message }, 'port prune failed')), PRUNE_MS);
-  }
-
-  stop(): void {
-    clearInterval(this.timer);
-  }
-
-  /** Publishes `ports` of the endpoint (replacing what it had); a host port another endpoint holds is refused. */
-  async programPorts(endpointId: string, ports: PortMapping[]): Promise<void> {
-    const ep = this.host.endpoint(endpointId);
-    if (!ep?.attachment) throw new TenetError('ENDPOINT_NOT_FOUND', `endpoint ${endpointId} is not attached on this host`, 'publish ports of an attached endpoint of this host');
-    const checked = validatePorts(ports);
-    this.refuseTaken(endpointId, checked);
-    this.plan.set(endpointId, checked);
-    await this.apply();
-  }
-
-  /** Unpublishes every port of the endpoint; an unknown endpoint is fine. */
-  revokePorts(endpointId: string): Promise<void> {
-    if (!this.plan.delete(endpointId)) return Promise.resolve();
-    return this.apply();
-  }
-
-  published(endpointId: string): PortMapping[] {
-    return this.plan.get(endpointId) ?? [];
-  }
-
-  async prune(): Promise<void> {
-    const gone = [...this.plan.keys()].filter((id) => !this.host.endpoint(id)?.attachment);
-    if (gone.length === 0) return;
-    for (const id of gone) this.plan.delete(id);
-    this.logger.info({ endpoints: gone }, 'ports of gone endpoints unpublished');
-    await this.apply();
-  }
-
-  private refuseTaken(endpointId: string, ports: PortMapping[]): void {
-    for (const [other, theirs] of this.plan) {
-      if (other === endpointId) continue;
-      const clash = ports.find((p) => theirs.some((q) => q.proto === p.proto && q.hostPort === p.hostPort && (!q.hostIp || !p.hostIp || q.hostIp === p.hostIp)));
-      if (clash) throw new TenetError('HOST_PORT_IN_USE', `host port ${clash.hostPort}/${clash.proto} is published by endpoint ${other}`, 'pick another host port');
+  /**
+   * Realizes the published ports of these endpoints (this host's, attached) and no others.
+   * Callers serialize (the agent's queue). A failure is thrown and retried on the next call.
+   */
+  async realize(endpoints: Endpoint[]): Promise<void> {
+    const wanted = published(endpoints, this.logger);
+    const key = JSON.stringify(wanted);
+    if (key === this.applied) return;
+    const first = this.applied === undefined;
+    this.applied = undefined;
+    // A start with nothing to publish and no transit pair left over has nothing to undo.
+    if (first && wanted.length === 0 && (await this.transitLinks()).size === 0) {
+      this.applied = key;
+      return;
     }
+    await this.apply(planPorts(wanted, this.host.nsPrefix));
+    this.applied = key;
+    this.logger.info({ endpoints: wanted.length, ports: wanted.reduce((n, e) => n + e.ports.length, 0) }, 'published ports realized');
   }
 
-  private apply(): Promise<void> {
-    return this.queue.run(async () => {
-      const published = [...this.plan].flatMap(([id, ports]) => {
-        const e = this.host.endpoint(id);
-        return e ? [{ id, tenant: e.tenant, ip: e.ip, ports }] : [];
-      });
-      await this.realize(planPorts(published, this.host.nsPrefix));
-    });
-  }
-
-  private async realize(plan: PortPlan): Promise<void> {
-    const ip = this.host.hostNs ? ['ip', '-n', this.host.hostNs] : ['ip'];
-    const existing = await this.transitLinks(ip);
+  private async apply(plan: PortPlan): Promise<void> {
+    const ip = this.ipCmd();
+    const existing = await this.transitLinks();
     for (const l of plan.links) {
       if (existing.has(l.hostIf)) continue;
       await this.runner.run([...ip, 'link', 'add', l.hostIf, 'type', 'veth', 'peer', 'name', l.nsIf, 'netns', l.ns]);
@@ -115,21 +75,33 @@ export class PortPublisher {
     return this.host.hostNs ? ['nsenter', `--net=/run/netns/${this.host.hostNs}`] : [];
   }
 
-  private async transitLinks(ip: string[]): Promise<Set<string>> {
-    const out = (await this.runner.run([...ip, '-o', 'link', 'show'])).stdout;
+  private ipCmd(): string[] {
+    return this.host.hostNs ? ['ip', '-n', this.host.hostNs] : ['ip'];
+  }
+
+  private async transitLinks(): Promise<Set<string>> {
+    const out = (await this.runner.run([...this.ipCmd(), '-o', 'link', 'show'])).stdout;
     return new Set([...out.matchAll(/^\d+: ([^:@]+)[@:]/gm)].map((m) => m[1]!).filter(isTransitHostIf));
   }
 }
 
-/** A ports list from a caller: bounded, whole ports, tcp or udp. */
-export function validatePorts(ports: unknown): PortMapping[] {
-  if (!Array.isArray(ports) || ports.length > MAX_PORTS) throw new TenetError('BAD_REQUEST', `ports must be a list of at most ${MAX_PORTS} mappings`, 'give e.g. [{"proto":"tcp","hostPort":8080,"containerPort":80}]');
-  const port = (n: unknown) => typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 65535;
-  return ports.map((p: Partial<PortMapping>) => {
-    if (!p || (p.proto !== 'tcp' && p.proto !== 'udp') || !port(p.hostPort) || !port(p.containerPort)) {
-      throw new TenetError('BAD_REQUEST', `invalid port mapping ${JSON.stringify(p).slice(0, 80)}`, 'use HOSTPORT:CONTAINERPORT/tcp or /udp, ports 1-65535');
-    }
-    if (p.hostIp !== undefined && !/^\d{1,3}(\.\d{1,3}){3}$/.test(p.hostIp)) throw new TenetError('INVALID_IP', `invalid host address ${JSON.stringify(p.hostIp)}`, 'give a dotted IPv4 address of this host');
-    return { proto: p.proto, hostPort: p.hostPort!, containerPort: p.containerPort!, ...(p.hostIp ? { hostIp: p.hostIp } : {}) };
-  });
+/**
+ * The attached endpoints' ports, in a stable order. The controller refuses a host port that
+ * another endpoint of the host holds, but two writes can race past that check (ADR 016):
+ * then the endpoint with the smaller id keeps the port and the other's mapping is left out
+ * and logged, so every agent run decides the same way.
+ */
+export function published(endpoints: Endpoint[], logger?: Logger): PublishedEndpoint[] {
+  const taken: PublishedPort[] = [];
+  const out: PublishedEndpoint[] = [];
+  for (const e of [...endpoints].filter((x) => x.attachment && x.ports?.length).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) {
+    const ports = e.ports!.filter((p) => {
+      const clash = taken.some((q) => clashes(p, q));
+      if (clash) logger?.warn({ endpoint: e.id, port: portText(p) }, 'host port held by another endpoint of this host: not published');
+      return !clash;
+    });
+    taken.push(...ports);
+    if (ports.length) out.push({ id: e.id, tenant: e.tenant, ip: e.ip, ports });
+  }
+  return out;
 }

@@ -6,6 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import { fromWire, TenetError } from '../model/errors.js';
 import { Transport, type TransportOptions } from './transport.js';
 import type {
+  EndpointPortsRequest,
   ContainerAttachRequest,
   ContainerDetachRequest,
   AttachEndpointRequest,
@@ -35,7 +36,7 @@ import type {
   PolicyDetail,
 } from './types.js';
 import type { Policy } from '../model/policy.js';
-import type { Endpoint, Network, Tenant } from '../model/types.js';
+import type { Endpoint, Network, PublishedPort, Tenant } from '../model/types.js';
 
 const enc = encodeURIComponent;
 const WATCH_TYPES = new Set(['put', 'delete', 'bookmark', 'compacted', 'synced', 'resync']);
@@ -126,6 +127,9 @@ export class ControllerClient {
   detachEndpoint = (id: string) => this.transport.request<Endpoint>('DELETE', `/v1/endpoints/${enc(id)}/attachment`);
   labelEndpoint = (id: string, req: LabelPatchRequest) =>
     this.transport.request<Endpoint>('PATCH', `/v1/endpoints/${enc(id)}/labels`, req);
+  /** Replaces the endpoint's published ports ([] clears them); HOST_PORT_IN_USE names the holder. */
+  setEndpointPorts = (id: string, ports: PublishedPort[]) =>
+    this.transport.request<Endpoint>('PUT', `/v1/endpoints/${enc(id)}/ports`, { ports } satisfies EndpointPortsRequest);
 
   listAddresses = (tenant: string, network: string) =>
     this.transport.request<Reservation[]>('GET', `/v1/tenants/${enc(tenant)}/networks/${enc(network)}/addresses`);

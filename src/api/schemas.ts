@@ -15,6 +15,7 @@
  * named, so a new field cannot be dropped unnoticed.
  */
 import { Type, type Static, type TProperties, type TSchema } from '@sinclair/typebox';
+import { MAX_PORTS } from '../model/ports.js';
 import { MAX_LABEL_KEY, MAX_LABELS_IN_REQUEST, MAX_PATH, MAX_POLICIES_PER_NETWORK, MAX_POLICY_RULES, MAX_RULE_TEXT, MAX_STATUS_DETAIL, MAX_TEXT } from '../model/limits.js';
 import { assertType, AttachmentSchema, EndpointSchema, EndpointStatusSchema, HostSchema, LabelsSchema, NetnsIdSchema, NetworkSchema, PolicySchema, TenantSchema, type Matches } from '../model/schemas.js';
 import type { WireError } from '../model/errors.js';
@@ -28,6 +29,7 @@ import type {
   CreateTenantRequest,
   EndpointRealization,
   EndpointStatusRequest,
+  EndpointPortsRequest,
   HeartbeatRequest,
   Health,
   HostRegistration,
@@ -84,6 +86,10 @@ export const CreateEndpointBody = Body({
 });
 export const AttachEndpointBody = Body({ host: Text(), attachment: AttachmentBody });
 export const LabelPatchBody = Body({ set: Opt(LabelsSchema), remove: Opt(Type.Array(Text(MAX_LABEL_KEY), { maxItems: MAX_LABELS_IN_REQUEST })) });
+/** Shape only: validatePorts (model/ports.ts) checks ranges and clashes, with INVALID_PORT. */
+export const EndpointPortsBody = Body({
+  ports: Type.Array(Body({ hostPort: Int(), port: Int(), proto: Text(16), hostIp: Opt(Text(64)) }), { maxItems: MAX_PORTS }),
+});
 export const UpdateNetworkBody = Body({ policies: Opt(Type.Array(Text(), { maxItems: MAX_POLICIES_PER_NETWORK })) });
 const RuleTexts = () => Type.Array(Text(MAX_RULE_TEXT), { maxItems: MAX_POLICY_RULES });
 export const CreatePolicyBody = Body({ name: Text(), rules: RuleTexts() });
@@ -183,6 +189,7 @@ assertType<Accepts<typeof CreateNetworkBody, CreateNetworkRequest>>();
 assertType<Accepts<typeof CreateEndpointBody, CreateEndpointRequest>>();
 assertType<Accepts<typeof AttachEndpointBody, AttachEndpointRequest>>();
 assertType<Accepts<typeof LabelPatchBody, LabelPatchRequest>>();
+assertType<Accepts<typeof EndpointPortsBody, EndpointPortsRequest>>();
 assertType<Accepts<typeof ReserveAddressBody, ReserveAddressRequest>>();
 assertType<Accepts<typeof EndpointStatusBody, EndpointStatusRequest>>();
 assertType<Accepts<typeof RegisterHostBody, RegisterHostRequest>>();

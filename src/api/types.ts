@@ -4,7 +4,7 @@
  * (model/errors.ts). Watch streams are NDJSON: one WatchMessage per line.
  */
 import type { Policy } from '../model/policy.js';
-import type { AnyObject, Attachment, EndpointStatus, Host, KindObjects, ObjectKind } from '../model/types.js';
+import type { AnyObject, Attachment, EndpointStatus, Host, KindObjects, ObjectKind, PublishedPort } from '../model/types.js';
 
 export interface CreateTenantRequest {
   name: string;
@@ -44,6 +44,11 @@ export interface AttachEndpointRequest {
 export interface LabelPatchRequest {
   set?: Record<string, string>;
   remove?: string[];
+}
+
+/** Controller: PUT /v1/endpoints/:id/ports, the endpoint's whole list of published ports ([] clears it; ADR 016). */
+export interface EndpointPortsRequest {
+  ports: PublishedPort[];
 }
 
 /** Controller: PATCH /v1/tenants/:tenant/networks/:network (issue 7: attach policies). */

@@ -26,8 +26,9 @@ const ep: Endpoint = {
   id: 'ep-1', tenant: 'admin', network: 'red', networkId: 'n-1', host: 'h1', name: 'c1', labels: { app: 'web' },
   attachment: { kind: 'netns', netns: '/run/netns/c1', netnsId: { dev: 4, ino: 4026532001 }, ifname: 'eth0' },
   mac: '0a:58:c0:a8:0a:02', ip: '192.168.10.2', prefixLen: 24, gateway: '192.168.10.1', status: 'up', createdAt: now, updatedAt: now,
+  ports: [{ hostPort: 8080, port: 80, proto: 'tcp' }],
 };
-const detached: Endpoint = { ...ep, id: 'ep-2', name: undefined, labels: {}, attachment: undefined, host: undefined, status: 'detached', ip: '192.168.10.3' };
+const detached: Endpoint = { ...ep, id: 'ep-2', name: undefined, labels: {}, attachment: undefined, host: undefined, status: 'detached', ip: '192.168.10.3', ports: undefined };
 const gatewayR = { ip: '192.168.10.1', owner: { kind: 'gateway', id: 'n-1' }, createdAt: now };
 const requestR = { ip: '192.168.10.9', owner: { kind: 'request', id: 'r1' }, createdAt: now, expiresAt: '2030-01-01T00:00:00.000Z' };
 const since = new Date(Date.now() - 3000).toISOString();
@@ -64,6 +65,7 @@ function route(method: string, url: string): Reply {
     'POST /v1/endpoints/ep-2/attach': { status: 200, body: ep },
     'POST /v1/tenants/admin/networks/red/endpoints': { status: 201, body: detached },
     'PATCH /v1/endpoints/ep-1/labels': { status: 200, body: ep },
+    'PUT /v1/endpoints/ep-1/ports': { status: 200, body: ep },
     'GET /v1/endpoints?label=app%3Dweb&label=tier': { status: 200, body: [ep, detached] },
     'GET /v1/tenants/admin/networks/red/addresses': { status: 200, body: [gatewayR] },
     'POST /v1/tenants/admin/networks/red/addresses': { status: 201, body: requestR },
@@ -143,7 +145,7 @@ test('net show prints the network fields and its endpoints', async () => {
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /^name: +red$/m);
   assert.match(r.out, /^vni: +4097$/m);
-  assert.match(r.out, /^ep-1\s+c1\s+admin\s+red\s+h1\s+192\.168\.10\.2\/24\s+0a:58:c0:a8:0a:02\s+\/run\/netns\/c1\s+up\s+app=web$/m);
+  assert.match(r.out, /^ep-1\s+c1\s+admin\s+red\s+h1\s+192\.168\.10\.2\/24\s+0a:58:c0:a8:0a:02\s+\/run\/netns\/c1\s+up\s+8080:80\/tcp\s+app=web$/m);
   const json = await tenet('-o', 'json', 'net', 'show', 'red', '--tenant', 'admin');
   assert.deepEqual(JSON.parse(json.out), { network: red, endpoints: [ep] });
 });
@@ -216,9 +218,28 @@ test('ep detach keeps the endpoint (agent); ep rm goes to the agent when attache
 test('ep ls shows attached and detached endpoints and filters by label', async () => {
   const ls = await tenet('ep', 'ls', '--label', 'app=web', '--label', 'tier');
   assert.equal(ls.code, 0, ls.err);
-  assert.match(ls.out, /^ID\s+NAME\s+TENANT\s+NETWORK\s+HOST\s+IP\s+MAC\s+ATTACHED\s+STATUS\s+LABELS\n/);
-  assert.match(ls.out, /^ep-1 .*\/run\/netns\/c1\s+up\s+app=web$/m);
-  assert.match(ls.out, /^ep-2\s+-\s+admin\s+red\s+-\s+192\.168\.10\.3\/24\s+\S+\s+-\s+detached\s+-$/m);
+  assert.match(ls.out, /^ID\s+NAME\s+TENANT\s+NETWORK\s+HOST\s+IP\s+MAC\s+ATTACHED\s+STATUS\s+PORTS\s+LABELS\n/);
+  assert.match(ls.out, /^ep-1 .*\/run\/netns\/c1\s+up\s+8080:80\/tcp\s+app=web$/m);
+  assert.match(ls.out, /^ep-2\s+-\s+admin\s+red\s+-\s+192\.168\.10\.3\/24\s+\S+\s+-\s+detached\s+-\s+-$/m);
+});
+
+test('ep expose merges into the endpoint\'s ports; unexpose removes named ones or all; bad specs send nothing', async () => {
+  const ex = await tenet('ep', 'expose', 'ep-1', '9090:90/udp', '10.0.0.1:8443:443', '--host-ip', '10.0.0.9');
+  assert.equal(ex.code, 0, ex.err);
+  assert.deepEqual(ex.seen.map((s) => `${s.method} ${s.url}`), ['GET /v1/endpoints/ep-1', 'PUT /v1/endpoints/ep-1/ports']);
+  assert.deepEqual(ex.seen[1]?.body, { ports: [{ hostPort: 8080, port: 80, proto: 'tcp' }, { hostPort: 9090, port: 90, proto: 'udp', hostIp: '10.0.0.9' }, { hostPort: 8443, port: 443, proto: 'tcp', hostIp: '10.0.0.1' }] });
+  assert.match(ex.out, /^ID\s+NAME\s+HOST\s+IP\s+PORTS\nep-1\s+c1\s+h1\s+192\.168\.10\.2\s+8080:80\/tcp$/m);
+  const bad = await tenet('ep', 'expose', 'ep-1', '8080');
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /invalid port '8080'/);
+  assert.deepEqual(bad.seen, []);
+  const un = await tenet('ep', 'unexpose', 'ep-1', '8080/tcp');
+  assert.deepEqual(un.seen[1]?.body, { ports: [] });
+  const none = await tenet('ep', 'unexpose', 'ep-1', '7070');
+  assert.match(none.err, /publishes no host port 7070/);
+  assert.deepEqual(none.seen.map((s) => s.method), ['GET'], 'nothing written');
+  const show = await tenet('ep', 'show', 'ep-1');
+  assert.match(show.out, /^ports:\s+8080:80\/tcp$/m);
 });
 
 test('ip ls, reserve and release', async () => {

@@ -1,6 +1,7 @@
 /** How each API object reads in a table: the columns a network engineer scans first. */
 import { formatAge, type Cell, type Column } from '../base/table.js';
 import type { HostView } from '../api/types.js';
+import { mappingText } from '../model/ports.js';
 import type { Endpoint, Network, Tenant } from '../model/types.js';
 
 export const tenantColumns: Column<Tenant>[] = [
@@ -52,6 +53,7 @@ export const endpointColumns: Column<Endpoint>[] = [
   { header: 'MAC', value: (e) => e.mac },
   { header: 'ATTACHED', value: attachedText },
   { header: 'STATUS', value: (e) => e.status },
+  { header: 'PORTS', value: (e) => (e.ports ?? []).map(mappingText).join(',') || '-' },
   { header: 'LABELS', value: labelsText },
 ];
 

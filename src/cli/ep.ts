@@ -7,6 +7,7 @@
  *   ep detach ID                             unbind it; it keeps its name, labels and address
  *   ep rm ID                                 remove it and release its address
  *   ep label ID k=v k2-                      set and remove labels
+ *   ep expose ID 8080:80[/udp] / ep unexpose ID [8080]   published ports (ep-ports.ts)
  * Attach, detach and rm of attached endpoints go to the agent of this host (it owns the
  * datapath and resolves --pid to a namespace); the rest asks the controller.
  */
@@ -20,6 +21,7 @@ import type { AttachRequest, EndpointRealization, LabelPatchRequest } from '../a
 import { formatAge, formatFields, formatJson, type Column } from '../base/table.js';
 import type { Endpoint } from '../model/types.js';
 import { attachedColumns, endpointColumns, ipWithPrefix, labelsText } from './columns.js';
+import { addPortCommands, portsText } from './ep-ports.js';
 import { globals, print, printDone, printOne, printRows, wholeNumber, withController } from './context.js';
 
 interface AttachOptions {
@@ -212,11 +214,12 @@ function addLabelAndLs(ep: Command): void {
 }
 
 export function addEpCommands(program: Command): void {
-  const ep = program.command('ep').description('create, attach, detach, label, list and remove endpoints');
+  const ep = program.command('ep').description('create, attach, detach, label, expose, list and remove endpoints');
   addAttach(ep);
   addCreate(ep);
   addDetachAndRemove(ep);
   addLabelAndLs(ep);
+  addPortCommands(ep);
   ep.command('show')
     .description('show one endpoint')
     .argument('<id>', 'endpoint id')
@@ -248,6 +251,7 @@ function showText(e: Endpoint, r: EndpointRealization): string {
     ['host', e.host ?? '-'],
     ['attached', attachmentText(e)],
     ['labels', labelsText(e)],
+    ['ports', portsText(e)],
     ['mac', e.mac],
     ['ip', ipWithPrefix(e)],
     ['gateway', e.gateway],

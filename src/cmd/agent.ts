@@ -15,7 +15,7 @@ import { detectUnderlay } from '../agent/underlay.js';
 import { Datapath } from '../datapath/datapath.js';
 import { ExecRunner } from '../datapath/runner.js';
 import { TenetError } from '../model/errors.js';
-import { DEFAULT_UNDERLAY } from '../model/types.js';
+import { DEFAULT_UNDERLAY, type PublishedPort } from '../model/types.js';
 import { validateHostName, validateName } from '../model/validate.js';
 import { agentCredentials } from './join.js';
 import { listenUnix, removeSocket } from './listen.js';
@@ -46,17 +46,16 @@ export interface AgentConfig {
   cniSocket?: string;
 }
 
-export async function startAgent(cfg: AgentConfig, baseLogger: Logger): Promise<{ agent: Agent; ports: PortPublisher; close(): Promise<void> }> {
+export async function startAgent(cfg: AgentConfig, baseLogger: Logger): Promise<{ agent: Agent; close(): Promise<void> }> {
   const host = validateHostName(cfg.host ?? hostname());
   const logger = baseLogger.child({ host });
   const runner = new ExecRunner();
   const underlay = { name: validateName('underlay', cfg.underlayName ?? DEFAULT_UNDERLAY), ...(await detectUnderlay(runner, logger, cfg.vtepIp, cfg.underlayDev)) };
   const credentials = await untilReachable(() => agentCredentials(cfg, host, logger), logger);
   const controller = new ControllerClient(cfg.controller, credentials);
-  const agent = new Agent({ host, nsPrefix: cfg.nsPrefix, underlay, controller, datapath: new Datapath(runner, logger), logger, claimWindowMs: cfg.claimWindowMs });
+  const ports = new PortPublisher(runner, { nsPrefix: cfg.nsPrefix }, logger);
+  const agent = new Agent({ host, nsPrefix: cfg.nsPrefix, underlay, controller, datapath: new Datapath(runner, logger), logger, claimWindowMs: cfg.claimWindowMs, ports });
   await untilReachable(() => agent.start(), logger);
-  const ports = new PortPublisher(runner, { nsPrefix: cfg.nsPrefix, endpoint: (id) => agent.cache.endpoints.get(id) }, logger);
-  ports.start();
   // The path is used even if dockerd is not there yet: it may start later (the monitor retries).
   const docker = cfg.docker && new DockerEngine(cfg.docker.dockerSocket);
   const monitor = docker && new DockerMonitor(docker, monitorTarget(agent, logger), logger);
@@ -70,9 +69,7 @@ export async function startAgent(cfg: AgentConfig, baseLogger: Logger): Promise<
   logger.info({ socket: cfg.socket, controller: cfg.controller, vtep: underlay.vtep, underlayDev: underlay.dev, underlayMtu: underlay.mtu, underlay: underlay.name, nsPrefix: cfg.nsPrefix, docker: docker?.socketPath ?? 'none' }, 'agent serving on its socket');
   return {
     agent,
-    ports,
     close: async () => {
-      ports.stop();
       await monitor?.stop();
       await driver?.close();
       agent.stop(); // the kernel state stays as it is: traffic keeps flowing without us
@@ -92,6 +89,7 @@ function startDocker(cfg: AgentConfig, agent: Agent, controller: ControllerClien
     attachHandoff: (id: string, ifname: string) => attachExisting(agent, id, { handoff: true, ifname }, logger),
     detach: (id: string) => detach(agent, id, logger),
     remove: (id: string) => remove(agent, id, logger),
+    publishPorts: (id: string, ports: PublishedPort[]) => agent.publishPorts(id, ports),
   };
   return startDockerDriver({ ...cfg.docker!, stateDir: cfg.stateDir }, { controller, agent: local }, logger.child({ component: 'docker' }));
 }

@@ -127,6 +127,9 @@ test("a host credential writes its own host record and endpoints, never another 
     const status = { status: 'up' };
     assert.equal((await call('PATCH', `/v1/endpoints/${theirs.body.id}/status`, status, cred)).status, 403);
     assert.equal((await call('PATCH', `/v1/endpoints/${mine.body.id}/status`, status, cred)).status, 200);
+    const ports = { ports: [{ hostPort: 8080, port: 80, proto: 'tcp' }] };
+    assert.equal((await call('PUT', `/v1/endpoints/${theirs.body.id}/ports`, ports, cred)).status, 403, "another host's endpoint's ports");
+    assert.equal((await call('PUT', `/v1/endpoints/${mine.body.id}/ports`, ports, cred)).status, 200, 'its own endpoint publishes ports');
     assert.equal((await call('DELETE', `/v1/endpoints/${theirs.body.id}`, undefined, cred)).status, 403);
     assert.equal((await call('DELETE', `/v1/endpoints/${mine.body.id}`, undefined, cred)).status, 204);
     assert.equal((await call('GET', `/v1/endpoints/${theirs.body.id}`, undefined, admin.token)).status, 200);

@@ -2,7 +2,7 @@
  * What a host credential may do: exactly what its own agent needs, so that a stolen host
  * credential (or a compromised host) can touch nothing but its own host. It may read what
  * agents read (health, lists, and snapshot and watch filtered to its own view or unfiltered), write its own host record (no VTEP hijack of
- * another host), keep its own lease alive and report its own realized revision, and create, report on and delete endpoints on its own host. Everything
+ * another host), keep its own lease alive and report its own realized revision, and create, report on, publish the ports of and delete endpoints on its own host. Everything
  * else, including any route added later and not listed here, is admin-only: deny by default.
  */
 import type { FastifyRequest } from 'fastify';
@@ -30,6 +30,8 @@ const HOST_RULES: Record<string, HostRule> = {
     return endpointOnHost(ctx, host, req);
   },
   'DELETE /v1/endpoints/:id/attachment': endpointOnHost,
+  // Published ports (ADR 016): Docker's -p and CNI portMappings go through the host's agent.
+  'PUT /v1/endpoints/:id/ports': endpointOnHost,
   'DELETE /v1/endpoints/:id': endpointOnHost,
 };
 

@@ -10,17 +10,11 @@
  * the tenant namespace (table `ip tenet-ports`) DNATs again, from the pair to the endpoint.
  */
 import { createHash } from 'node:crypto';
+import type { PublishedPort } from '../model/types.js';
 import { tenantNs } from './names.js';
 
-export type PortProto = 'tcp' | 'udp';
-
-export interface PortMapping {
-  proto: PortProto;
-  hostPort: number;
-  containerPort: number;
-  /** Only this host address (default: every address of the host but loopback). */
-  hostIp?: string;
-}
+/** An endpoint's published port (model/types.ts), as the plan takes it. */
+export type PortMapping = PublishedPort;
 
 export interface PublishedEndpoint {
   id: string;
@@ -65,7 +59,7 @@ export function planPorts(endpoints: PublishedEndpoint[], nsPrefix: string): Por
       const dst = p.hostIp ? `ip daddr ${p.hostIp}` : `ip daddr != 127.0.0.0/8 fib daddr type local`;
       hostRules.push(`${dst} ${p.proto} dport ${p.hostPort} dnat to ${link.nsAddr}:${p.hostPort}`);
       const rules = tenantRules.get(link.ns) ?? [];
-      rules.push(`iifname "${link.nsIf}" ip daddr ${link.nsAddr} ${p.proto} dport ${p.hostPort} dnat to ${e.ip}:${p.containerPort}`);
+      rules.push(`iifname "${link.nsIf}" ip daddr ${link.nsAddr} ${p.proto} dport ${p.hostPort} dnat to ${e.ip}:${p.port}`);
       tenantRules.set(link.ns, rules);
     }
   }

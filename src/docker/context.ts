@@ -7,7 +7,7 @@ import type { ControllerClient } from '../api/client.js';
 import type { AttachRequest } from '../api/types.js';
 import type { Logger } from '../base/logger.js';
 import { TenetError } from '../model/errors.js';
-import type { Endpoint, Network } from '../model/types.js';
+import type { Endpoint, Network, PublishedPort } from '../model/types.js';
 import type { BindingRecord, DriverState } from './state.js';
 
 export interface LocalAgent {
@@ -16,6 +16,8 @@ export interface LocalAgent {
   attachHandoff(id: string, ifname: string): Promise<Endpoint>;
   detach(id: string): Promise<Endpoint>;
   remove(id: string): Promise<void>;
+  /** Replaces the endpoint's published ports ([] clears them) and realizes them (Agent.publishPorts). */
+  publishPorts(id: string, ports: PublishedPort[]): Promise<Endpoint>;
 }
 
 export interface DriverContext {

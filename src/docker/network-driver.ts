@@ -15,6 +15,7 @@ import { TenetError } from '../model/errors.js';
 import type { Network } from '../model/types.js';
 import { boundNetwork, isGone, type DriverContext } from './context.js';
 import { parseNetworkOptions, refuse, type NetworkOptions } from './options.js';
+import { portsFromOptions } from './port-bindings.js';
 import type { Handler } from './plugin-server.js';
 import type { BindingRecord } from './state.js';
 
@@ -141,13 +142,20 @@ async function join(ctx: DriverContext, dockerId: string, endpointId: string) {
   return { InterfaceName: { SrcName: ep.attachment.hostIfname, DstPrefix: 'eth' }, ...(binding?.internal ? {} : { Gateway: ep.gateway }), DisableGatewayService: true };
 }
 
-/** Port mapping (`-p`) is built by the external-access work; until then nothing is programmed. */
-export async function programExternalConnectivity(_ctx: DriverContext, _b: Record<string, unknown>): Promise<object> {
+/**
+ * Docker's `-p` (ADR 016): the bindings become the endpoint's published ports, set through
+ * the local agent (controller first, then realized here); a host port another endpoint of
+ * this host publishes fails the start with HOST_PORT_IN_USE. No bindings: nothing is written.
+ */
+export async function programExternalConnectivity(ctx: DriverContext, b: Record<string, unknown>): Promise<object> {
+  const ports = portsFromOptions(b.Options);
+  if (ports.length > 0) await ctx.agent.publishPorts(String(b.EndpointID ?? ''), ports);
   return {};
 }
 
-export async function revokeExternalConnectivity(_ctx: DriverContext, _b: Record<string, unknown>): Promise<object> {
-  return {};
+/** Clears the endpoint's published ports; an endpoint already gone is fine. */
+export async function revokeExternalConnectivity(ctx: DriverContext, b: Record<string, unknown>): Promise<object> {
+  return tolerant(ctx.agent.publishPorts(String(b.EndpointID ?? ''), []));
 }
 
 async function tolerant(p: Promise<unknown>): Promise<object> {

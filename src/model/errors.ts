@@ -70,6 +70,7 @@ export const CATALOG = {
   DOCKER_UNREACHABLE: { status: 503, cni: 141, summary: "The agent cannot reach this host's dockerd, or was started without --docker." },
   CONTAINER_NOT_FOUND: { status: 404, cni: 142, summary: "This host's dockerd knows no container of that id or name." },
   CONTAINER_NOT_RUNNING: { status: 409, cni: 143, summary: 'The container is not running, so it has no network namespace to attach.' },
+  INVALID_PORT: { status: 400, cni: 7, summary: 'A published port mapping is malformed: a port outside 1-65535, a protocol other than tcp or udp, a host port twice, or too many.' },
   HOST_PORT_IN_USE: { status: 409, cni: 144, summary: 'Another endpoint of this host already publishes that host port.' },
   CNI_VERSION_UNSUPPORTED: { status: 400, cni: 1, summary: 'A CNI config asks for a cniVersion the tenet plugin does not speak (it speaks 0.4.0, 1.0.0, 1.1.0).' },
   CNI_INVALID_ENV: { status: 400, cni: 4, summary: 'A CNI_* environment variable is missing or malformed.' },

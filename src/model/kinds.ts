@@ -49,7 +49,8 @@ export const KINDS: KindRegistry = {
     id: (e) => e.id,
     tenant: (e) => e.tenant,
     // Labels too: group: selectors of policies (issue 7) match them, so a label change is enforced.
-    realized: (e) => JSON.stringify([e.host ?? '', e.mac, e.ip, e.attachment ?? null, e.labels ?? {}]),
+    // Published ports (ADR 016): only their host acts on them, but it must hear of a change.
+    realized: (e) => JSON.stringify([e.host ?? '', e.mac, e.ip, e.attachment ?? null, e.labels ?? {}, e.ports ?? []]),
   },
   host: {
     prefix: `${ROOT}hosts/`,

@@ -7,7 +7,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { MAX_LABEL_KEY, MAX_LABELS_IN_REQUEST, MAX_TEXT } from './limits.js';
 import type { Policy, PolicyRule, RateLimit, Selector } from './policy.js';
-import type { Attachment, Endpoint, EndpointStatus, Host, Network, NetnsId, Tenant } from './types.js';
+import type { Attachment, Endpoint, EndpointStatus, Host, Network, NetnsId, PublishedPort, Tenant } from './types.js';
 
 export const TenantSchema = Type.Object({ id: Type.String(), name: Type.String(), createdAt: Type.String() }, { title: 'Tenant' });
 
@@ -40,6 +40,16 @@ export const LabelsSchema = Type.Record(Type.String(), Type.String({ maxLength: 
   propertyNames: { maxLength: MAX_LABEL_KEY },
 });
 
+export const PublishedPortSchema = Type.Object(
+  {
+    hostPort: Type.Integer({ description: 'port of the host, 1-65535' }),
+    port: Type.Integer({ description: "the endpoint's port, 1-65535" }),
+    proto: Type.Union([Type.Literal('tcp'), Type.Literal('udp')]),
+    hostIp: Type.Optional(Type.String({ description: 'only this address of the host (default: all but loopback)' })),
+  },
+  { title: 'PublishedPort' },
+);
+
 export const EndpointSchema = Type.Object(
   {
     id: Type.String(),
@@ -57,6 +67,7 @@ export const EndpointSchema = Type.Object(
     statusDetail: Type.Optional(Type.String()),
     mtu: Type.Optional(Type.Integer()),
     attachment: Type.Optional(AttachmentSchema),
+    ports: Type.Optional(Type.Array(PublishedPortSchema, { description: 'published ports (ADR 016)' })),
     createdAt: Type.String(),
     updatedAt: Type.String(),
   },
@@ -131,6 +142,7 @@ assertType<Matches<typeof NetworkSchema, Network>>();
 assertType<Matches<typeof EndpointStatusSchema, EndpointStatus>>();
 assertType<Matches<typeof NetnsIdSchema, NetnsId>>();
 assertType<Matches<typeof AttachmentSchema, Attachment>>();
+assertType<Matches<typeof PublishedPortSchema, PublishedPort>>();
 assertType<Matches<typeof EndpointSchema, Endpoint>>();
 assertType<Matches<typeof HostSchema, Host>>();
 assertType<Matches<typeof SelectorSchema, Selector>>();

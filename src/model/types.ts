@@ -50,6 +50,18 @@ export type Attachment =
   | { kind: 'netns'; netns: string; netnsId: NetnsId; ifname: string }
   | { kind: 'handoff'; hostIfname: string; ifname: string };
 
+export type PortProto = 'tcp' | 'udp';
+
+/** A published port (ADR 016): `hostPort` of the endpoint's host reaches `port` of the endpoint. */
+export interface PublishedPort {
+  hostPort: number;
+  /** The endpoint's own port (Docker's container port). */
+  port: number;
+  proto: PortProto;
+  /** Only this address of the host; absent: every address of the host but loopback. */
+  hostIp?: string;
+}
+
 export interface Endpoint {
   id: string;
   tenant: string;
@@ -72,6 +84,8 @@ export interface Endpoint {
   mtu?: number;
   /** Absent while detached. */
   attachment?: Attachment;
+  /** Published ports, the desired state its host's agent realizes while it is attached (ADR 016). */
+  ports?: PublishedPort[];
   createdAt: string;
   updatedAt: string;
 }

@@ -12,6 +12,7 @@ import { AgentClient, ControllerClient } from '../../src/api/client.js';
 import { silentLogger } from '../../src/base/logger.js';
 import { Agent } from '../../src/agent/agent.js';
 import { buildAgentApp } from '../../src/agent/api.js';
+import { PortPublisher } from '../../src/agent/ports.js';
 import type { DockerEngine } from '../../src/docker/engine.js';
 import { buildControllerApp } from '../../src/controller/app.js';
 import { Datapath } from '../../src/datapath/datapath.js';
@@ -57,6 +58,7 @@ export class InProcessCluster {
       controller,
       datapath: datapath ?? this.datapath(host),
       logger: silentLogger,
+      ports: new PortPublisher(this.underlay.runner, { nsPrefix: `${h.ns}-`, hostNs: h.ns }, silentLogger),
     });
     await agent.start();
     const app = buildAgentApp(agent, silentLogger, 'test', docker);

@@ -44,7 +44,8 @@ export class Dockerd {
   readonly plugins: string;
   private pid = 0;
 
-  constructor(readonly dir: string) {
+  /** `netns`: run dockerd in this network namespace (a lab host's), entered with nsenter (harness.md B). */
+  constructor(readonly dir: string, readonly netns?: string) {
     this.socket = join(dir, 'docker.sock');
     this.plugins = join(dir, 'plugins');
   }
@@ -53,7 +54,7 @@ export class Dockerd {
     for (const d of ['data', 'exec', 'plugins']) mkdirSync(join(this.dir, d), { recursive: true });
     mkdirSync('/run/docker/plugins', { recursive: true });
     const d = this.dir;
-    const script = `mount --bind ${d}/plugins /run/docker/plugins && exec dockerd --data-root ${d}/data --exec-root ${d}/exec --pidfile ${d}/dockerd.pid -H unix://${this.socket} --storage-driver=vfs --iptables=false --ip-masq=false --bridge=none`;
+    const script = `mount --bind ${d}/plugins /run/docker/plugins && exec ${this.netns ? `nsenter --net=/run/netns/${this.netns} ` : ''}dockerd --data-root ${d}/data --exec-root ${d}/exec --pidfile ${d}/dockerd.pid -H unix://${this.socket} --storage-driver=vfs --iptables=false --ip-masq=false --bridge=none`;
     const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script], { stdio: ['ignore', 'ignore', 'ignore'], detached: false });
     this.pid = child.pid ?? 0;
     const engine = new DockerEngine(this.socket, 2000);
