@@ -1,5 +1,5 @@
 /**
- * `tenet lab up|down|ls|run|exec|rm`. Uses the program's global --api and -o. Agents inside
+ * `tenet lab up|down|ls|run|exec|rm|restart|docker`. Uses the program's global --api and -o. Agents inside
  * host namespaces cannot reach the root namespace's 127.0.0.1, only a unix socket, so the
  * lab needs the controller's socket path: --controller-socket, else the --api / TENET_API
  * address when it is `unix:/path`, else the default socket of a local `tenet up`.
@@ -65,10 +65,11 @@ export function addLabCommands(program: Command): void {
   lab.command('up')
     .description('build the underlay and N hosts, and start an agent on each')
     .requiredOption('--hosts <n>', 'number of hosts, 1 to 16', hostCount)
-    .action(async (opts: { hosts: number }, cmd: Command) => {
+    .option('--docker', "each host also runs its own real dockerd, served by its agent's tenet driver (drive it with tenet lab docker hN -- …)")
+    .action(async (opts: { hosts: number; docker?: boolean }, cmd: Command) => {
       requireRoot('up');
       const { lab, format, out } = context(cmd);
-      out(renderUp(format, await lab.up(opts.hosts)));
+      out(renderUp(format, await lab.up(opts.hosts, { docker: opts.docker })));
     });
 
   lab.command('down')
@@ -114,6 +115,16 @@ export function addLabCommands(program: Command): void {
       const code = await context(cmd).lab.exec(name, argv);
       // runCli exits with this code without printing anything more.
       if (code !== 0) throw new CommanderError(code, 'tenet.lab.exec', `command exited with ${code}`);
+    });
+
+  lab.command('docker')
+    .description("the docker CLI against a lab host's dockerd: tenet lab docker h1 -- run -d --net=red busybox sleep 1d")
+    .argument('<host>', 'lab host, e.g. h1 (the lab must be up with --docker)')
+    .argument('<args...>', 'the docker arguments (after --)')
+    .action(async (host: string, args: string[], _opts: object, cmd: Command) => {
+      requireRoot('docker');
+      const code = await context(cmd).lab.docker(host, args);
+      if (code !== 0) throw new CommanderError(code, 'tenet.lab.docker', `docker exited with ${code}`);
     });
 
   lab.command('rm')

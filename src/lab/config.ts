@@ -12,6 +12,7 @@ import { silentLogger, type Logger } from '../base/logger.js';
 import { MarkerOwnership, type NamespaceOwnership } from '../datapath/ownership.js';
 import { ExecRunner, type CommandRunner } from '../datapath/runner.js';
 import { TenetError } from '../model/errors.js';
+import { planDockerd, type DockerdPlan } from './dockerd.js';
 
 export const MAX_HOSTS = 16;
 export const UNDERLAY_MTU = 1500;
@@ -28,6 +29,8 @@ export interface HostPlan {
   log: string;
   /** Prefix of the tenant namespaces the agent makes; also how `down` recognises the agent. */
   nsPrefix: string;
+  /** Set by `lab up --docker`: the host's own dockerd, whose plugin socket its agent serves. */
+  docker?: DockerdPlan;
 }
 
 export interface LabConfig {
@@ -109,6 +112,14 @@ export function planHost(c: ResolvedConfig, index: number): HostPlan {
   };
 }
 
+/** The dockerd of a lab host: its files under the lab directory, its containerd namespace the host's netns name. */
+export function planHostDockerd(c: ResolvedConfig, h: HostPlan): DockerdPlan {
+  return planDockerd(`${c.labDir}/${c.prefix}-${h.name}-docker`, h.netns, h.netns);
+}
+
+/** Every lab dockerd's directory is `<labDir>/<prefix>-hN-docker`: `down` finds them by this. */
+export const dockerDirPattern = (prefix: string) => new RegExp(`^${prefix}-(h\\d+)-docker$`);
+
 /** Resolved from this file so it works from any cwd: dist/src/lab → dist/src/cmd/tenet.js. */
 export const TENET_ENTRY = fileURLToPath(new URL('../cmd/tenet.js', import.meta.url));
 
@@ -130,5 +141,11 @@ export function defaultAgentArgv(h: HostPlan, c: ResolvedConfig): string[] {
     '--vtep-ip', h.vtep,
     '--underlay-dev', 'eth0',
     '--underlay-name', `lab-${c.prefix}`,
+    ...(h.docker ? dockerAgentArgs(h.docker) : []),
   ];
+}
+
+/** The agent serves the plugin in its dockerd's plugin dir, and keeps its driver state apart from other hosts'. */
+function dockerAgentArgs(d: DockerdPlan): string[] {
+  return ['--docker', '--docker-socket', d.socket, '--docker-plugin-socket', d.pluginSocket, '--state-dir', `${d.dir}/agent-state`];
 }

@@ -7,12 +7,14 @@
 import { readdirSync, rmSync } from 'node:fs';
 import { AgentClient, ControllerClient } from '../api/client.js';
 import { isTenetError } from '../model/errors.js';
-import { hostNsPattern, labNsPrefix, type ResolvedConfig } from './config.js';
+import { dockerDirPattern, hostNsPattern, labNsPrefix, type ResolvedConfig } from './config.js';
+import { planDockerd, removeDockerdDir, stopDockerd, type DockerdPlan } from './dockerd.js';
 import { deleteNamespaces, listNamespaces } from './netns.js';
 import { agentAlive, isAnyLabAgent, readCmdline, scanLabAgents, stopProcesses } from './procs.js';
 import { loadState, removeState, type LabState } from './state.js';
 
 export interface DownReport {
+  dockerdsStopped: number[];
   agentsStopped: number[];
   namespacesDeleted: string[];
   hostsForgotten: string[];
@@ -21,7 +23,11 @@ export interface DownReport {
 export async function labDown(c: ResolvedConfig): Promise<DownReport> {
   const state = loadState(c.statePath);
   if (state) await detachContainers(state);
+  // dockerds before agents: their containers' endpoints are released through the plugin.
+  const dockerds = labDockerds(c, state);
+  const dockerdsStopped = (await Promise.all(dockerds.map(({ plan, pid }) => stopDockerd(plan, pid)))).flat();
   const agentsStopped = await stopAgents(c, state);
+  for (const { plan } of dockerds) await removeDockerdDir(plan);
   const namespacesDeleted = (await listNamespaces(c.runner)).filter((n) => n.startsWith(labNsPrefix(c.prefix)));
   await deleteNamespaces(c.runner, namespacesDeleted, c.ownership);
   const hostNames = new Set(state?.hosts.map((h) => h.name) ?? []);
@@ -32,8 +38,27 @@ export async function labDown(c: ResolvedConfig): Promise<DownReport> {
   const address = state ? `unix:${state.controllerSocket}` : c.controllerAddress;
   const hostsForgotten = await forgetHosts(c, address, [...hostNames]);
   removeFiles(c);
-  c.logger.info({ prefix: c.prefix, agentsStopped, namespacesDeleted, hostsForgotten }, 'lab is down');
-  return { agentsStopped, namespacesDeleted, hostsForgotten };
+  c.logger.info({ prefix: c.prefix, dockerdsStopped, agentsStopped, namespacesDeleted, hostsForgotten }, 'lab is down');
+  return { dockerdsStopped, agentsStopped, namespacesDeleted, hostsForgotten };
+}
+
+/** The recorded dockerds, and any other `<prefix>-hN-docker` directory (a lab whose state was lost). */
+function labDockerds(c: ResolvedConfig, state: LabState | undefined): { plan: DockerdPlan; pid?: number }[] {
+  const found = new Map<string, { plan: DockerdPlan; pid?: number }>();
+  for (const h of state?.hosts ?? []) if (h.docker) found.set(h.docker.dir, { plan: h.docker, pid: h.dockerPid });
+  for (const e of listDir(c.labDir).filter((name) => dockerDirPattern(c.prefix).test(name))) {
+    const dir = `${c.labDir}/${e}`;
+    if (!found.has(dir)) found.set(dir, { plan: planDockerd(dir, e) });
+  }
+  return [...found.values()];
+}
+
+function listDir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return []; // no lab directory: nothing there
+  }
 }
 
 /** Best effort, so the controller releases the addresses at once; deleting the host does too. */
@@ -78,11 +103,5 @@ async function forgetHosts(c: ResolvedConfig, address: string, names: string[]):
 function removeFiles(c: ResolvedConfig): void {
   removeState(c.statePath);
   const socket = new RegExp(`^${c.prefix}-h\\d+\\.sock$`);
-  let entries: string[] = [];
-  try {
-    entries = readdirSync(c.labDir);
-  } catch {
-    return; // no lab directory: nothing to remove
-  }
-  for (const e of entries.filter((name) => socket.test(name))) rmSync(`${c.labDir}/${e}`, { force: true });
+  for (const e of listDir(c.labDir).filter((name) => socket.test(name))) rmSync(`${c.labDir}/${e}`, { force: true });
 }

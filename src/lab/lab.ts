@@ -8,17 +8,19 @@ import type { CommandResult } from '../datapath/runner.js';
 import type { Endpoint } from '../model/types.js';
 import { resolveConfig, type LabConfig, type ResolvedConfig } from './config.js';
 import { labExec, labExecCapture, labRm, labRun, requireState, type RunOptions } from './containers.js';
+import { labDocker } from './docker-cli.js';
+import { isDockerd } from './dockerd.js';
 import { labDown, type DownReport } from './down.js';
-import { agentAlive } from './procs.js';
+import { agentAlive, readCmdline } from './procs.js';
 import { loadState, type LabContainer, type LabState } from './state.js';
 import { labRestartAgent } from './restart.js';
-import { labUp } from './up.js';
+import { labUp, type UpOptions } from './up.js';
 
 export interface LabListing {
   prefix: string;
   up: boolean;
   controllerSocket?: string;
-  hosts: { name: string; netns: string; vtep: string; pid?: number; alive: boolean; socket: string }[];
+  hosts: { name: string; netns: string; vtep: string; pid?: number; alive: boolean; socket: string; dockerSocket?: string }[];
   containers: LabContainer[];
   processes: { name: string; pid?: number; alive: boolean; log: string }[];
 }
@@ -34,8 +36,13 @@ export class Lab {
     return this.config.prefix;
   }
 
-  up(hosts: number): Promise<LabState> {
-    return labUp(this.config, hosts);
+  up(hosts: number, opts: UpOptions = {}): Promise<LabState> {
+    return labUp(this.config, hosts, opts);
+  }
+
+  /** Runs the docker CLI against a lab host's dockerd with the terminal attached; resolves to its exit code. */
+  docker(host: string, args: string[]): Promise<number> {
+    return labDocker(this.config, host, args);
   }
 
   run(host: string, name: string, opts: RunOptions): Promise<Endpoint> {
@@ -76,11 +83,14 @@ export class Lab {
       prefix: this.prefix,
       up: state !== undefined,
       controllerSocket: state?.controllerSocket,
-      hosts: hosts.map(({ name, netns, vtep, pid, alive, socket }) => ({ name, netns, vtep, pid, alive, socket })),
+      hosts: hosts.map(({ name, netns, vtep, pid, alive, socket, docker }) => ({ name, netns, vtep, pid, alive, socket, dockerSocket: docker?.socket })),
       containers: state?.containers ?? [],
-      processes: hosts.map((h) => ({ name: `agent ${h.name}`, pid: h.pid, alive: h.alive, log: h.log })),
+      processes: [
+        ...hosts.map((h) => ({ name: `agent ${h.name}`, pid: h.pid, alive: h.alive, log: h.log })),
+        ...hosts.filter((h) => h.docker).map((h) => ({ name: `dockerd ${h.name}`, pid: h.dockerPid, alive: h.dockerPid !== undefined && isDockerd(readCmdline(h.dockerPid), h.docker!.dir), log: h.docker!.log })),
+      ],
     };
   }
 }
 
-export type { LabConfig, RunOptions, DownReport, LabState };
+export type { LabConfig, RunOptions, DownReport, LabState, UpOptions };

@@ -14,6 +14,7 @@ export function renderUp(format: OutputFormat, state: LabState): string {
     { header: 'VTEP', value: (h) => h.vtep },
     { header: 'AGENT PID', value: (h) => h.pid },
     { header: 'LOG', value: (h) => h.log },
+    ...(state.hosts.some((h) => h.docker) ? [{ header: 'DOCKER', value: (h: LabState['hosts'][number]) => h.docker?.socket }] : []),
   ]);
   return `lab ${state.prefix} is up with ${state.hosts.length} host(s) on underlay ${state.underlayCidr}\n${hosts}`;
 }
@@ -27,6 +28,7 @@ export function renderLs(format: OutputFormat, l: LabListing): string {
     { header: 'VTEP', value: (h) => h.vtep },
     { header: 'PID', value: (h) => h.pid },
     { header: 'ALIVE', value: (h) => yesNo(h.alive) },
+    ...(l.hosts.some((h) => h.dockerSocket) ? [{ header: 'DOCKER', value: (h: LabListing['hosts'][number]) => h.dockerSocket }] : []),
   ]);
   const containers = tableOf(l.containers, [
     { header: 'NAME', value: (c) => c.name },
@@ -47,8 +49,9 @@ export function renderLs(format: OutputFormat, l: LabListing): string {
 
 export function renderDown(format: OutputFormat, prefix: string, r: DownReport): string {
   if (format === 'json') return formatJson(r);
-  const nothing = r.agentsStopped.length + r.namespacesDeleted.length + r.hostsForgotten.length === 0;
+  const nothing = r.dockerdsStopped.length + r.agentsStopped.length + r.namespacesDeleted.length + r.hostsForgotten.length === 0;
   if (nothing) return `no lab with prefix ${prefix} was up; nothing to remove\n`;
   const forgotten = r.hostsForgotten.length ? `; controller forgot ${r.hostsForgotten.join(', ')}` : '';
-  return `lab ${prefix} is down: stopped ${r.agentsStopped.length} agent(s), deleted ${r.namespacesDeleted.length} namespace(s)${forgotten}\n`;
+  const dockerds = r.dockerdsStopped.length ? ` and ${r.dockerdsStopped.length} dockerd(s)` : '';
+  return `lab ${prefix} is down: stopped ${r.agentsStopped.length} agent(s)${dockerds}, deleted ${r.namespacesDeleted.length} namespace(s)${forgotten}\n`;
 }

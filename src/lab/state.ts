@@ -20,6 +20,10 @@ export const LOCK_WAIT_MS = 30_000;
 export interface LabHost extends HostPlan {
   /** PID of the agent's node process, once started. */
   pid?: number;
+  /** PID of the host's dockerd (`lab up --docker`), once it answers. */
+  dockerPid?: number;
+  /** The image `lab up --docker` imported into it, if busybox-static was there to import. */
+  dockerImage?: string;
 }
 
 export interface LabContainer {

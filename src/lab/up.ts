@@ -3,25 +3,37 @@
  * is written before the first kernel change and after each step, and a failure tears the
  * lab down again (agent logs are kept), so nothing is left half-built.
  */
+import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { AgentClient, ControllerClient } from '../api/client.js';
 import { waitFor } from '../base/async.js';
 import { formatCidr } from '../base/cidr.js';
 import { CommandError } from '../datapath/runner.js';
 import { isTenetError, TenetError } from '../model/errors.js';
-import { labNsPrefix, MAX_HOSTS, planHost, underlayNs, type ResolvedConfig } from './config.js';
+import { labNsPrefix, MAX_HOSTS, planHost, planHostDockerd, underlayNs, type ResolvedConfig } from './config.js';
+import { BUSYBOX_BINARY, importBusybox, LAB_IMAGE, startDockerd } from './dockerd.js';
 import { labDown } from './down.js';
 import { addNamespaces, buildUnderlay, listNamespaces } from './netns.js';
 import { agentAlive, isLabAgent, launchDetached } from './procs.js';
 import { saveState, updateState, type LabHost, type LabState } from './state.js';
 
-export async function labUp(c: ResolvedConfig, count: number): Promise<LabState> {
+const execTool = promisify(execFile);
+
+export interface UpOptions {
+  /** Each host also runs its own dockerd, and its agent serves that daemon (harness.md B). */
+  docker?: boolean;
+}
+
+export async function labUp(c: ResolvedConfig, count: number, opts: UpOptions = {}): Promise<LabState> {
   if (!Number.isInteger(count) || count < 1 || count > MAX_HOSTS) {
     throw new TenetError('LAB_ERROR', `cannot make a lab of ${count} hosts`, `give --hosts from 1 to ${MAX_HOSTS}`);
   }
   await ensureNotUp(c);
   await checkController(c);
+  if (opts.docker) await checkDockerTools();
   const hosts = Array.from({ length: count }, (_, i) => planHost(c, i + 1));
+  if (opts.docker) for (const h of hosts) h.docker = planHostDockerd(c, h);
   const state: LabState = {
     version: 1,
     prefix: c.prefix,
@@ -39,6 +51,7 @@ export async function labUp(c: ResolvedConfig, count: number): Promise<LabState>
     await buildUnderlay(c.runner, state.underlayNs, hosts, c.underlay.prefixLen);
     c.logger.info({ prefix: c.prefix, hosts: count }, 'lab underlay and hosts are up');
     await startAgents(c, state);
+    if (opts.docker) await startDockerds(c, state);
     return state;
   } catch (err) {
     c.logger.warn({ prefix: c.prefix, err: String(err) }, 'lab up failed; removing what it made');
@@ -63,6 +76,37 @@ async function checkController(c: ResolvedConfig): Promise<void> {
   } finally {
     client.close();
   }
+}
+
+/** Fails before anything is built when the lab could not start a dockerd. */
+async function checkDockerTools(): Promise<void> {
+  for (const tool of ['dockerd', 'unshare']) {
+    const found = await execTool('sh', ['-c', `command -v ${tool}`]).then(() => true, () => false);
+    if (!found) throw new TenetError('LAB_ERROR', `lab up --docker needs ${tool}, which is not on the PATH`, 'install docker.io and util-linux (apt-get install docker.io)');
+  }
+}
+
+/**
+ * After the agents: each agent's plugin socket is in its dockerd's plugin dir before that
+ * dockerd first looks. The daemons start side by side; each PID is recorded as soon as the
+ * daemon answers, so a failure later still lets `down` find it.
+ */
+async function startDockerds(c: ResolvedConfig, state: LabState): Promise<void> {
+  const image = existsSync(BUSYBOX_BINARY) ? LAB_IMAGE : undefined;
+  // allSettled: a failure must not send `down` off while another daemon is still starting.
+  const results = await Promise.allSettled(
+    state.hosts.map(async (h) => {
+      h.dockerPid = await startDockerd(h.docker!);
+      updateState(c.statePath, (s) => s.hosts.filter((x) => x.name === h.name).forEach((x) => (x.dockerPid = h.dockerPid)));
+      if (image) await importBusybox(h.docker!, image);
+      h.dockerImage = image;
+      updateState(c.statePath, (s) => s.hosts.filter((x) => x.name === h.name).forEach((x) => (x.dockerImage = image)));
+      c.logger.info({ host: h.name, pid: h.dockerPid, socket: h.docker!.socket, image: image ?? 'none' }, 'lab dockerd started');
+    }),
+  );
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  if (!image) c.logger.warn({ binary: BUSYBOX_BINARY }, 'no busybox-static: the lab dockerds have no image (install busybox-static, or docker load one)');
 }
 
 async function startAgents(c: ResolvedConfig, state: LabState): Promise<void> {
