@@ -9,11 +9,11 @@
  * It runs itself inside a private mount namespace with a tmpfs over /run/docker/plugins, so
  * its dockerd finds only its own agent's `tenet` plugin, and no other dockerd finds it.
  *
- *   node dist/bench/docker-run.js [--runs 30]
+ *   node dist/bench/docker-run.js [--runs 30] [--keep-log]   (--keep-log: copy the agent's debug log to the temp dir)
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -88,6 +88,11 @@ async function body(cleanup: Cleanup): Promise<void> {
   }
   report(runs, kinds);
   printPluginCalls(tenet.log, runs + 1);
+  if (process.argv.includes('--keep-log')) {
+    const kept = join(tmpdir(), `tenet-docker-run-${Date.now()}.log`);
+    copyFileSync(tenet.log, kept);
+    console.log(`the agent's debug log is kept in ${kept}`);
+  }
 }
 
 async function timeOne(dockerd: TestDockerd, k: Kind): Promise<void> {
