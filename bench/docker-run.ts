@@ -7,9 +7,11 @@
  * show where Tenet's share of the time goes. Figures are printed, never asserted.
  *
  * It runs itself inside a private mount namespace with a tmpfs over /run/docker/plugins, so
- * its dockerd finds only its own agent's `tenet` plugin, and no other dockerd finds it.
+ * its dockerd finds only its own agent's `tenet` plugin, and no other dockerd finds it; and
+ * a tmpfs over /run/tenet, for its agent's namespace marks (see TENET_RUN).
  *
- *   node dist/bench/docker-run.js [--runs 30] [--keep-log]   (--keep-log: copy the agent's debug log to the temp dir)
+ *   node dist/bench/docker-run.js [--runs 30] [--empty] [--keep-log]
+ *   --empty: no resident container on the networks; --keep-log: copy the agent's debug log to the temp dir
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -29,6 +31,13 @@ import { stopChild } from './lib/tenet.js';
 const run = promisify(execFile);
 const PRIVATE_MARK = 'TENET_BENCH_PRIVATE_PLUGINS';
 const PLUGIN_DIR = '/run/docker/plugins';
+/**
+ * Where agents mark the namespaces they made (/run/tenet/netns-owned): ours must be private
+ * too. Our namespaces (/run/netns) are only visible in our mount namespace, and an agent
+ * outside it that saw our marks would take them for marks of vanished namespaces and delete
+ * them; our agent would then refuse its own tenant namespace ("Tenet did not make it").
+ */
+const TENET_RUN = '/run/tenet';
 
 if (!process.env[PRIVATE_MARK]) reExecInPrivateMounts();
 else runBench('docker-run', body);
@@ -39,8 +48,8 @@ function reExecInPrivateMounts(): void {
     console.error('docker-run: must run as root (it runs its own dockerd); try: sudo node dist/bench/docker-run.js');
     process.exit(1);
   }
-  mkdirSync(PLUGIN_DIR, { recursive: true });
-  const script = `mount -t tmpfs tenet-bench ${PLUGIN_DIR} && exec "$0" "$@"`;
+  for (const d of [PLUGIN_DIR, TENET_RUN]) mkdirSync(d, { recursive: true });
+  const script = `mount -t tmpfs tenet-bench ${PLUGIN_DIR} && mount -t tmpfs tenet-bench ${TENET_RUN} && exec "$0" "$@"`;
   const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, process.execPath, ...process.argv.slice(1)], {
     stdio: 'inherit',
     env: { ...process.env, [PRIVATE_MARK]: '1' },
@@ -58,17 +67,24 @@ interface Kind {
 
 async function body(cleanup: Cleanup): Promise<void> {
   const runs = intArg('runs', 30, 1000);
-  printReproduce('docker-run', `--runs ${runs}`);
+  const empty = process.argv.includes('--empty');
+  printReproduce('docker-run', `--runs ${runs}${empty ? ' --empty' : ''}`);
+  console.log(empty ? 'no other container on the networks' : 'one resident container on the Tenet and on the bridge network');
   const dockerd = new TestDockerd();
   cleanup.add('stop dockerd', () => dockerd.stop());
   await dockerd.start();
   await dockerd.importBusybox();
   const tenet = await startTenet(dockerd, cleanup);
   const docker = (...a: string[]) => dockerd.docker(...a);
-  cleanup.add('remove the benchmark networks', () => docker('network', 'rm', 'red', 'bench-bridge').catch(() => undefined));
+  cleanup.add('remove the benchmark networks', async () => {
+    await docker('rm', '-f', 'resident-red', 'resident-bench-bridge').catch(() => undefined);
+    await docker('network', 'rm', 'red', 'bench-bridge').catch(() => undefined);
+  });
 
   await tenet.cli('tenant', 'create', 'bench');
-  await docker('network', 'create', '-d', 'tenet', '--ipam-driver', 'tenet', '--subnet', '10.231.0.0/24', '-o', 'tenant=bench', 'red');
+  // Every Tenet on this machine shares the host's VXLAN port: a VNI of our own, not the first automatic one.
+  const vni = 300_000 + randomBytes(2).readUInt16BE();
+  await docker('network', 'create', '-d', 'tenet', '--ipam-driver', 'tenet', '--subnet', '10.231.0.0/24', '-o', 'tenant=bench', '-o', `vni=${vni}`, 'red');
   // dockerd never names a network to its driver: the Tenet network is made by the sync a moment later.
   await waitFor(async () => (await tenet.cli('-o', 'json', 'net', 'ls')).includes('"red"') || undefined, 15_000, 'the Tenet network red', 100);
   // --bridge=none only drops the default docker0; a user-defined bridge network still works.
@@ -79,6 +95,11 @@ async function body(cleanup: Cleanup): Promise<void> {
     { name: 'none (--net=none)', net: 'none', times: [], failures: [] },
     { name: 'bridge (user-defined)', net: 'bench-bridge', times: [], failures: [] },
   ];
+  // A resident container on each network, as on any host in use: without one, every Tenet run
+  // also builds and removes the tenant's namespace (Join/Leave of the tenant's only endpoint).
+  if (!empty) {
+    for (const net of ['red', 'bench-bridge']) await docker('run', '-d', `--name=resident-${net}`, `--net=${net}`, BUSYBOX_IMAGE, 'sleep', '1d');
+  }
   for (const k of kinds) await docker('run', '--rm', `--net=${k.net}`, BUSYBOX_IMAGE, 'true'); // warm-up, not timed
   const started = now();
   for (let i = 0; i < runs; i++) {

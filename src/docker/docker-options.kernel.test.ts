@@ -19,6 +19,9 @@ const dockerd = new Dockerd(dir);
 const tenet = new TenetUp(dir, `dko-${suffix}`, `tdo${suffix}-`, dockerd);
 const docker = (...a: string[]) => dockerd.docker(...a);
 const CREATE = ['network', 'create', '-d', 'tenet', '--ipam-driver', 'tenet', '-o', 'tenant=admin'];
+// VXLAN devices of every Tenet on this machine share the host's UDP 4789: a VNI of our own,
+// so a test or benchmark running beside this one (same first automatic VNI) never clashes.
+const VNI = 200_000 + randomBytes(2).readUInt16BE();
 
 function ok(out: Out, what: string): string {
   assert.equal(out.code, 0, `${what} failed: ${out.stderr}`);
@@ -60,10 +63,10 @@ after(async () => {
 test('--gateway, --ip-range, --aux-address, -o mtu=, -o vni= and labels are honoured, in Tenet and in the container', async () => {
   // The range 192.168.81.128/30 holds .128-.131; .129 and .130 are aux addresses: .128 and .131 are all there is.
   ok(await docker(...CREATE, '--subnet', '192.168.81.0/24', '--gateway', '192.168.81.254', '--ip-range', '192.168.81.128/30',
-    '--aux-address', 'a=192.168.81.129', '--aux-address', 'b=192.168.81.130', '-o', 'mtu=1400', '-o', 'vni=4242', '--label', 'team=blue', 'opts'), 'create opts');
+    '--aux-address', 'a=192.168.81.129', '--aux-address', 'b=192.168.81.130', '-o', 'mtu=1400', '-o', `vni=${VNI}`, '--label', 'team=blue', 'opts'), 'create opts');
   assert.ok(await shown('opts'), 'opts appears in tenet net ls');
   const { network } = await show('opts');
-  assert.deepEqual([network.gateway, network.mtu, network.vni], ['192.168.81.254', 1400, 4242]);
+  assert.deepEqual([network.gateway, network.mtu, network.vni], ['192.168.81.254', 1400, VNI]);
   assert.equal(ok(await docker('network', 'inspect', '-f', '{{index .Labels "team"}}', 'opts'), 'inspect labels'), 'blue');
   const aux = ok(await tenet.tenet('-o', 'json', 'ip', 'ls', '--tenant', 'admin', '--net', 'opts'), 'ip ls');
   assert.match(aux, /192\.168\.81\.129/);
@@ -86,7 +89,7 @@ test('--gateway, --ip-range, --aux-address, -o mtu=, -o vni= and labels are hono
 });
 
 test('--internal: no default route in the container, its own subnet still reachable', async () => {
-  ok(await docker(...CREATE, '--subnet', '192.168.82.0/24', '--internal', 'inner'), 'create inner');
+  ok(await docker(...CREATE, '--subnet', '192.168.82.0/24', '--internal', '-o', `vni=${VNI + 1}`, 'inner'), 'create inner');
   assert.ok(await shown('inner'));
   assert.equal(ok(await docker('network', 'inspect', '-f', '{{.Internal}}', 'inner'), 'inspect'), 'true');
   ok(await docker('run', '-d', '--name', 'i1', '--net=inner', IMAGE, 'sleep', '600'), 'run i1');
@@ -108,7 +111,7 @@ test('bad options are refused with one clear line, and leave nothing in Tenet or
     [['--subnet', '192.168.83.0/24', '-o', 'mtu=100'], /invalid MTU 100.*576 to 9000/],
     [['--subnet', '192.168.83.0/24', '-o', 'mtu=big'], /-o mtu=big is not a whole number/],
     [['--subnet', '192.168.83.0/24', '-o', 'vni=99999999'], /invalid VNI 99999999/],
-    [['--subnet', '192.168.83.0/24', '-o', 'vni=4242'], /VNI 4242 belongs to network opts/],
+    [['--subnet', '192.168.83.0/24', '-o', `vni=${VNI}`], new RegExp(`VNI ${VNI} belongs to network opts`)],
     [['--subnet', '192.168.83.0/24', '-o', 'colour=blue'], /unknown option -o colour/],
     [['--subnet', '192.168.81.128/25'], /overlaps network opts/],
     [['--subnet', '127.1.0.0/24'], /loopback/],
@@ -120,7 +123,7 @@ test('bad options are refused with one clear line, and leave nothing in Tenet or
   for (const [i, [args, pattern]] of bad.entries()) refused(await docker(...CREATE, ...args, `bad${i}`), pattern, args.join(' '));
   assert.deepEqual((await tenetNets()).map((n) => n.name).sort(), tenetBefore, 'no Tenet network was made');
   assert.deepEqual((await dockerNets()).sort(), dockerBefore, 'no docker network was made');
-  ok(await docker(...CREATE, '--subnet', '192.168.83.0/24', '-o', 'com.docker.network.driver.mtu=1450', 'good'), 'the same subnet is free afterwards, and the bridge MTU key works');
+  ok(await docker(...CREATE, '--subnet', '192.168.83.0/24', '-o', 'com.docker.network.driver.mtu=1450', '-o', `vni=${VNI + 2}`, 'good'), 'the same subnet is free afterwards, and the bridge MTU key works');
   assert.ok(await shown('good'));
   assert.equal((await show('good')).network.mtu, 1450);
 });
