@@ -122,7 +122,9 @@ async function timeOne(dockerd: TestDockerd, k: Kind): Promise<void> {
     await dockerd.docker('run', '--rm', `--net=${k.net}`, BUSYBOX_IMAGE, 'true');
     k.times.push(now() - t0);
   } catch (err) {
-    k.failures.push((err as Error).message.split('\n')[0]!);
+    // The CLI's own complaint (its stderr line with "Error"), not the "Command failed" line.
+    const stderr = String((err as { stderr?: string }).stderr ?? '');
+    k.failures.push(stderr.split('\n').find((l) => /error/i.test(l)) ?? (err as Error).message.split('\n')[0]!);
   }
 }
 
