@@ -21,7 +21,7 @@ export interface LocalAgent {
 }
 
 export interface DriverContext {
-  controller: Pick<ControllerClient, 'getTenant' | 'listNetworks' | 'getNetwork' | 'createNetwork' | 'deleteNetwork' | 'reserveAddress' | 'releaseAddress'>;
+  controller: Pick<ControllerClient, 'getTenant' | 'listNetworks' | 'getNetwork' | 'createNetwork' | 'deleteNetwork' | 'listAddresses' | 'reserveAddress' | 'releaseAddress'>;
   agent: LocalAgent;
   state: DriverState;
   logger: Logger;

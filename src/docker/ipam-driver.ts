@@ -4,10 +4,14 @@
  * request and remembered (state.ts) until CreateNetwork binds them. An endpoint's address is
  * a Tenet `request` reservation with a TTL, which the endpoint claims at CreateEndpoint
  * (ADR 005: "Docker asks IPAM before any endpoint exists"); one never claimed expires.
+ * `--ip-range` is kept here, per pool: Tenet networks allocate from the whole subnet, so
+ * dockerd's requests without an address are answered with the first free one of the range
+ * (an explicit `--ip` may be anywhere in the subnet, as with Docker's own IPAM).
  */
 import { randomBytes } from 'node:crypto';
-import { contains, formatIp, parseCidr, parseIp, usableRange } from '../base/cidr.js';
+import { contains, formatIp, parseCidr, parseIp, usableRange, type Cidr } from '../base/cidr.js';
 import { TenetError } from '../model/errors.js';
+import { validateSubnet } from '../model/validate.js';
 import { boundNetwork, isGone, type DriverContext } from './context.js';
 import { refuse } from './options.js';
 import type { Handler } from './plugin-server.js';
@@ -32,10 +36,11 @@ function requestPool(ctx: DriverContext, b: Record<string, unknown>) {
   if (b.V6 === true) refuse('Tenet networks are IPv4 only', 'leave out --ipv6');
   const pool = typeof b.Pool === 'string' ? b.Pool : '';
   if (!pool) refuse('a Tenet network needs a subnet', 'give --subnet CIDR (tenet net ls shows the subnets in use)');
-  if (b.SubPool) refuse('--ip-range is not supported: Tenet allocates from the whole subnet', 'leave it out; keep addresses free with --aux-address or `tenet ip reserve`');
-  if (!parseCidr(pool)) throw new TenetError('INVALID_CIDR', `invalid subnet ${pool}`, 'give a network such as 192.168.10.0/24 (host bits clear)');
+  // The checks Tenet's create would make, now: the Tenet network itself is made after dockerd recorded it.
+  const subnet = validateSubnet(pool);
+  const range = typeof b.SubPool === 'string' && b.SubPool ? ipRange(subnet, b.SubPool) : undefined;
   const id = `tenet-${randomBytes(8).toString('hex')}`;
-  ctx.state.pools.set(id, { id, subnet: pool, aux: [] });
+  ctx.state.pools.set(id, { id, subnet: pool, aux: [], ...(range ? { range } : {}) });
   ctx.state.save();
   return { PoolID: id, Pool: pool, Data: {} };
 }
@@ -65,8 +70,47 @@ async function requestAddress(ctx: DriverContext, b: Record<string, unknown>) {
   }
   const { binding } = await boundNetwork(ctx, pool.dockerId);
   const owner = { kind: 'request' as const, id: `docker-${randomBytes(6).toString('hex')}` };
-  const r = await ctx.controller.reserveAddress(binding.tenant, binding.network!, { ip: wanted, owner, ttlSeconds: REQUEST_TTL_SECONDS });
+  const reserve = (ip: string | undefined) => ctx.controller.reserveAddress(binding.tenant, binding.network!, { ip, owner, ttlSeconds: REQUEST_TTL_SECONDS });
+  const r = !wanted && pool.range ? await reserveInRange(ctx, binding.tenant, binding.network!, pool, reserve) : await reserve(wanted);
   return { Address: `${r.ip}/${prefix}`, Data: {} };
+}
+
+/** `--ip-range` as a CIDR inside the subnet with at least one usable address. */
+function ipRange(subnet: Cidr, text: string): string {
+  const range = parseCidr(text);
+  const bounds = rangeBounds(subnet, text);
+  if (!range || !bounds || range.prefixLen < subnet.prefixLen || !contains(subnet, range.base) || bounds.first > bounds.last) {
+    throw new TenetError('INVALID_CIDR', `--ip-range ${text} is not a range of usable addresses inside the subnet`, 'give a CIDR inside --subnet, such as its upper half');
+  }
+  return text;
+}
+
+/** The usable addresses of a range: those of the subnet that fall inside it. */
+function rangeBounds(subnet: Cidr, range: string): { first: number; last: number } | undefined {
+  const r = parseCidr(range);
+  if (!r) return undefined;
+  const { first, last } = usableRange(subnet);
+  const size = 2 ** (32 - r.prefixLen);
+  return { first: Math.max(first, r.base), last: Math.min(last, r.base + size - 1) };
+}
+
+/**
+ * The first address of the range no one holds. The held ones are listed first; one taken
+ * between the list and the reservation is skipped (IP_IN_USE), so the walk stays bounded.
+ */
+async function reserveInRange<T>(ctx: DriverContext, tenant: string, network: string, pool: PoolRecord, reserve: (ip: string) => Promise<T>): Promise<T> {
+  const held = new Set((await ctx.controller.listAddresses(tenant, network)).map((a) => a.ip));
+  const { first, last } = rangeBounds(parseCidr(pool.subnet)!, pool.range!)!;
+  for (let a = first; a <= last; a++) {
+    const ip = formatIp(a);
+    if (held.has(ip) || ip === pool.gateway || pool.aux.includes(ip)) continue;
+    try {
+      return await reserve(ip);
+    } catch (err) {
+      if (!(err instanceof TenetError && err.code === 'IP_IN_USE')) throw err;
+    }
+  }
+  throw new TenetError('SUBNET_EXHAUSTED', `every address of --ip-range ${pool.range} of network ${network} is in use`, 'remove a container from the network, or create it with a wider --ip-range');
 }
 
 /** The gateway: the bound Tenet network's, else the one asked for, else the first usable address. */

@@ -24,6 +24,13 @@ test('network options: known -o keys honoured, unknown ones and --ipv6 refused',
   assert.deepEqual(parseNetworkOptions(null), { internal: false });
 });
 
+test('network options: MTU and VNI are checked before dockerd records the network; the bridge MTU key is taken', () => {
+  assert.equal(parseNetworkOptions({ 'com.docker.network.generic': { 'com.docker.network.driver.mtu': '1450' } }).mtu, 1450);
+  assert.equal(parseNetworkOptions({ 'com.docker.network.generic': { mtu: '0' } }).mtu, undefined);
+  assert.throws(() => parseNetworkOptions({ 'com.docker.network.generic': { mtu: '100' } }), /invalid MTU 100/);
+  assert.throws(() => parseNetworkOptions({ 'com.docker.network.generic': { vni: '99999999' } }), /invalid VNI 99999999/);
+});
+
 test('the plugin server tolerates empty bodies, answers JSON, and fails with {"Err"} and HTTP 500', async () => {
   assert.deepEqual(parseBody(''), {});
   assert.deepEqual(parseBody('null'), {});

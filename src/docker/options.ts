@@ -5,12 +5,16 @@
  * --net=contiv-net/blue` means tenant blue's network contiv-net.
  */
 import { TenetError } from '../model/errors.js';
+import { validateMtu, validateVni } from '../model/validate.js';
 
 export const DRIVER_NAME = 'tenet';
 export const DEFAULT_DOCKER_TENANT = 'default';
 
-/** The `-o` keys Tenet reads; any other is refused, so a typo is never silently ignored. */
-const KNOWN = new Set(['tenant', 'network', 'mtu', 'vni', 'com.docker.network.mtu']);
+/**
+ * The `-o` keys Tenet reads; any other is refused, so a typo is never silently ignored. The
+ * bridge driver's MTU key is taken too, so a command written for it works unchanged.
+ */
+const KNOWN = new Set(['tenant', 'network', 'mtu', 'vni', 'com.docker.network.mtu', 'com.docker.network.driver.mtu']);
 
 export interface NetworkOptions {
   tenant?: string;
@@ -30,8 +34,9 @@ export function parseNetworkOptions(options: unknown): NetworkOptions {
     const value = String(raw);
     if (key === 'tenant') out.tenant = value;
     else if (key === 'network') out.network = value;
-    else if (key === 'vni') out.vni = whole(key, value);
-    else out.mtu = whole(key, value);
+    // Checked here, before dockerd records the network: the Tenet network is made later (network-driver.ts).
+    else if (key === 'vni') out.vni = validateVni(whole(key, value));
+    else out.mtu = validateMtu(whole(key, value)) || undefined;
   }
   return out;
 }

@@ -17,6 +17,8 @@ export interface PoolRecord {
   gateway?: string;
   /** --aux-address values, reserved in Tenet once the network is bound. */
   aux: string[];
+  /** --ip-range: where addresses dockerd asks for without naming one come from. */
+  range?: string;
   /** The docker network this pool was used for (set at CreateNetwork). */
   dockerId?: string;
 }
