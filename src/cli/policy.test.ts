@@ -96,3 +96,25 @@ test('cli: ep label sets and removes (k- or --remove k); policy check sends the 
   const usage = await tenet('policy', 'check', '--tenant', 'admin', '--from', 'c1', '--to', 'c1', '--proto', 'sctp');
   assert.equal(usage.code, 2);
 });
+
+test('cli: policy ls needs no --tenant (every tenant\'s policies); show says where it is realized; refusals are one line', async () => {
+  assert.equal((await tenet('tenant', 'create', 'other')).code, 0);
+  for (const tenant of ['admin', 'other']) assert.equal((await tenet('policy', 'create', 'everyone', '--tenant', tenant, '--rule', 'allow any from any to any')).code, 0);
+  const ls = await tenet('policy', 'ls');
+  assert.equal(ls.code, 0, ls.err);
+  assert.match(ls.out, /^admin\s+everyone\s+1\s+0\s+/m);
+  assert.match(ls.out, /^other\s+everyone\s+1\s+0\s+/m);
+  assert.doesNotMatch((await tenet('policy', 'ls', '--tenant', 'other')).out, /^admin/m);
+  const show = await tenet('policy', 'show', 'everyone', '--tenant', 'admin');
+  assert.match(show.out, /networks:\s+- \(attached to none: not in force\)\n/);
+  assert.match(show.out, /realized:\s+- \(no host carries tenant admin yet\)\n/);
+  const dup = await tenet('policy', 'create', 'everyone', '--tenant', 'admin', '--rule', 'deny from any to any');
+  assert.deepEqual([dup.code, dup.err], [1, 'tenet: tenant admin has a policy named everyone already: pick another name, or change it with tenet policy update\n']);
+  const unknown = await tenet('net', 'update', 'red', '--tenant', 'admin', '--policy', 'everyone,nope');
+  assert.deepEqual([unknown.code, unknown.err], [1, 'tenet: tenant admin has no policy named "nope": list its policies with tenet policy ls --tenant admin\n']);
+  assert.doesNotMatch((await tenet('net', 'show', 'red', '--tenant', 'admin')).out, /policies:\s+everyone/, 'no half attach');
+  const rate = await tenet('policy', 'rate', 'everyone', '--tenant', 'admin', '--target', 'net:red', '--egress', 'fast');
+  assert.deepEqual([rate.code, rate.err.split('\n').length], [1, 2]);
+  assert.match(rate.err, /^tenet: egress rate "fast" is not a rate: /);
+  for (const tenant of ['admin', 'other']) assert.equal((await tenet('policy', 'rm', 'everyone', '--tenant', tenant)).code, 0);
+});

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { ErrorCode } from '../model/errors.js';
 import { MAX_POLICY_RULES } from '../model/limits.js';
 import { assertError, att, testApp, type TestApp } from './testing.js';
 
@@ -163,5 +164,44 @@ test('policies: policy-check resolves both ends, refuses unknown ones, and answe
   const allowed = await t.call('POST', CHECK, { from: 'c1', to: '10.2.0.5', proto: 'tcp', port: 80 });
   assert.deepEqual(allowed.body, { verdict: 'allow', rule: { policy: 'web', index: 2, text: 'allow tcp from net:red to net:green port 80' }, reason: allowed.body.reason });
   assert.equal((await t.call('POST', CHECK, { from: 'c1', to: '10.2.0.5', proto: 'tcp', port: 22 })).body.verdict, 'deny');
+  await t.app.close();
+});
+
+/** Issue 7's "Bad input" list, one request each: the one line it answers, word for word. */
+const BAD_INPUTS: [string, string, string, unknown, ErrorCode, string][] = [
+  ['malformed rule text (points at the word)', 'POST', POL, { name: 'new', rules: ['allow tcp from any to any', 'allow tcp frm any to any'] }, 'INVALID_RULE', 'rule 2, position 11: "frm" is not a keyword; expected from'],
+  ['port out of range', 'POST', POL, { name: 'new', rules: ['allow tcp from any to any port 70000'] }, 'INVALID_RULE', 'rule 1, position 32: "70000" is out of range; expected a port 1..65535 or a range such as 8000-8080'],
+  ['port on icmp', 'POST', POL, { name: 'new', rules: ['allow icmp from any to any port 80'] }, 'INVALID_RULE', 'rule 1, position 28: "port" needs tcp or udp, and this rule\'s protocol is icmp; write e.g. "allow tcp from ... port 80"'],
+  ['port on any', 'POST', POL, { name: 'new', rules: ['allow any from any to any port 80'] }, 'INVALID_RULE', 'rule 1, position 27: "port" needs tcp or udp, and this rule\'s protocol is any; write e.g. "allow tcp from ... port 80"'],
+  ['bad CIDR', 'POST', POL, { name: 'new', rules: ['deny from cidr:10.0.0.300/24 to any'] }, 'INVALID_CIDR', 'rule 1, position 16: invalid CIDR "10.0.0.300/24": give an IPv4 prefix such as 192.168.10.0/24'],
+  ['CIDR with host bits', 'POST', POL, { name: 'new', rules: ['deny from cidr:10.0.0.1/24 to any'] }, 'INVALID_CIDR', 'rule 1, position 16: CIDR "10.0.0.1/24" has host bits set: the network is 10.0.0.0/24'],
+  ['bad label', 'POST', POL, { name: 'new', rules: ['deny from group:tier to any'] }, 'INVALID_LABEL', 'rule 1, position 17: group "tier" has no "=": write group:KEY=VALUE, e.g. group:tier=web'],
+  ['unknown network in a rule', 'POST', POL, { name: 'new', rules: ['allow from any to any', 'allow from net:blue to any'] }, 'NETWORK_NOT_FOUND', 'rule 2: tenant acme has no network named "blue": create it first (tenet net create) or fix the name'],
+  ['duplicate policy name', 'POST', POL, { name: 'web', rules: ['allow from any to any'] }, 'POLICY_EXISTS', 'tenant acme has a policy named web already: pick another name, or change it with tenet policy update'],
+  ['unknown policy (show)', 'GET', `${POL}/nope`, undefined, 'POLICY_NOT_FOUND', 'tenant acme has no policy named "nope": list its policies with tenet policy ls --tenant acme'],
+  ['unknown policy (update)', 'PATCH', `${POL}/nope`, { addRules: ['allow from any to any'] }, 'POLICY_NOT_FOUND', 'tenant acme has no policy named "nope": list its policies with tenet policy ls --tenant acme'],
+  ['unknown policy (rate)', 'PUT', `${POL}/nope/rates`, { target: 'net:red', egress: '1mbit' }, 'POLICY_NOT_FOUND', 'tenant acme has no policy named "nope": list its policies with tenet policy ls --tenant acme'],
+  ['unknown policy (attach)', 'PATCH', `${T}/networks/green`, { policies: ['web', 'nope'] }, 'POLICY_NOT_FOUND', 'tenant acme has no policy named "nope": list its policies with tenet policy ls --tenant acme'],
+  ['unknown network (attach)', 'PATCH', `${T}/networks/blue`, { policies: ['web'] }, 'NETWORK_NOT_FOUND', 'tenant acme has no network named "blue": list its networks with tenet net ls'],
+  ['unknown network (rate target)', 'PUT', `${POL}/web/rates`, { target: 'net:blue', egress: '1mbit' }, 'NETWORK_NOT_FOUND', 'target net:blue: tenant acme has no network named "blue": create it first (tenet net create) or fix the name'],
+  ['a rate that is not a rate', 'PUT', `${POL}/web/rates`, { target: 'net:red', egress: 'fast' }, 'INVALID_RATE', 'egress rate "fast" is not a rate: write a number and a bit unit, e.g. 500kbit, 20mbit or 1gbit (tc units: kbit = 1000 bit/s, kibit = 1024)'],
+  ['a rate without a unit', 'PUT', `${POL}/web/rates`, { target: 'net:red', ingress: '20' }, 'INVALID_RATE', 'ingress rate "20" has no unit: write a number and a bit unit, e.g. 500kbit, 20mbit or 1gbit (tc units: kbit = 1000 bit/s, kibit = 1024)'],
+  ['a bad rule added by update', 'PATCH', `${POL}/web`, { removeRules: [1], addRules: ['allow udp from any to any port 53', 'allow udp from any to any port 0'] }, 'INVALID_RULE', 'added rule 2, position 32: "0" is out of range; expected a port 1..65535 or a range such as 8000-8080'],
+  ['rm while attached (names the networks)', 'DELETE', `${POL}/web`, undefined, 'POLICY_IN_USE', 'policy web of tenant acme is attached to networks: red: detach it first (tenet net update NET --tenant T --policy ...)'],
+];
+
+test('policies: every bad input of issue 7 is one line naming what is wrong, and nothing is written', async () => {
+  const t = await setup();
+  assert.equal((await t.call('POST', POL, { name: 'web', rules: ['allow tcp from any to any port 80'] })).status, 201);
+  assert.equal((await t.call('PATCH', `${T}/networks/red`, { policies: ['web'] })).status, 200);
+  const rev = await t.store.revision();
+  for (const [what, method, url, body, code, message] of BAD_INPUTS) {
+    const got = assertError(await t.call(method, url, body), code);
+    assert.equal(got.includes('\n'), false, `${what}: one line`);
+    assert.equal(got, message, what);
+  }
+  assert.equal(await t.store.revision(), rev, 'nothing written');
+  assertError(await t.call('GET', `${POL}/new`), 'POLICY_NOT_FOUND'); // no half-created policy
+  assert.deepEqual((await t.call('GET', `${POL}/web`)).body.policy.rules.map((r: { text: string }) => r.text), ['allow tcp from any to any port 80']);
   await t.app.close();
 });

@@ -16,7 +16,7 @@ import { kernelSkip } from '../../src/datapath/testing/kernel-env.js';
 const t = new TenetEnv();
 
 async function everything(): Promise<string> {
-  const parts = await Promise.all([t.tenet('tenant', 'ls', '-o', 'json'), t.tenet('net', 'ls', '-o', 'json'), t.tenet('ep', 'ls', '-o', 'json')]);
+  const parts = await Promise.all([t.tenet('tenant', 'ls', '-o', 'json'), t.tenet('net', 'ls', '-o', 'json'), t.tenet('ep', 'ls', '-o', 'json'), t.tenet('policy', 'ls', '-o', 'json')]);
   return parts.map((p) => p.stdout).join('\n');
 }
 
@@ -49,6 +49,17 @@ const CASES: [string, string[], RegExp][] = [
   ['a multicast MAC', ['ep', 'attach', '--tenant', 'acme', '--net', 'red', '--netns', 'NETNS', '--mac', '01:00:5e:00:00:01'], /MAC/],
   ['the gateway\'s MAC', ['ep', 'attach', '--tenant', 'acme', '--net', 'red', '--netns', 'NETNS', '--mac', 'GATEWAYMAC'], /MAC/],
   ['a MAC in use in the network', ['ep', 'attach', '--tenant', 'acme', '--net', 'red', '--netns', 'NETNS', '--mac', 'PROBEMAC'], /MAC/],
+  // Issue 7: policies (acme has "fence", attached to red). Rule errors point at the word and its position.
+  ['a malformed policy rule', ['policy', 'create', 'bad', '--tenant', 'acme', '--rule', 'allow tcp from any to any', '--rule', 'allow tcp frm any to any'], /^tenet: rule 2, position 11: "frm" is not a keyword; expected from$/],
+  ['a policy port out of range', ['policy', 'create', 'bad', '--tenant', 'acme', '--rule', 'allow tcp from any to any port 70000'], /rule 1, position 32: "70000" is out of range/],
+  ['a port on an icmp rule', ['policy', 'create', 'bad', '--tenant', 'acme', '--rule', 'allow icmp from any to any port 80'], /rule 1, position 28: "port" needs tcp or udp/],
+  ['a bad CIDR in a rule', ['policy', 'create', 'bad', '--tenant', 'acme', '--rule', 'deny from cidr:10.0.0.300/24 to any'], /rule 1, position 16: invalid CIDR "10\.0\.0\.300\/24"/],
+  ['a bad label in a rule', ['policy', 'create', 'bad', '--tenant', 'acme', '--rule', 'deny from group:tier to any'], /rule 1, position 17: group "tier" has no "="/],
+  ['an unknown network in a rule', ['policy', 'create', 'bad', '--tenant', 'acme', '--rule', 'allow from net:nope to any'], /rule 1: tenant acme has no network named "nope"/],
+  ['an unknown policy', ['net', 'update', 'red', '--tenant', 'acme', '--policy', 'fence,nope'], /no policy named "nope"/],
+  ['a duplicate policy name', ['policy', 'create', 'fence', '--tenant', 'acme', '--rule', 'deny from any to any'], /has a policy named fence already/],
+  ['a rate that is not a rate', ['policy', 'rate', 'fence', '--tenant', 'acme', '--target', 'net:red', '--egress', 'fast'], /egress rate "fast" is not a rate/],
+  ['removing a policy while attached', ['policy', 'rm', 'fence', '--tenant', 'acme'], /attached to networks: red/],
   ['a 100 KB name, answered in one short line', ['net', 'create', 'x'.repeat(100_000), '--tenant', 'acme', '--subnet', '10.9.0.0/24'], /^.{0,300}$/],
 ];
 
@@ -58,6 +69,7 @@ describe('bad input through the CLI', { skip: kernelSkip('bad input through the 
   before(async () => {
     await t.startController();
     await t.okAll([['tenant', 'create', 'acme'], ['net', 'create', 'red', '--tenant', 'acme', '--subnet', '192.168.10.0/24'], ['net', 'create', 'tiny', '--tenant', 'acme', '--subnet', '10.7.0.0/30'], ['lab', 'up', '--hosts', '1']]);
+    await t.okAll([['policy', 'create', 'fence', '--tenant', 'acme', '--rule', 'allow any from any to any'], ['net', 'update', 'red', '--tenant', 'acme', '--policy', 'fence']]);
     const r = await t.tenet('lab', 'run', 'h1', 'full', '--tenant', 'acme', '--net', 'tiny');
     assert.equal(r.stdout.trim(), '10.7.0.2', r.stderr);
     execFileSync('ip', ['netns', 'add', `${t.prefix}-c-spare`]); // lab down removes it with the rest
