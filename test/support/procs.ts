@@ -35,7 +35,9 @@ export class TenetEnv {
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     const client = new ControllerClient(`unix:${this.socket}`);
-    await waitFor(() => client.health().then((h) => h.ok || undefined, () => undefined), 10_000, 'the controller to answer');
+    // 30 s: a node start on a 2-core machine at load 15-20 took over 10 s; an early exit fails at once.
+    const exited = () => (this.controller!.exitCode !== null ? Promise.reject(new Error(`the controller exited with ${this.controller!.exitCode}`)) : undefined);
+    await waitFor(() => exited() ?? client.health().then((h) => h.ok || undefined, () => undefined), 30_000, 'the controller to answer');
     client.close();
   }
 
