@@ -168,9 +168,19 @@ export class Datapath {
     return steps;
   }
 
+  /**
+   * The deletions, and with them an in-place change of the pinning elements (diff.ts
+   * nftInPlace), which then leaves the build; both are awaited before either error is thrown.
+   */
   private async runCleanup(steps: TenantSteps): Promise<void> {
     this.logger.info({ ns: steps.ns, steps: summarize(steps) }, 'converging tenant namespace');
-    await this.ops.batch(['ip', '-n', steps.ns, '-batch', '-'], steps.cleanup);
+    const elements = steps.nftInPlace && !steps.createNs ? steps.nft : undefined;
+    const outcomes = await Promise.allSettled([
+      this.ops.batch(['ip', '-n', steps.ns, '-batch', '-'], steps.cleanup),
+      elements === undefined ? undefined : this.ops.nft(steps.ns, elements),
+    ]);
+    for (const o of outcomes) if (o.status === 'rejected') throw o.reason;
+    if (elements !== undefined) steps.nft = undefined;
   }
 
   /**

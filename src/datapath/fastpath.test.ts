@@ -100,3 +100,29 @@ test('fast path: a fresh handoff attach reads nothing; a handoff attach again re
   assert.equal(r.readBack(), true, 'o1 was in the converged plan: the kernel is read back');
   assert.equal(r.kernel.dump(), await freshDump([a1, o1, r1]), 'and its pair is made again');
 });
+
+/**
+ * A detach (Docker's Leave) on the fast path: the port's link goes and its pinning element
+ * goes, in one round of two processes started together, not one after the other.
+ */
+test('fast path: a detach deletes the link and the pinning element in one round', async () => {
+  const kernel = new FakeKernel();
+  for (const name of ['a1', 'a2', 'a3', 'r1']) kernel.addWorkload(join(dir, name));
+  const events: string[] = [];
+  const runner = {
+    run: async (argv: string[], opts: { input?: string; allowFail?: boolean } = {}) => {
+      const what = argv.includes('nft') ? 'nft' : argv[0]!;
+      events.push(`start ${what}`);
+      await new Promise((resolve) => setImmediate(resolve));
+      events.push(`end ${what}`);
+      return new RecordingRunner((a, i) => kernel.exec(a, i)).run(argv, opts);
+    },
+  };
+  const dp = new Datapath(runner, silentLogger, { listNamespaces: () => kernel.listNamespaces(), ownership: fakeOwnership(kernel) });
+  const plan = (endpoints: Endpoint[]) => buildPlan({ host: 'h1', vtep: '10.0.0.1', underlayMtu: 1500, underlay: 'default', nsPrefix: 'tn-', networks: [red], endpoints, hosts });
+  await dp.set(plan([a1, a2]), ACME);
+  events.length = 0;
+  await dp.set(plan([a2]), ACME);
+  assert.deepEqual(events, ['start ip', 'start nft', 'end ip', 'end nft']);
+  assert.equal(kernel.dump(), await freshDump([a2]), 'and the kernel is what a full reconcile makes');
+});
