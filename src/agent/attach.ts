@@ -58,7 +58,7 @@ export async function attach(agent: Agent, req: AttachRequest, logger: Logger): 
   }
   agent.cache.putLocalEndpoint(created);
   await untilNetworkKnown(agent.cache, created);
-  if (attachment.kind === 'handoff') agent.opts.datapath.readBackNext(tenantNs(agent.opts.nsPrefix, tenant));
+  if (attachment.kind === 'handoff') agent.opts.datapath.readBackNext(tenantNs(agent.opts.nsPrefix, tenant), created.id);
   try {
     const failure = portFailure(agent, created, await agent.reconcileTenants(new Set([tenant]), created.id));
     if (failure) {
@@ -79,7 +79,7 @@ export async function attachExisting(agent: Agent, id: string, req: AttachExisti
   const ep = await agent.claims.attaching(id, () => agent.opts.controller.attachEndpoint(id, { host: agent.host, attachment }));
   agent.cache.putLocalEndpoint(ep);
   await untilNetworkKnown(agent.cache, ep);
-  if (attachment.kind === 'handoff') agent.opts.datapath.readBackNext(tenantNs(agent.opts.nsPrefix, ep.tenant));
+  if (attachment.kind === 'handoff') agent.opts.datapath.readBackNext(tenantNs(agent.opts.nsPrefix, ep.tenant), id);
   try {
     const failure = portFailure(agent, ep, await agent.reconcileTenants(new Set([ep.tenant]), id));
     if (failure) {
@@ -136,9 +136,10 @@ function hasNamespace(req: AttachExistingRequest): boolean {
 /**
  * What the endpoint is bound to. A namespace: the guard's check of it, and the attachment
  * records the identity it returns. A handoff: the host-side interface Tenet will make
- * (src/datapath/handoff.ts), named from the endpoint id; the next reconcile of the tenant
- * reads the kernel back, so a Join after the runtime's sandbox (and with it the pair) was
- * destroyed finds the pair made again instead of the fast path's memory of it.
+ * (src/datapath/handoff.ts), named from the endpoint id; when the endpoint already had a
+ * port here, the next reconcile of the tenant reads the kernel back, so a Join after the
+ * runtime's sandbox (and with it the pair) was destroyed finds the pair made again instead
+ * of the fast path's memory of it (Datapath.readBackNext; a fresh Join keeps the fast path).
  */
 async function binding(agent: Agent, req: AttachExistingRequest, ifname: string, id: string): Promise<Attachment> {
   if (req.handoff === true) {

@@ -66,10 +66,16 @@ export class Datapath {
   /**
    * The next targeted set() of this tenant namespace reads the kernel back instead of trusting
    * the plan it converged to: a handoff pair can vanish with a runtime's sandbox, which no
-   * plan change announces (handoff.ts). A handoff attach calls this first.
+   * plan change announces (handoff.ts). A handoff attach calls this first, with its endpoint:
+   * only a plan that already holds a port of that endpoint (a Join again for an endpoint still
+   * attached, whose pair may have gone with its old sandbox) is distrusted. A fresh Join, the
+   * usual one (Docker makes an endpoint per container start), has no port the plan knows: its
+   * pair is made as new either way, so it keeps the fast path (docs/benchmarks.md, Docker),
+   * and drift elsewhere in the tenant is the full reconcile's to repair, as for netns ports.
    */
-  readBackNext(ns: string): void {
-    this.converged.delete(ns);
+  readBackNext(ns: string, endpointId?: string): void {
+    const known = this.converged.get(ns);
+    if (endpointId === undefined || known?.ports.some((p) => p.endpointId === endpointId)) this.converged.delete(ns);
   }
 
   /** Identities of the namespaces Tenet made: nothing may be attached into them. */
@@ -162,9 +168,19 @@ export class Datapath {
     return steps;
   }
 
+  /**
+   * The deletions, and with them an in-place change of the pinning elements (diff.ts
+   * nftInPlace), which then leaves the build; both are awaited before either error is thrown.
+   */
   private async runCleanup(steps: TenantSteps): Promise<void> {
     this.logger.info({ ns: steps.ns, steps: summarize(steps) }, 'converging tenant namespace');
-    await this.ops.batch(['ip', '-n', steps.ns, '-batch', '-'], steps.cleanup);
+    const elements = steps.nftInPlace && !steps.createNs ? steps.nft : undefined;
+    const outcomes = await Promise.allSettled([
+      this.ops.batch(['ip', '-n', steps.ns, '-batch', '-'], steps.cleanup),
+      elements === undefined ? undefined : this.ops.nft(steps.ns, elements),
+    ]);
+    for (const o of outcomes) if (o.status === 'rejected') throw o.reason;
+    if (elements !== undefined) steps.nft = undefined;
   }
 
   /**

@@ -30,6 +30,12 @@ export interface TenantSteps {
   /** `nft -f -` inside ns, when the ruleset differs. */
   nft?: string;
   /**
+   * `nft` only adds and deletes pinning elements (no ruleset load): it names ports as strings
+   * and depends on no link, so it runs alongside the cleanup (a Leave pays one round of
+   * processes, not two: docs/benchmarks.md, Docker).
+   */
+  nftInPlace?: boolean;
+  /**
    * Set with a whole-ruleset load: br_netfilter on (the tenant has a policy, docs/adr/013) or
    * off. Switched on after the ruleset loads and off before, so bridged traffic never meets
    * a forward chain that was not written for it.
@@ -83,6 +89,7 @@ export function diffTenant(ns: string, plan: TenantPlan, state: TenantState): Te
   const nft = rulesetScript(plan);
   const whole = nft.hash !== state.nftHash;
   steps.nft = whole ? nft.script : elementsScript(pinElements(plan), state.pinned);
+  if (!whole && steps.nft) steps.nftInPlace = true;
   // A new namespace is made with br_netfilter off; otherwise it is switched with the policy's presence.
   const policy = plan.policy !== undefined;
   if (whole && policy !== (state.exists ? !!state.policy : false)) steps.brnf = policy;

@@ -15,7 +15,7 @@ import { buildPlan } from './plan.js';
 import { RecordingRunner } from './runner.js';
 import { FakeKernel } from './testing/fake-kernel.js';
 import { fakeOwnership } from './testing/ownership.js';
-import { ep, host, net } from './testing/objects.js';
+import { ep, handedOff, host, net } from './testing/objects.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tenet-fastpath-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -43,7 +43,7 @@ function rig(shared?: FakeKernel) {
     return dp.set(plan, only);
   };
   const readBack = () => recorder.calls.some((c) => c.argv.includes('show'));
-  return { kernel, set, readBack };
+  return { kernel, set, readBack, dp };
 }
 
 async function freshDump(endpoints: Endpoint[]): Promise<string> {
@@ -77,4 +77,52 @@ test('fast path: the first call, a full set() and a call after a failure read th
   await r.set([a1, a2, r1], ACME);
   assert.equal(r.readBack(), true, 'after a failure the next call reads the kernel');
   assert.equal(r.kernel.dump(), await freshDump([a1, a2, r1]));
+});
+
+/**
+ * Docker's Join (a handoff attach) marks the tenant for a read-back only when the converged
+ * plan already holds that endpoint's port: its pair may have vanished with an old sandbox.
+ * A fresh Join keeps the fast path; both give the kernel a full reconcile gives.
+ */
+test('fast path: a fresh handoff attach reads nothing; a handoff attach again reads the kernel back', async () => {
+  const o1 = handedOff(ep('o1', red, 'h1', '192.168.10.5', ''));
+  const tnv = `tnv${o1.attachment?.kind === 'handoff' ? o1.attachment.hostIfname.slice(3) : ''}`;
+  const r = rig();
+  await r.set([a1, r1]);
+  r.dp.readBackNext('tn-acme', 'o1');
+  await r.set([a1, o1, r1], ACME);
+  assert.equal(r.readBack(), false, 'a fresh Join: nothing of o1 can be in the kernel, no read-back');
+  assert.equal(r.kernel.dump(), await freshDump([a1, o1, r1]));
+  // The runtime's sandbox was destroyed with the pair in it; the endpoint stays attached and Joins again.
+  assert.equal(r.kernel.exec(['ip', '-n', 'tn-acme', 'link', 'del', tnv]).code, 0);
+  r.dp.readBackNext('tn-acme', 'o1');
+  await r.set([a1, o1, r1], ACME);
+  assert.equal(r.readBack(), true, 'o1 was in the converged plan: the kernel is read back');
+  assert.equal(r.kernel.dump(), await freshDump([a1, o1, r1]), 'and its pair is made again');
+});
+
+/**
+ * A detach (Docker's Leave) on the fast path: the port's link goes and its pinning element
+ * goes, in one round of two processes started together, not one after the other.
+ */
+test('fast path: a detach deletes the link and the pinning element in one round', async () => {
+  const kernel = new FakeKernel();
+  for (const name of ['a1', 'a2', 'a3', 'r1']) kernel.addWorkload(join(dir, name));
+  const events: string[] = [];
+  const runner = {
+    run: async (argv: string[], opts: { input?: string; allowFail?: boolean } = {}) => {
+      const what = argv.includes('nft') ? 'nft' : argv[0]!;
+      events.push(`start ${what}`);
+      await new Promise((resolve) => setImmediate(resolve));
+      events.push(`end ${what}`);
+      return new RecordingRunner((a, i) => kernel.exec(a, i)).run(argv, opts);
+    },
+  };
+  const dp = new Datapath(runner, silentLogger, { listNamespaces: () => kernel.listNamespaces(), ownership: fakeOwnership(kernel) });
+  const plan = (endpoints: Endpoint[]) => buildPlan({ host: 'h1', vtep: '10.0.0.1', underlayMtu: 1500, underlay: 'default', nsPrefix: 'tn-', networks: [red], endpoints, hosts });
+  await dp.set(plan([a1, a2]), ACME);
+  events.length = 0;
+  await dp.set(plan([a2]), ACME);
+  assert.deepEqual(events, ['start ip', 'start nft', 'end ip', 'end nft']);
+  assert.equal(kernel.dump(), await freshDump([a2]), 'and the kernel is what a full reconcile makes');
 });

@@ -4,7 +4,7 @@
  * control that Tenet's own stale namespace is removed by the same set().
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -15,6 +15,7 @@ import { buildPlan } from './plan.js';
 import { FakeKernel } from './testing/fake-kernel.js';
 import { ep, host, net } from './testing/objects.js';
 import { fakeOwnership } from './testing/ownership.js';
+import { MarkerOwnership, type Identified } from './ownership.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tenet-ownership-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -72,4 +73,34 @@ test('a namespace re-made under the same name by someone else is not Tenet\'s an
   assert.deepEqual(await k.listNamespaces(), ['tn-acme'], 'and it is never deleted');
   assert.equal(k.exec(['ip', 'netns', 'del', 'tn-acme']).code, 0);
   assert.deepEqual([...(await set(k, [a1])).failedNamespaces], [], 'positive control: once it is gone Tenet makes its own again');
+});
+
+/**
+ * Two agents share the marks' directory but not /run/netns (one runs in a private mount
+ * namespace, as the Docker benchmark's does). The one that cannot see the other's namespace
+ * must not delete its mark; the positive control: an agent in the writer's own mount
+ * namespace, for which "not in /run/netns" does mean gone, prunes it.
+ */
+test("an agent never prunes the mark of a namespace it merely cannot see (another mount namespace)", async () => {
+  const marks = mkdtempSync(join(dir, 'marks-'));
+  const seen = new Map<string, Identified>([['tn-acme', { identity: { dev: 4, ino: 77 }, mark: '4:77:123' }]]);
+  const mine = new MarkerOwnership(marks, async (ns) => seen.get(ns), async () => '9:1');
+  const blind = (mnt: string) => new MarkerOwnership(marks, async () => undefined, async () => mnt);
+  await mine.intend('tn-acme');
+  await mine.mark('tn-acme');
+  assert.deepEqual(await blind('9:2').ownedIdentities(), [], 'the other agent sees no namespace of ours');
+  assert.equal(await mine.owns('tn-acme'), true, 'and our mark survived its look');
+  seen.delete('tn-acme'); // removed behind Tenet's back, in our own mount namespace
+  assert.deepEqual(await blind('9:1').ownedIdentities(), []);
+  assert.equal(existsSync(join(marks, 'tn-acme')), false, 'positive control: in the writer\'s mount namespace the stale mark is pruned');
+});
+
+test('a mark without a writer (an older Tenet) is never pruned, and still counts while its namespace lives', async () => {
+  const marks = mkdtempSync(join(dir, 'old-'));
+  writeFileSync(join(marks, 'tn-old'), '4:78:5\n');
+  const live = new MarkerOwnership(marks, async () => ({ identity: { dev: 4, ino: 78 }, mark: '4:78:5' }), async () => '9:1');
+  assert.deepEqual(await live.ownedIdentities(), [{ dev: 4, ino: 78 }]);
+  assert.equal(await live.owns('tn-old'), true);
+  await new MarkerOwnership(marks, async () => undefined, async () => '9:1').ownedIdentities();
+  assert.equal(existsSync(join(marks, 'tn-old')), true);
 });
