@@ -1,5 +1,5 @@
 /**
- * `docker network create` options on a real dockerd (testing/harness.ts) and a real `tenet
+ * `docker network create` options on a real dockerd (test/support/dockerd.ts) and a real `tenet
  * up --docker`: each is either honoured, with its effect checked in Tenet and inside a
  * container, or refused with one clear line and nothing left in Tenet or in Docker.
  * --internal means: containers get no default route (Join names no gateway), so they reach
@@ -11,13 +11,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { Dockerd, ensureDockerInstalled, eventually, exec, IMAGE, TenetUp, type Out } from './testing/harness.js';
+import { BUSYBOX_IMAGE as IMAGE, ensureDockerInstalled, TestDockerd } from '../support/dockerd.js';
+import { eventually, exec, TenetUp, type Out } from '../support/tenet-up.js';
 
 const suffix = randomBytes(3).toString('hex');
 const dir = mkdtempSync(join(tmpdir(), `tenet-dko-${suffix}-`));
-const dockerd = new Dockerd(dir);
+const dockerd = new TestDockerd({ ownPlugins: true });
 const tenet = new TenetUp(dir, `dko-${suffix}`, `tdo${suffix}-`, dockerd);
-const docker = (...a: string[]) => dockerd.docker(...a);
+const docker = (...a: string[]) => dockerd.cli(...a);
 const CREATE = ['network', 'create', '-d', 'tenet', '--ipam-driver', 'tenet', '-o', 'tenant=admin'];
 // VXLAN devices of every Tenet on this machine share the host's UDP 4789: a VNI of our own,
 // so a test or benchmark running beside this one (same first automatic VNI) never clashes.
