@@ -29,6 +29,19 @@ export interface PrivateDockerdOptions {
   netns?: string;
 }
 
+/** Runs a command to its end (bounded), never throwing: its exit code and output. */
+export function runCaptured(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<CliOutput> {
+  return new Promise((resolve) => {
+    const p = spawn(cmd, args, { env: { ...process.env, ...env }, timeout: timeoutMs });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (c: Buffer) => (stdout += c));
+    p.stderr.on('data', (c: Buffer) => (stderr += c));
+    p.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+    p.on('error', (err) => resolve({ code: 1, stdout, stderr: err.message }));
+  });
+}
+
 export class PrivateDockerd {
   readonly dir = mkdtempSync(join(tmpdir(), 'tdk-'));
   readonly plan: DockerdPlan;
@@ -58,15 +71,7 @@ export class PrivateDockerd {
 
   /** The docker CLI against this daemon, its exit code and output as they are (bounded: 60 s). */
   cli(...args: string[]): Promise<CliOutput> {
-    return new Promise((resolve) => {
-      const p = spawn('docker', ['-H', `unix://${this.socket}`, ...args], { timeout: 60_000 });
-      let stdout = '';
-      let stderr = '';
-      p.stdout.on('data', (c: Buffer) => (stdout += c));
-      p.stderr.on('data', (c: Buffer) => (stderr += c));
-      p.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-      p.on('error', (err) => resolve({ code: 1, stdout, stderr: err.message }));
-    });
+    return runCaptured('docker', ['-H', `unix://${this.socket}`, ...args]);
   }
 
   /** busybox-static as an image: one binary, a symlink per applet. */

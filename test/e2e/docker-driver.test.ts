@@ -7,12 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { BUSYBOX_IMAGE as IMAGE, ensureDockerInstalled, TestDockerd } from '../support/dockerd.js';
-import { eventually, exec, TenetUp, type Out } from '../support/tenet-up.js';
+import { BUSYBOX_IMAGE as IMAGE, TestDockerd } from '../support/dockerd.js';
+import { eventually, TenetUp, type Out } from '../support/tenet-up.js';
 
 const suffix = randomBytes(3).toString('hex');
 const dir = mkdtempSync(join(tmpdir(), `tenet-dk-${suffix}-`));
@@ -32,21 +32,8 @@ const ipOf = async (c: string, net: string) => ok(await docker('inspect', '-f', 
 const dockerNets = async () => ok(await docker('network', 'ls', '--format', '{{.Name}} {{.Driver}}'), 'network ls');
 const tenetNets = async () => JSON.parse(ok(await tenet.tenet('-o', 'json', 'net', 'ls'), 'tenet net ls')) as { tenant: string; name: string; subnet: string }[];
 
-before(async () => {
-  await ensureDockerInstalled();
-  await dockerd.start();
-  await dockerd.importBusybox();
-  await tenet.start();
-  ok(await tenet.tenet('tenant', 'create', 'admin'), 'tenant create');
-});
-
-after(async () => {
-  await dockerd.stop().catch(() => undefined);
-  await tenet.stop();
-  const ns = (await exec('ip', ['netns', 'list'])).stdout.split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(tenet.nsPrefix));
-  for (const n of ns) await exec('ip', ['netns', 'del', n]);
-  rmSync(dir, { recursive: true, force: true });
-});
+before(() => tenet.setUp('admin'));
+after(() => tenet.tearDown());
 
 test('tenet docker setup finds dockerd and the plugin, and writes a spec file for a socket outside /run/docker/plugins', async () => {
   const out = ok(await tenet.tenet('docker', 'setup', '--docker-socket', dockerd.socket, '--docker-plugin-socket', join(dockerd.pluginDir, 'tenet.sock'), '--spec-dir', join(dir, 'spec')), 'setup');

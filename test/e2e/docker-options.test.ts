@@ -7,12 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { BUSYBOX_IMAGE as IMAGE, ensureDockerInstalled, TestDockerd } from '../support/dockerd.js';
-import { eventually, exec, TenetUp, type Out } from '../support/tenet-up.js';
+import { BUSYBOX_IMAGE as IMAGE, TestDockerd } from '../support/dockerd.js';
+import { eventually, TenetUp, type Out } from '../support/tenet-up.js';
 
 const suffix = randomBytes(3).toString('hex');
 const dir = mkdtempSync(join(tmpdir(), `tenet-dko-${suffix}-`));
@@ -45,21 +45,8 @@ const tenetNets = async () => JSON.parse(ok(await tenet.tenet('-o', 'json', 'net
 const dockerNets = async () => ok(await docker('network', 'ls', '--format', '{{.Name}}'), 'network ls').split('\n');
 const shown = (net: string) => eventually(async () => (await tenetNets()).some((n) => n.name === net));
 
-before(async () => {
-  await ensureDockerInstalled();
-  await dockerd.start();
-  await dockerd.importBusybox();
-  await tenet.start();
-  ok(await tenet.tenet('tenant', 'create', 'admin'), 'tenant create');
-});
-
-after(async () => {
-  await dockerd.stop().catch(() => undefined);
-  await tenet.stop();
-  const ns = (await exec('ip', ['netns', 'list'])).stdout.split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(tenet.nsPrefix));
-  for (const n of ns) await exec('ip', ['netns', 'del', n]);
-  rmSync(dir, { recursive: true, force: true });
-});
+before(() => tenet.setUp('admin'));
+after(() => tenet.tearDown());
 
 test('--gateway, --ip-range, --aux-address, -o mtu=, -o vni= and labels are honoured, in Tenet and in the container', async () => {
   // The range 192.168.81.128/30 holds .128-.131; .129 and .130 are aux addresses: .128 and .131 are all there is.

@@ -5,28 +5,16 @@
  * the small process helpers the Docker tests share. Stopped by its PID.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TestDockerd } from './dockerd.js';
+import { runCaptured, type CliOutput as Out } from '../../src/lab/private-dockerd.js';
+import { ensureDockerInstalled, type TestDockerd } from './dockerd.js';
 import { TENET } from './procs.js';
 
-export interface Out {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type { Out };
 
 /** Runs a command to its end (bounded), never throwing: its exit code and output. */
-export function exec(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<Out> {
-  return new Promise((resolve) => {
-    const p = spawn(cmd, args, { env: { ...process.env, ...env }, timeout: timeoutMs });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (c: Buffer) => (stdout += c));
-    p.stderr.on('data', (c: Buffer) => (stderr += c));
-    p.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-    p.on('error', (err) => resolve({ code: 1, stdout, stderr: err.message }));
-  });
-}
+export const exec = runCaptured;
 
 /** Polls `check` until it returns a truthy value (bounded); the last value otherwise. */
 export async function eventually<T>(check: () => Promise<T>, tries = 60, delayMs = 250): Promise<T> {
@@ -60,6 +48,25 @@ export class TenetUp {
       });
       child.once('exit', (code) => reject(new Error(`tenet up exited (${code}): ${out.slice(-2000)}`)));
     });
+  }
+
+  /** A test's `before`: docker installed, the dockerd up with busybox, tenet up, `tenant` made. */
+  async setUp(tenant: string): Promise<void> {
+    await ensureDockerInstalled();
+    await this.dockerd.start();
+    await this.dockerd.importBusybox();
+    await this.start();
+    const out = await this.tenet('tenant', 'create', tenant);
+    if (out.code !== 0) throw new Error(`tenant create ${tenant}: ${out.stderr}`);
+  }
+
+  /** A test's `after`, even after a failure: dockerd (its containers first), tenet, our namespaces, our directory. */
+  async tearDown(): Promise<void> {
+    await this.dockerd.stop().catch(() => undefined);
+    await this.stop();
+    const ns = (await exec('ip', ['netns', 'list'])).stdout.split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(this.nsPrefix));
+    for (const n of ns) await exec('ip', ['netns', 'del', n]);
+    rmSync(this.dir, { recursive: true, force: true });
   }
 
   async stop(): Promise<void> {
