@@ -137,7 +137,7 @@ async function startTenet(dockerd: PrivateDockerd, cleanup: Cleanup) {
   const log = join(dir, 'tenet.log');
   const fd = openSync(log, 'a');
   const args = ['up', '--data-dir', join(dir, 'data'), '--socket', join(dir, 'ctl.sock'), '--agent-socket', join(dir, 'agent.sock'), '--host', prefix, '--ns-prefix', `${prefix}-`,
-    '--state-dir', join(dir, 'agent-state'), '--docker', '--docker-socket', dockerd.socket, '--docker-plugin-socket', join(PLUGIN_DIR, 'tenet.sock')];
+    '--state-dir', join(dir, 'agent-state'), '--cni-socket', join(dir, 'cni.sock'), '--docker', '--docker-socket', dockerd.socket, '--docker-plugin-socket', join(PLUGIN_DIR, 'tenet.sock')];
   const child = spawn(process.execPath, [TENET_ENTRY, ...args], { stdio: ['ignore', fd, fd], env: { ...process.env, TENET_LOG_LEVEL: 'debug' } });
   closeSync(fd);
   cleanup.add(`stop tenet up pid ${child.pid}`, () => stopChild(child));

@@ -37,7 +37,7 @@ export class TenetUp {
   async start(): Promise<void> {
     const d = this.dir;
     const args = ['up', '--data-dir', join(d, 'tenet-data'), '--socket', join(d, 'ctl.sock'), '--agent-socket', join(d, 'agent.sock'), '--host', this.host, '--ns-prefix', this.nsPrefix,
-      '--state-dir', join(d, 'agent-state'), '--docker', '--docker-socket', this.dockerd.socket, '--docker-plugin-socket', join(this.dockerd.pluginDir, 'tenet.sock')];
+      '--state-dir', join(d, 'agent-state'), '--cni-socket', join(d, 'cni.sock'), '--docker', '--docker-socket', this.dockerd.socket, '--docker-plugin-socket', join(this.dockerd.pluginDir, 'tenet.sock')];
     const child = spawn(process.execPath, [TENET, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
     this.child = child;
     await new Promise<void>((resolve, reject) => {
