@@ -22,7 +22,7 @@ import { promisify } from 'node:util';
 import { waitFor } from '../src/base/async.js';
 import { formatTable } from '../src/base/table.js';
 import { TENET_ENTRY } from '../src/lab/config.js';
-import { BUSYBOX_IMAGE, TestDockerd } from './lib/dockerd.js';
+import { BUSYBOX_IMAGE, PrivateDockerd } from './lib/dockerd.js';
 import { deleteByPrefix, now } from './lib/kernel.js';
 import { intArg, printReproduce, runBench, type Cleanup } from './lib/main.js';
 import { fmt, LATENCY_HEADERS, latencyRow, median, percentiles } from './lib/stats.js';
@@ -70,7 +70,7 @@ async function body(cleanup: Cleanup): Promise<void> {
   const empty = process.argv.includes('--empty');
   printReproduce('docker-run', `--runs ${runs}${empty ? ' --empty' : ''}`);
   console.log(empty ? 'no other container on the networks' : 'one resident container on the Tenet and on the bridge network');
-  const dockerd = new TestDockerd();
+  const dockerd = new PrivateDockerd();
   cleanup.add('stop dockerd', () => dockerd.stop());
   await dockerd.start();
   await dockerd.importBusybox();
@@ -116,7 +116,7 @@ async function body(cleanup: Cleanup): Promise<void> {
   }
 }
 
-async function timeOne(dockerd: TestDockerd, k: Kind): Promise<void> {
+async function timeOne(dockerd: PrivateDockerd, k: Kind): Promise<void> {
   const t0 = now();
   try {
     await dockerd.docker('run', '--rm', `--net=${k.net}`, BUSYBOX_IMAGE, 'true');
@@ -129,7 +129,7 @@ async function timeOne(dockerd: TestDockerd, k: Kind): Promise<void> {
 }
 
 /** `tenet up --docker` (controller and agent in one process) on the private dockerd, debug log to a file. */
-async function startTenet(dockerd: TestDockerd, cleanup: Cleanup) {
+async function startTenet(dockerd: PrivateDockerd, cleanup: Cleanup) {
   const prefix = `bdk${randomBytes(2).toString('hex')}`;
   const dir = mkdtempSync(join(tmpdir(), `tenet-bench-${prefix}-`));
   cleanup.add(`remove ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
@@ -137,7 +137,7 @@ async function startTenet(dockerd: TestDockerd, cleanup: Cleanup) {
   const log = join(dir, 'tenet.log');
   const fd = openSync(log, 'a');
   const args = ['up', '--data-dir', join(dir, 'data'), '--socket', join(dir, 'ctl.sock'), '--agent-socket', join(dir, 'agent.sock'), '--host', prefix, '--ns-prefix', `${prefix}-`,
-    '--state-dir', join(dir, 'agent-state'), '--docker', '--docker-socket', dockerd.socket, '--docker-plugin-socket', join(PLUGIN_DIR, 'tenet.sock')];
+    '--state-dir', join(dir, 'agent-state'), '--cni-socket', join(dir, 'cni.sock'), '--docker', '--docker-socket', dockerd.socket, '--docker-plugin-socket', join(PLUGIN_DIR, 'tenet.sock')];
   const child = spawn(process.execPath, [TENET_ENTRY, ...args], { stdio: ['ignore', fd, fd], env: { ...process.env, TENET_LOG_LEVEL: 'debug' } });
   closeSync(fd);
   cleanup.add(`stop tenet up pid ${child.pid}`, () => stopChild(child));

@@ -1,6 +1,6 @@
 /**
  * The one place benchmarks get a private dockerd from (vfs storage, --bridge=none,
- * --iptables=false, its own roots and socket, a busybox image). The logic lives with the
- * tests for now; when it moves to src/lab/dockerd.ts only this line changes.
+ * --iptables=false, its own roots and socket, a busybox image): the lab's, the same one
+ * tests use (src/lab/private-dockerd.ts).
  */
-export { BUSYBOX_IMAGE, TestDockerd } from '../../test/support/dockerd.js';
+export { PRIVATE_BUSYBOX_IMAGE as BUSYBOX_IMAGE, PrivateDockerd } from '../../src/lab/private-dockerd.js';

@@ -17,6 +17,8 @@ export interface DockerNetwork {
   Name: string;
   Driver: string;
   Options: Record<string, string> | null;
+  /** `docker network create --internal`. */
+  Internal?: boolean;
   IPAM: { Driver: string; Config: { Subnet?: string; Gateway?: string }[] | null };
   Containers?: Record<string, unknown> | null;
 }

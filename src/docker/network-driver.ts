@@ -5,9 +5,12 @@
  *
  * CreateNetwork creates (or adopts) the Tenet network when it can name it: with `-o
  * network=N` (what the network sync passes when it mirrors a Tenet network into dockerd).
- * Otherwise dockerd never tells a driver the network's name, so the checks that can fail the
- * create run here (tenant, options, subnet clash) and the Tenet network is made a moment
- * later by the sync, which reads the name from dockerd (network-sync.ts). Endpoints are
+ * Otherwise dockerd never tells a driver the network's name (libnetwork's CreateNetwork
+ * request carries only the id, the options and the IPAM data), so the checks that can fail
+ * the create run here (options, VNI; with `-o tenant=` also the tenant and a subnet clash)
+ * and the Tenet network is made a moment later by the sync, which reads the name from
+ * dockerd (network-sync.ts). Without `-o tenant=` the tenant may be in the name (Contiv's
+ * NAME/TENANT), so its checks wait for the sync; a refusal there removes the docker network. Endpoints are
  * Tenet endpoints whose id is Docker's EndpointID; Join is a handoff attach (ADR 005).
  */
 import { overlaps, parseCidr } from '../base/cidr.js';
@@ -53,15 +56,15 @@ async function createNetwork(ctx: DriverContext, b: Record<string, unknown>) {
   if (!ipam?.Pool) refuse('a Tenet network needs a subnet', 'give --subnet CIDR and --ipam-driver tenet');
   const pool = [...ctx.state.pools.values()].reverse().find((p) => p.subnet === ipam.Pool && !p.dockerId);
   if (!pool) refuse(`docker network ${dockerId.slice(0, 12)} does not use Tenet's IPAM`, 'add --ipam-driver tenet');
+  // Without -o tenant= the tenant may come from the name (NAME/TENANT), which dockerd never
+  // passes to a driver: the tenant's checks wait until the sync reads the name (network-sync.ts).
+  const tenantKnown = opts.tenant !== undefined || opts.network !== undefined;
   const tenant = opts.tenant ?? ctx.defaultTenant;
-  await ctx.controller.getTenant(tenant).catch((err) => {
-    if (err instanceof TenetError && err.code === 'TENANT_NOT_FOUND') throw new TenetError('TENANT_NOT_FOUND', `no tenant ${tenant}`, `create it (tenet tenant create ${tenant}) or name another with -o tenant=NAME`);
-    throw err;
-  });
+  if (tenantKnown) await tenantExists(ctx, tenant);
   const gateway = ipam.Gateway?.split('/')[0];
-  const binding: BindingRecord = { dockerId, tenant, subnet: ipam.Pool, gateway, mtu: opts.mtu, vni: opts.vni, internal: opts.internal, poolId: pool.id, createdAt: new Date().toISOString() };
+  const binding: BindingRecord = { dockerId, tenant, tenantOption: opts.tenant, subnet: ipam.Pool, gateway, mtu: opts.mtu, vni: opts.vni, internal: opts.internal, poolId: pool.id, createdAt: new Date().toISOString() };
   if (opts.network) await adoptOrCreate(ctx, binding, opts.network, pool.aux);
-  else await precheck(ctx, binding, opts);
+  else await precheck(ctx, binding, opts, tenantKnown);
   pool.dockerId = dockerId;
   ctx.state.bindings.set(dockerId, binding);
   ctx.state.save();
@@ -91,11 +94,21 @@ export async function adoptOrCreate(ctx: DriverContext, binding: BindingRecord, 
   return net;
 }
 
-/** The refusals a Tenet create would give, made before dockerd records the network. */
-async function precheck(ctx: DriverContext, binding: BindingRecord, opts: NetworkOptions): Promise<void> {
+async function tenantExists(ctx: DriverContext, tenant: string): Promise<void> {
+  await ctx.controller.getTenant(tenant).catch((err) => {
+    if (err instanceof TenetError && err.code === 'TENANT_NOT_FOUND') throw new TenetError('TENANT_NOT_FOUND', `no tenant ${tenant}`, `create it (tenet tenant create ${tenant}) or name another with -o tenant=NAME`);
+    throw err;
+  });
+}
+
+/**
+ * The refusals a Tenet create would give, made before dockerd records the network: those of
+ * the tenant only when it is known (`tenantKnown`), the VNI's always (VNIs are global).
+ */
+async function precheck(ctx: DriverContext, binding: BindingRecord, opts: NetworkOptions, tenantKnown: boolean): Promise<void> {
   const mine = parseCidr(binding.subnet)!;
   const all = await ctx.controller.listNetworks();
-  const clash = all.find((n) => n.tenant === binding.tenant && overlaps(parseCidr(n.subnet)!, mine));
+  const clash = tenantKnown && all.find((n) => n.tenant === binding.tenant && overlaps(parseCidr(n.subnet)!, mine));
   if (clash) throw new TenetError('SUBNET_OVERLAP', `subnet ${binding.subnet} overlaps network ${clash.name} (${clash.subnet}) of tenant ${binding.tenant}`, 'choose a subnet no network of the tenant uses (tenet net ls)');
   const vni = opts.vni !== undefined && all.find((n) => n.vni === opts.vni);
   if (vni) throw new TenetError('VNI_IN_USE', `VNI ${opts.vni} belongs to network ${vni.name} of tenant ${vni.tenant}`, 'leave out -o vni= to get a free one');

@@ -84,13 +84,13 @@ export class NetworkSync {
     for (const n of tenet) if (!this.ctx.state.bindingOf(n.tenant, n.name)) await this.createInDocker(n, docker);
   }
 
-  /** A docker network of ours with no entry in the map (state file lost): rebuilt from dockerd's record. */
+  /** A docker network of ours with no entry in the map (state file lost): rebuilt from dockerd's record (name, `-o` options, `--internal`). */
   private rebind(d: DockerNetwork): void {
     const o = d.Options ?? {};
     const named = o.network ? { tenant: o.tenant ?? this.ctx.defaultTenant, network: o.network } : safeName(d.Name, o.tenant, this.ctx.defaultTenant);
     const subnet = d.IPAM.Config?.[0]?.Subnet;
     if (!named || !subnet) return;
-    const b: BindingRecord = { dockerId: d.Id, ...named, subnet, gateway: d.IPAM.Config?.[0]?.Gateway, internal: false, createdAt: new Date().toISOString() };
+    const b: BindingRecord = { dockerId: d.Id, ...named, subnet, gateway: d.IPAM.Config?.[0]?.Gateway, internal: d.Internal === true, createdAt: new Date().toISOString() };
     this.ctx.state.bindings.set(d.Id, b);
     this.ctx.state.save();
   }
@@ -102,7 +102,7 @@ export class NetworkSync {
     }
     const pool = b.poolId ? this.ctx.state.pools.get(b.poolId) : undefined;
     try {
-      const { tenant, network } = fromDockerName(d.Name, b.tenant === this.ctx.defaultTenant ? undefined : b.tenant, this.ctx.defaultTenant);
+      const { tenant, network } = fromDockerName(d.Name, b.tenantOption, this.ctx.defaultTenant);
       b.tenant = tenant;
       await adoptOrCreate(this.ctx, b, network, pool?.aux ?? []);
       this.ctx.state.save();

@@ -26,12 +26,15 @@ export interface PoolRecord {
 export interface BindingRecord {
   dockerId: string;
   tenant: string;
+  /** `-o tenant=` as given; absent: the tenant comes from the docker name (NAME/TENANT) or is the default one. */
+  tenantOption?: string;
   /** The Tenet network's name; absent while pending (its docker name is not known yet). */
   network?: string;
   subnet: string;
   gateway?: string;
   mtu?: number;
   vni?: number;
+  /** `--internal`: no default route in the containers. Rebuilt from dockerd's `Internal` flag when the map is lost. */
   internal: boolean;
   poolId?: string;
   createdAt: string;

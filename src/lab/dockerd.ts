@@ -1,6 +1,6 @@
 /**
- * A real dockerd per lab host (`tenet lab up --docker`), and the test's private dockerd
- * (test/support/dockerd.ts): harness.md part B. Each daemon has vfs storage, no bridge, no
+ * A real dockerd per lab host (`tenet lab up --docker`), and the private dockerd of a test or
+ * benchmark (private-dockerd.ts): harness.md part B. Each daemon has vfs storage, no bridge, no
  * iptables, its own data root, exec root, pidfile, socket and containerd namespace, all
  * under one directory, so daemons never share anything with each other or a system Docker.
  *

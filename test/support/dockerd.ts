@@ -1,65 +1,29 @@
 /**
- * Test support: a real dockerd of the test's own, started by the product's lab code
- * (src/lab/dockerd.ts, harness.md parts A and B): vfs storage, no bridge, no iptables, its
- * own data root, exec root, pidfile, socket and containerd namespace under a temporary
- * directory, so it never touches a system Docker or another test's. It sees the caller's
- * /run/docker/plugins (a test or benchmark may put its own there). A busybox image is
- * made from busybox-static. stop() ends it by its PID, even after a failure, and removes
- * its directories.
+ * Test support: a real dockerd of the test's own, the one private daemon the lab layer
+ * starts (src/lab/private-dockerd.ts), plus what tests want on top: the Docker API client,
+ * a container's PID, and docker.io installed when missing (the issue's tests install it).
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { DockerEngine } from '../../src/docker/engine.js';
-import { importBusybox, planDockerd, removeDockerdDir, startDockerd, stopDockerd, type DockerdPlan } from '../../src/lab/dockerd.js';
+import { PRIVATE_BUSYBOX_IMAGE, PrivateDockerd } from '../../src/lab/private-dockerd.js';
 
+export type { CliOutput } from '../../src/lab/private-dockerd.js';
 const run = promisify(execFile);
-export const BUSYBOX_IMAGE = 'tenet-busybox:test';
+export const BUSYBOX_IMAGE = PRIVATE_BUSYBOX_IMAGE;
 
-export class TestDockerd {
-  readonly dir = mkdtempSync(join(tmpdir(), 'tdk-'));
-  readonly plan: DockerdPlan = planDockerd(this.dir, basename(this.dir), undefined, true);
-  readonly socket = this.plan.socket;
+export class TestDockerd extends PrivateDockerd {
   readonly engine = new DockerEngine(this.socket);
-  private daemonPid?: number;
-
-  async start(): Promise<void> {
-    this.daemonPid = await startDockerd(this.plan, 60_000).catch((err: Error) => {
-      throw new Error(`dockerd did not start: ${err.message}\n${this.log()}`);
-    });
-  }
-
-  /** The docker CLI against this daemon. */
-  async docker(...args: string[]): Promise<string> {
-    const { stdout } = await run('docker', ['-H', `unix://${this.socket}`, ...args], { timeout: 60_000 });
-    return stdout.trim();
-  }
-
-  /** busybox-static as an image: one binary, a symlink per applet. */
-  importBusybox(): Promise<void> {
-    return importBusybox(this.plan, BUSYBOX_IMAGE);
-  }
-
-  /** Stops dockerd (its containers, its containerd) by its PID, and removes its directories. */
-  async stop(): Promise<void> {
-    await stopDockerd(this.plan, this.daemonPid);
-    await removeDockerdDir(this.plan);
-  }
-
-  /** Stops dockerd and starts it again (same roots): a daemon restart. */
-  async restart(): Promise<void> {
-    await stopDockerd(this.plan, this.daemonPid, false);
-    await this.start();
-  }
-
-  log(): string {
-    return existsSync(this.plan.log) ? readFileSync(this.plan.log, 'utf8').slice(-2000) : '';
-  }
 
   /** The PID of a container's init process. */
   async pid(container: string): Promise<number> {
     return (await this.engine.inspect(container)).State.Pid;
   }
+}
+
+/** docker.io and busybox-static, installed with apt when missing. */
+export async function ensureDockerInstalled(): Promise<void> {
+  if (existsSync('/usr/sbin/dockerd') && existsSync('/bin/busybox')) return;
+  await run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'docker.io', 'busybox-static'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, timeout: 600_000 });
 }

@@ -1,5 +1,5 @@
 /**
- * `docker network create` options on a real dockerd (testing/harness.ts) and a real `tenet
+ * `docker network create` options on a real dockerd (test/support/dockerd.ts) and a real `tenet
  * up --docker`: each is either honoured, with its effect checked in Tenet and inside a
  * container, or refused with one clear line and nothing left in Tenet or in Docker.
  * --internal means: containers get no default route (Join names no gateway), so they reach
@@ -7,17 +7,18 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { Dockerd, ensureDockerInstalled, eventually, exec, IMAGE, TenetUp, type Out } from './testing/harness.js';
+import { BUSYBOX_IMAGE as IMAGE, TestDockerd } from '../support/dockerd.js';
+import { eventually, TenetUp, type Out } from '../support/tenet-up.js';
 
 const suffix = randomBytes(3).toString('hex');
 const dir = mkdtempSync(join(tmpdir(), `tenet-dko-${suffix}-`));
-const dockerd = new Dockerd(dir);
+const dockerd = new TestDockerd({ ownPlugins: true });
 const tenet = new TenetUp(dir, `dko-${suffix}`, `tdo${suffix}-`, dockerd);
-const docker = (...a: string[]) => dockerd.docker(...a);
+const docker = (...a: string[]) => dockerd.cli(...a);
 const CREATE = ['network', 'create', '-d', 'tenet', '--ipam-driver', 'tenet', '-o', 'tenant=admin'];
 // VXLAN devices of every Tenet on this machine share the host's UDP 4789: a VNI of our own,
 // so a test or benchmark running beside this one (same first automatic VNI) never clashes.
@@ -44,21 +45,8 @@ const tenetNets = async () => JSON.parse(ok(await tenet.tenet('-o', 'json', 'net
 const dockerNets = async () => ok(await docker('network', 'ls', '--format', '{{.Name}}'), 'network ls').split('\n');
 const shown = (net: string) => eventually(async () => (await tenetNets()).some((n) => n.name === net));
 
-before(async () => {
-  await ensureDockerInstalled();
-  await dockerd.start();
-  await dockerd.importBusybox();
-  await tenet.start();
-  ok(await tenet.tenet('tenant', 'create', 'admin'), 'tenant create');
-});
-
-after(async () => {
-  await dockerd.stop().catch(() => undefined);
-  await tenet.stop();
-  const ns = (await exec('ip', ['netns', 'list'])).stdout.split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(tenet.nsPrefix));
-  for (const n of ns) await exec('ip', ['netns', 'del', n]);
-  rmSync(dir, { recursive: true, force: true });
-});
+before(() => tenet.setUp('admin'));
+after(() => tenet.tearDown());
 
 test('--gateway, --ip-range, --aux-address, -o mtu=, -o vni= and labels are honoured, in Tenet and in the container', async () => {
   // The range 192.168.81.128/30 holds .128-.131; .129 and .130 are aux addresses: .128 and .131 are all there is.

@@ -12,20 +12,21 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { silentLogger } from '../base/logger.js';
-import { waitFor } from '../base/async.js';
-import { attach, attachExisting, detach, remove } from '../agent/attach.js';
-import { kernelSkip } from '../datapath/testing/kernel-env.js';
-import type { PublishedPort } from '../model/types.js';
-import { InProcessCluster } from '../../test/support/cluster.js';
-import { startDockerDriver } from './driver.js';
-import { Dockerd, ensureDockerInstalled, IMAGE, type Out } from './testing/harness.js';
+import { silentLogger } from '../../src/base/logger.js';
+import { waitFor } from '../../src/base/async.js';
+import { attach, attachExisting, detach, remove } from '../../src/agent/attach.js';
+import { kernelSkip } from '../../src/datapath/testing/kernel-env.js';
+import type { PublishedPort } from '../../src/model/types.js';
+import { InProcessCluster } from '../support/cluster.js';
+import { startDockerDriver } from '../../src/docker/driver.js';
+import { BUSYBOX_IMAGE as IMAGE, ensureDockerInstalled, TestDockerd } from '../support/dockerd.js';
+import type { Out } from '../support/tenet-up.js';
 
 const c = new InProcessCluster();
 const dir = mkdtempSync(join(tmpdir(), `tenet-dkp-${randomBytes(3).toString('hex')}-`));
-let dockerd: Dockerd | undefined;
+let dockerd: TestDockerd | undefined;
 let driver: { close(): Promise<void> } | undefined;
-const docker = (...a: string[]): Promise<Out> => dockerd!.docker(...a);
+const docker = (...a: string[]): Promise<Out> => dockerd!.cli(...a);
 
 function ok(out: Out, what: string): string {
   assert.equal(out.code, 0, `${what} failed: ${out.stderr}`);
@@ -55,7 +56,7 @@ describe('docker run -p through ProgramExternalConnectivity', { skip: kernelSkip
     await ensureDockerInstalled();
     await c.start(['h1', 'h2']);
     await c.controller.createTenant('admin');
-    dockerd = new Dockerd(dir, h('h1').ns);
+    dockerd = new TestDockerd({ ownPlugins: true, netns: h('h1').ns });
     await dockerd.start();
     await dockerd.importBusybox();
     const agent = c.agentObject('h1');
@@ -66,7 +67,7 @@ describe('docker run -p through ProgramExternalConnectivity', { skip: kernelSkip
       remove: (id: string) => remove(agent, id, silentLogger),
       publishPorts: (id: string, ports: PublishedPort[]) => agent.publishPorts(id, ports),
     };
-    const opts = { pluginSocket: join(dockerd.plugins, 'tenet.sock'), dockerSocket: dockerd.socket, stateDir: dir, defaultTenant: 'admin', syncMs: 500 };
+    const opts = { pluginSocket: join(dockerd.pluginDir, 'tenet.sock'), dockerSocket: dockerd.socket, stateDir: dir, defaultTenant: 'admin', syncMs: 500 };
     driver = await startDockerDriver(opts, { controller: agent.opts.controller, agent: local }, silentLogger);
   });
   after(async () => {
