@@ -117,7 +117,7 @@ describe('the tenet CNI plugin, invoked as a runtime does', { skip: kernelSkip('
       }
       await assertBlocked('after DEL the address answers no more', {
         blocked: () => c.underlay.ping(`p${tag}`, result.ips[0]!.address.split('/')[0]!),
-        control: () => c.underlay.ping(`q${tag}`, peerIp),
+        control: () => c.underlay.ping(`p${tag}`, result.ips[0]!.gateway),
       });
       const gone = await tenet('CHECK', `ctr${tag}`, netns, version);
       assert.equal(gone.json?.code, 150, 'CHECK after DEL: no endpoint');
