@@ -11,7 +11,8 @@
  * identity (workload-check.ts): one whose path now names another namespace, or none, is left
  * out of the plan (its namespace is never touched) and its endpoint is garbage-collected; one
  * whose identity cannot be read is kept but never entered, and reported as an error.
- * Attaches an earlier run of the agent never completed are rolled back (claims.ts).
+ * Attaches an earlier run of the agent never completed are rolled back (claims.ts). Between
+ * reconciles, a cheap sweep (reclaim.ts, every 10 s) looks for gone namespaces only.
  */
 import type { ControllerClient } from '../api/client.js';
 import type { WatchMessage } from '../api/types.js';
@@ -31,6 +32,7 @@ import { StatusReporter } from './status.js';
 import { UnfinishedAttaches } from './claims.js';
 import { kernelNamespaces, type WorkloadNamespaces } from './namespaces.js';
 import { collectStale, splitByNamespace } from './workload-check.js';
+import { Reclaimer } from './reclaim.js';
 import type { PortPublisher } from './ports.js';
 
 export interface AgentOptions {
@@ -49,6 +51,8 @@ export interface AgentOptions {
   namespaces?: WorkloadNamespaces;
   /** Realizes the endpoints' published ports (ADR 016); absent: ports are not published here. */
   ports?: PortPublisher;
+  /** Period of the reclaim sweep (reclaim.ts, default 10 s; 0: only start and resync reclaim). */
+  reclaimMs?: number;
 }
 
 export class Agent {
@@ -75,11 +79,14 @@ export class Agent {
   /** Compiled policies per tenant, compiled again only when their inputs changed. */
   private readonly policies = new CompiledPolicies();
   readonly claims: UnfinishedAttaches;
+  /** Releases endpoints whose namespace is gone or another (reclaim.ts). */
+  readonly reclaimer: Reclaimer;
 
   constructor(readonly opts: AgentOptions) {
     this.namespaces = opts.namespaces ?? kernelNamespaces(() => opts.datapath.ownedIdentities(), opts.logger);
     const actions = { remove: (ep: Endpoint) => this.removeEndpoint(ep, 'its attach never completed'), detach: (ep: Endpoint) => this.detachEndpoint(ep) };
     this.claims = new UnfinishedAttaches(actions, opts.logger, opts.claimWindowMs);
+    this.reclaimer = new Reclaimer(this, opts.logger, opts.reclaimMs);
     this.status = new StatusReporter(opts.controller, this.cache, opts.logger, (id) => this.claims.reportable(id));
     const { vtep, mtu, name } = opts.underlay;
     const registration = () => ({ vtep, underlayMtu: mtu, underlay: name });
@@ -98,6 +105,7 @@ export class Agent {
     void runSync(this.opts.controller, this.host, this.cache, hooks, this.opts.logger, this.abort.signal);
     this.liveness.start();
     this.timers.push(setInterval(() => this.markDirty('all'), this.opts.resyncMs ?? 60_000));
+    this.reclaimer.start();
   }
 
   stop(): void {
@@ -106,16 +114,19 @@ export class Agent {
     this.realization.stop();
     this.liveness.stop();
     this.claims.stop();
+    this.reclaimer.stop();
   }
 
   /**
    * Deletes an endpoint of this host the agent gave up on (tombstoned first, so no late
    * event brings its port back), then converges its tenant: port gone, address released.
+   * `reclaimed`: the agent releases it on its own (a rolled-back attach, a gone container),
+   * so the controller records why (`tenet ep ls --stale`); a user's command is no reclaim.
    */
-  async removeEndpoint(ep: Endpoint, why: string): Promise<void> {
+  async removeEndpoint(ep: Endpoint, why: string, reclaimed = true): Promise<void> {
     const undo = this.cache.forgetLocalEndpoint(ep.id, ep);
     try {
-      await this.opts.controller.deleteEndpoint(ep.id);
+      await this.opts.controller.deleteEndpoint(ep.id, reclaimed ? why : undefined);
     } catch (err) {
       undo();
       throw err;

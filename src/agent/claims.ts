@@ -76,6 +76,11 @@ export class UnfinishedAttaches {
     return ep;
   }
 
+  /** An attach of `id` is running in this process now (the reclaim sweep leaves it to that attach). */
+  attachingNow(id: string): boolean {
+    return this.inFlight.has(id);
+  }
+
   done(id: string): void {
     const n = (this.inFlight.get(id) ?? 1) - 1;
     if (n > 0) this.inFlight.set(id, n);

@@ -31,7 +31,7 @@ export async function detachContainer(agent: Agent, engine: DockerEngine | undef
   if (mine.length === 0) {
     throw new TenetError('ENDPOINT_NOT_FOUND', `container ${containerName(c)} has no Tenet endpoint${network ? ` in network ${network}` : ''} on this host`, 'list them with tenet ep ls -l tenet.docker.container');
   }
-  for (const ep of mine) await agent.removeEndpoint(ep, `tenet detach ${containerName(c)}`);
+  for (const ep of mine) await agent.removeEndpoint(ep, `tenet detach ${containerName(c)}`, false);
   logger.info({ container: shortId(c.Id), endpoints: mine.map((e) => e.id) }, 'container detached');
   return mine.map((e) => e.id);
 }

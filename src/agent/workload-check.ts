@@ -79,15 +79,19 @@ async function staleness(a: NetnsAttachment, namespaces: WorkloadNamespaces): Pr
   }
   if (!now) return { kind: 'stale', why: `its namespace ${a.netns} is gone` };
   if (!sameNamespace(now, a.netnsId)) return { kind: 'stale', why: `${a.netns} now names another namespace (${now.dev}:${now.ino}, attached was ${a.netnsId.dev}:${a.netnsId.ino})` };
-  return { kind: 'live' };
+  const recreated = await namespaces.recreated?.(a.netns, now);
+  return recreated ? { kind: 'stale', why: recreated } : LIVE;
 }
 
-/** Deletes the endpoints whose namespace is gone; tombstoned first, as every agent delete. */
+/**
+ * Deletes the endpoints whose namespace is gone; tombstoned first, as every agent delete.
+ * The reason goes with the delete: the controller records it in the same txn (`tenet ep ls --stale`).
+ */
 export async function collectStale(stale: StaleEndpoint[], cache: ObjectCache, controller: ControllerClient, logger: Logger): Promise<void> {
   for (const { endpoint: e, why } of stale) {
     const undo = cache.forgetLocalEndpoint(e.id, e);
     try {
-      await controller.deleteEndpoint(e.id);
+      await controller.deleteEndpoint(e.id, why);
       logger.warn({ endpoint: e.id, tenant: e.tenant, ip: e.ip, why }, 'removed an endpoint whose namespace is gone; its namespace was not touched');
     } catch (err) {
       if (isTenetError(err) && err.code === 'ENDPOINT_NOT_FOUND') continue;

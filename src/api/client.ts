@@ -14,6 +14,7 @@ import type {
   AttachRequest,
   LabelPatchRequest,
   ReserveAddressRequest,
+  ReclaimedEndpoint,
   Reservation,
   CreateEndpointRequest,
   CreateNetworkRequest,
@@ -121,7 +122,14 @@ export class ControllerClient {
     this.transport.request<Endpoint>('POST', `/v1/tenants/${enc(tenant)}/networks/${enc(network)}/endpoints`, req);
   setEndpointStatus = (id: string, req: EndpointStatusRequest) =>
     this.transport.request<Endpoint>('PATCH', `/v1/endpoints/${enc(id)}/status`, req);
-  deleteEndpoint = (id: string) => this.transport.request<void>('DELETE', `/v1/endpoints/${enc(id)}`);
+  /** `reclaimed`: why an agent releases it on its own; the controller records it (GET /v1/reclaimed). */
+  deleteEndpoint = (id: string, reclaimed?: string) =>
+    this.transport.request<void>('DELETE', `/v1/endpoints/${enc(id)}${reclaimed ? `?${new URLSearchParams({ reclaimed })}` : ''}`);
+  /** What agents reclaimed, newest first (bounded: the last 1000, 24 h). */
+  listReclaimed = (filter: { tenant?: string; network?: string; host?: string } = {}) => {
+    const q = new URLSearchParams(Object.entries(filter).filter(([, v]) => v) as [string, string][]).toString();
+    return this.transport.request<ReclaimedEndpoint[]>('GET', `/v1/reclaimed${q ? `?${q}` : ''}`);
+  };
   attachEndpoint = (id: string, req: AttachEndpointRequest) =>
     this.transport.request<Endpoint>('PUT', `/v1/endpoints/${enc(id)}/attachment`, req);
   detachEndpoint = (id: string) => this.transport.request<Endpoint>('DELETE', `/v1/endpoints/${enc(id)}/attachment`);

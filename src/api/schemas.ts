@@ -37,6 +37,7 @@ import type {
   LabelPatchRequest,
   RealizedReport,
   RegisterHostRequest,
+  ReclaimedEndpoint,
   Reservation,
   ReserveAddressRequest,
   Snapshot,
@@ -138,6 +139,22 @@ export const ReservationSchema = Type.Object(
   },
   { title: 'Reservation' },
 );
+export const ReclaimedEndpointSchema = Type.Object(
+  {
+    endpoint: Str(),
+    name: Opt(Str()),
+    tenant: Str(),
+    network: Str(),
+    ip: Str(),
+    mac: Str(),
+    host: Opt(Str()),
+    attachment: Opt(AttachmentSchema),
+    labels: Type.Record(Str(), Str()),
+    why: Str({ description: 'why the agent released it: its namespace is gone, or the path now names another namespace' }),
+    reclaimedAt: Str(),
+  },
+  { title: 'ReclaimedEndpoint' },
+);
 const HostStateSchema = Type.Union([Type.Literal('up'), Type.Literal('down')]);
 const HostRealizedSchema = Type.Object({ host: Str(), state: HostStateSchema, realizedRevision: Int(), realized: Type.Boolean() });
 export const PolicyRealizationSchema = Type.Object({ policy: Str(), revision: Int(), realized: Type.Boolean(), hosts: Type.Array(HostRealizedSchema) }, { title: 'PolicyRealization' });
@@ -203,6 +220,7 @@ assertType<Accepts<typeof AgentAttachBody, AttachRequest>>();
 assertType<Accepts<typeof AgentAttachExistingBody, AttachExistingRequest>>();
 assertType<Accepts<typeof AttachmentBody, Static<typeof AttachmentSchema>>>();
 assertType<Matches<typeof ReservationSchema, Reservation>>();
+assertType<Matches<typeof ReclaimedEndpointSchema, ReclaimedEndpoint>>();
 assertType<Matches<typeof EndpointRealizationSchema, EndpointRealization>>();
 assertType<Matches<typeof HealthSchema, Health>>();
 assertType<Matches<typeof SnapshotSchema, Snapshot>>();

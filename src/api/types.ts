@@ -121,6 +121,24 @@ export interface ReserveAddressRequest {
   ttlSeconds?: number;
 }
 
+/**
+ * GET /v1/reclaimed: an endpoint its host's agent released on its own (src/agent/reclaim.ts,
+ * ADR 017): what it held (address, MAC, name, labels), where it was attached, and why.
+ */
+export interface ReclaimedEndpoint {
+  endpoint: string;
+  name?: string;
+  tenant: string;
+  network: string;
+  ip: string;
+  mac: string;
+  host?: string;
+  attachment?: Attachment;
+  labels: Record<string, string>;
+  why: string;
+  reclaimedAt: string;
+}
+
 /** An address reservation as the address routes list it. */
 export interface Reservation {
   ip: string;

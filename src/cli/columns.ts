@@ -1,6 +1,6 @@
 /** How each API object reads in a table: the columns a network engineer scans first. */
 import { formatAge, type Cell, type Column } from '../base/table.js';
-import type { HostView } from '../api/types.js';
+import type { HostView, ReclaimedEndpoint } from '../api/types.js';
 import { mappingText } from '../model/ports.js';
 import type { Endpoint, Network, Tenant } from '../model/types.js';
 
@@ -70,4 +70,25 @@ export const hostColumns: Column<HostView>[] = [
   { header: 'SINCE', value: (h) => (h.state === 'up' ? formatAge(h.since) : '-') },
   { header: 'REALIZED', value: (h) => h.realizedRevision },
   { header: 'MTU', value: (h) => h.underlayMtu },
+];
+
+/** Who made a reclaimed endpoint: its labels say (the CNI plugin's, the Docker monitor's), else `tenet ep attach`. */
+function ownerText(r: ReclaimedEndpoint): string {
+  const cni = r.labels['tenet.cni.container'];
+  const docker = r.labels['tenet.docker.container'];
+  return cni ? `cni ${cni}` : docker ? `docker ${docker}` : 'attach';
+}
+
+/** `tenet ep ls --stale`: what agents reclaimed, newest first, and why. */
+export const reclaimedColumns: Column<ReclaimedEndpoint>[] = [
+  { header: 'RECLAIMED', value: (r) => formatAge(r.reclaimedAt) },
+  { header: 'ID', value: (r) => r.endpoint },
+  { header: 'NAME', value: (r) => r.name ?? '-' },
+  { header: 'TENANT', value: (r) => r.tenant },
+  { header: 'NETWORK', value: (r) => r.network },
+  { header: 'HOST', value: (r) => r.host ?? '-' },
+  { header: 'IP', value: (r) => r.ip },
+  { header: 'OWNER', value: ownerText },
+  { header: 'ATTACHED', value: (r) => (r.attachment?.kind === 'netns' ? r.attachment.netns : r.attachment ? 'handoff' : '-') },
+  { header: 'WHY', value: (r) => r.why },
 ];

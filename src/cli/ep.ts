@@ -7,6 +7,7 @@
  *   ep detach ID                             unbind it; it keeps its name, labels and address
  *   ep rm ID                                 remove it and release its address
  *   ep label ID k=v k2-                      set and remove labels
+ *   ep ls --stale                            what the agents reclaimed on their own, and why
  *   ep expose ID 8080:80[/udp] / ep unexpose ID [8080]   published ports (ep-ports.ts)
  * Attach, detach and rm of attached endpoints go to the agent of this host (it owns the
  * datapath and resolves --pid to a namespace); the rest asks the controller.
@@ -15,12 +16,12 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { randomUUID } from 'node:crypto';
 import { AgentClient } from '../api/client.js';
 import { sleep } from '../base/async.js';
-import { isTenetError } from '../model/errors.js';
+import { isTenetError, TenetError } from '../model/errors.js';
 import { agentAddress } from '../api/defaults.js';
 import type { AttachRequest, EndpointRealization, LabelPatchRequest } from '../api/types.js';
 import { formatAge, formatFields, formatJson, type Column } from '../base/table.js';
 import type { Endpoint } from '../model/types.js';
-import { attachedColumns, endpointColumns, ipWithPrefix, labelsText } from './columns.js';
+import { attachedColumns, endpointColumns, reclaimedColumns, ipWithPrefix, labelsText } from './columns.js';
 import { addPortCommands, portsText } from './ep-ports.js';
 import { globals, print, printDone, printOne, printRows, wholeNumber, withController } from './context.js';
 
@@ -202,14 +203,17 @@ function addLabelAndLs(ep: Command): void {
     });
 
   ep.command('ls')
-    .description('list endpoints, attached and detached, optionally filtered')
+    .description('list endpoints, attached and detached, optionally filtered; --stale: those agents reclaimed, and why')
     .option('--tenant <tenant>', 'only this tenant')
     .option('--net <network>', 'only this network')
     .option('--host <host>', 'only this host')
     .option('--label <key=value>', 'only endpoints with this label (repeatable: all must match)', (v: string, p: string[] = []) => [...p, v])
-    .action(async (opts: { tenant?: string; net?: string; host?: string; label?: string[] }, cmd: Command) => {
+    .option('--stale', 'endpoints the agents released on their own (namespace gone or re-made; attach never completed; container gone), newest first: the last 1000 of the last 24 h')
+    .action(async (opts: { tenant?: string; net?: string; host?: string; label?: string[]; stale?: boolean }, cmd: Command) => {
       const filter = { tenant: opts.tenant, network: opts.net, host: opts.host, labels: opts.label };
-      printRows(cmd, await withController(cmd, (c) => c.listEndpoints(filter)), endpointColumns);
+      if (!opts.stale) return printRows(cmd, await withController(cmd, (c) => c.listEndpoints(filter)), endpointColumns);
+      if (opts.label?.length) throw new TenetError('BAD_REQUEST', '--label does not filter --stale', 'filter reclaimed endpoints with --tenant, --net or --host');
+      printRows(cmd, await withController(cmd, (c) => c.listReclaimed({ tenant: opts.tenant, network: opts.net, host: opts.host })), reclaimedColumns);
     });
 }
 

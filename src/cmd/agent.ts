@@ -37,6 +37,8 @@ export interface AgentConfig {
   stateDir: string;
   /** How long an attach a crash left unfinished waits for its caller's retry (agent/claims.ts). */
   claimWindowMs?: number;
+  /** Period of the agent's reclaim sweep of endpoints whose namespace is gone (agent/reclaim.ts). */
+  reclaimMs?: number;
   /**
    * Work with this host's dockerd: serve the Docker network and IPAM driver, keep dockerd's
    * networks in sync (ADR 014), and run the event monitor that attaches marked containers.
@@ -54,7 +56,7 @@ export async function startAgent(cfg: AgentConfig, baseLogger: Logger): Promise<
   const credentials = await untilReachable(() => agentCredentials(cfg, host, logger), logger);
   const controller = new ControllerClient(cfg.controller, credentials);
   const ports = new PortPublisher(runner, { nsPrefix: cfg.nsPrefix }, logger);
-  const agent = new Agent({ host, nsPrefix: cfg.nsPrefix, underlay, controller, datapath: new Datapath(runner, logger), logger, claimWindowMs: cfg.claimWindowMs, ports });
+  const agent = new Agent({ host, nsPrefix: cfg.nsPrefix, underlay, controller, datapath: new Datapath(runner, logger), logger, claimWindowMs: cfg.claimWindowMs, reclaimMs: cfg.reclaimMs, ports });
   await untilReachable(() => agent.start(), logger);
   // The path is used even if dockerd is not there yet: it may start later (the monitor retries).
   const docker = cfg.docker && new DockerEngine(cfg.docker.dockerSocket);

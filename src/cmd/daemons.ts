@@ -9,6 +9,7 @@ import { DEFAULT_AGENT_SOCKET, DEFAULT_AGENT_STATE_DIR, DEFAULT_CONTROLLER_SOCKE
 import type { Logger } from '../base/logger.js';
 import { TenetError } from '../model/errors.js';
 import { DEFAULT_CLAIM_WINDOW_MS } from '../agent/claims.js';
+import { DEFAULT_RECLAIM_MS } from '../agent/reclaim.js';
 import { DEFAULT_HOST_LEASE_MS } from '../controller/liveness.js';
 import { wholeNumber } from '../cli/context.js';
 import { startAgent, type AgentConfig } from './agent.js';
@@ -36,6 +37,7 @@ interface DaemonFlags {
   stateDir: string;
   socketGroup?: string;
   claimWindowMs: number;
+  reclaimMs: number;
   hostLeaseMs: number;
   docker?: boolean;
   dockerSocket: string;
@@ -107,6 +109,12 @@ function agentOptions(cmd: Command): Command {
         .env('TENET_CLAIM_WINDOW_MS')
         .argParser(wholeNumber(0))
         .default(DEFAULT_CLAIM_WINDOW_MS),
+    )
+    .addOption(
+      new Option('--reclaim-ms <ms>', 'how often the agent looks for endpoints whose namespace is gone or re-made, and releases them (0: only at start and at each full resync)')
+        .env('TENET_RECLAIM_MS')
+        .argParser(wholeNumber(0))
+        .default(DEFAULT_RECLAIM_MS),
     )
     .option('--docker', 'work with this host\'s dockerd: serve the network and IPAM driver "tenet", mirror networks into dockerd (ADR 014), attach containers marked TENET_TENANT/TENET_NETWORK and `tenet attach CONTAINER`')
     .addOption(new Option('--docker-socket <path>', "dockerd's API socket").env('TENET_DOCKER_SOCKET').default(DEFAULT_DOCKER_SOCKET))

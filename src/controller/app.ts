@@ -21,6 +21,7 @@ import { hostRoutes } from './hosts.js';
 import { DEFAULT_HOST_LEASE_MS } from './liveness.js';
 import { networkRoutes } from './networks.js';
 import { policyRoutes } from './policies.js';
+import { reclaimedRoutes } from './reclaimed.js';
 import { CONTROLLER_ROUTES } from './route-schemas.js';
 import { snapshotRoutes } from './snapshot.js';
 import { tenantRoutes } from './tenants.js';
@@ -77,6 +78,7 @@ export async function buildControllerApp(opts: ControllerAppOptions): Promise<Fa
   endpointRoutes(app, ctx, realization);
   policyRoutes(app, ctx, realization);
   addressRoutes(app, ctx);
+  reclaimedRoutes(app, ctx);
   hostRoutes(app, ctx, opts.hostLeaseMs ?? DEFAULT_HOST_LEASE_MS);
   watchRoutes(app, ctx, { bookmarkMs: opts.bookmarkMs ?? DEFAULT_BOOKMARK_MS, bufferBytes: opts.watchBufferBytes ?? DEFAULT_WATCH_BUFFER_BYTES, fanout });
   return app;

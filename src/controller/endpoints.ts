@@ -19,6 +19,7 @@ import { setPorts } from './endpoint-ports.js';
 import { parseReservation } from './ipam.js';
 import { livenessOf, realizedOn } from './liveness.js';
 import { requireEndpoint } from './lookups.js';
+import { parseReclaimWhy, pruneReclaimed, reclaimRecordOp } from './reclaimed.js';
 import { encode, listObjs, nowIso, retrying, RETRY, type Ctx } from './repo.js';
 
 type NetworkParams = { Params: { tenant: string; network: string } };
@@ -66,8 +67,8 @@ export function endpointRoutes(app: FastifyInstance, ctx: Ctx, index: Realizatio
 
   app.put<IdParams>('/v1/endpoints/:id/ports', async (req) => setPorts(ctx, req.params.id, req.body));
 
-  app.delete<IdParams>('/v1/endpoints/:id', async (req, reply) => {
-    await deleteEndpoint(ctx, req.params.id);
+  app.delete<IdParams & { Querystring: { reclaimed?: string } }>('/v1/endpoints/:id', async (req, reply) => {
+    await deleteEndpoint(ctx, req.params.id, parseReclaimWhy(req.query.reclaimed));
     return reply.code(204).send();
   });
 }
@@ -134,15 +135,20 @@ async function setStatus(ctx: Ctx, id: string, body: unknown): Promise<Endpoint>
   return next;
 }
 
-/** The endpoint, its reservation, MAC key and name key go in one txn (each only if still its own). */
-export async function deleteEndpoint(ctx: Ctx, id: string): Promise<void> {
+/**
+ * The endpoint, its reservation, MAC key and name key go in one txn (each only if still its
+ * own); `reclaimed`: an agent's reason, recorded in the same txn (reclaimed.ts).
+ */
+export async function deleteEndpoint(ctx: Ctx, id: string, reclaimed?: string): Promise<void> {
   const ep = await retrying(`delete endpoint ${id}`, async () => {
     const found = await requireEndpoint(ctx.store, id);
     const { compares, ops } = endpointRemoval(found.obj, found.kv.modRevision, await heldKeys(ctx.store, found.obj));
+    if (reclaimed) ops.push(reclaimRecordOp(found.obj, reclaimed));
     const res = await ctx.store.txn(compares, ops);
     return res.ok ? found.obj : RETRY;
   });
-  ctx.log.info({ tenant: ep.tenant, network: ep.network, endpoint: id, host: ep.host, ip: ep.ip }, 'endpoint deleted');
+  ctx.log.info({ tenant: ep.tenant, network: ep.network, endpoint: id, host: ep.host, ip: ep.ip, ...(reclaimed ? { reclaimed } : {}) }, 'endpoint deleted');
+  if (reclaimed) pruneReclaimed(ctx.store).catch((err: Error) => ctx.log.warn({ err: err.message }, 'pruning reclaimed records failed; the GC round retries'));
 }
 
 /** The allocation keys an endpoint may hold (read so their removal can be compared). */

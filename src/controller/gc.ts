@@ -12,6 +12,7 @@ import type { Logger } from '../base/logger.js';
 import { keys } from '../model/keys.js';
 import type { KeyValue, Store } from '../store/types.js';
 import { isExpired, parseReservation } from './ipam.js';
+import { pruneReclaimed } from './reclaimed.js';
 
 export const GC_INTERVAL_MS = 60_000;
 
@@ -45,6 +46,7 @@ export function startGarbageCollector(store: Store, logger: Logger, intervalMs =
     try {
       const { released } = await collectGarbage(store);
       if (released.length > 0) logger.info({ released }, 'released orphaned or expired allocations');
+      await pruneReclaimed(store); // the record of reclaimed endpoints stays bounded (reclaimed.ts)
     } catch (err) {
       logger.warn({ err: (err as Error).message }, 'garbage collection round failed; will retry');
     }

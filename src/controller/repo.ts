@@ -39,6 +39,9 @@ export const internalKeys = {
   /** The store revision a host's agent last reported realized (liveness.ts). */
   realized: (host: string) => `${ROOT}status/realized/${host}`,
   realizeds: () => `${ROOT}status/realized/`,
+  /** What an agent reclaimed, by time then endpoint id: key order is time order (reclaimed.ts). */
+  reclaimed: (atMs: number, id: string) => `${ROOT}status/reclaimed/${String(atMs).padStart(15, '0')}-${id}`,
+  reclaimeds: () => `${ROOT}status/reclaimed/`,
 };
 
 export async function getObj<T>(store: Store, key: string): Promise<Stored<T> | undefined> {

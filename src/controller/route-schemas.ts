@@ -122,7 +122,17 @@ export const CONTROLLER_ROUTES: RouteSchemas = {
     body: W.EndpointPortsBody,
     response: { 200: EndpointSchema },
   },
-  'DELETE /v1/endpoints/:id': { params: id, response: NO_CONTENT },
+  'DELETE /v1/endpoints/:id': {
+    summary: 'Delete an endpoint, releasing its address; with reclaimed=WHY (an agent), recorded for GET /v1/reclaimed',
+    params: id,
+    querystring: Type.Object({ reclaimed: Type.Optional(Str({ maxLength: MAX_TEXT, description: 'why its agent reclaims it (one line)' })) }, { additionalProperties: false }),
+    response: NO_CONTENT,
+  },
+  'GET /v1/reclaimed': {
+    summary: 'Endpoints agents released on their own (namespace gone or replaced), newest first; the last 1000, at most 24 h old',
+    querystring: Type.Object({ tenant: Type.Optional(Text()), network: Type.Optional(Text()), host: Type.Optional(Text()) }, { additionalProperties: false }),
+    response: { 200: list(W.ReclaimedEndpointSchema) },
+  },
 
   [`GET ${ADDRESSES}`]: { params: network, response: { 200: list(W.ReservationSchema) } },
   [`POST ${ADDRESSES}`]: { summary: 'Reserve an address (body optional)', optionalBody: true, params: network, body: W.ReserveAddressBody, response: { 201: W.ReservationSchema } },
