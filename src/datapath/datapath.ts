@@ -123,9 +123,10 @@ export class Datapath {
   }
 
   /**
-   * Full set() only: `tnh*` interfaces left in the agent's namespace by no planned port are
-   * deleted (handoff.ts). Runs after the tenants' cleanup, which already took the host side of
-   * every stale pair along with its tenant side. A failure is logged and retried next time.
+   * Full set() only: `tnh*` interfaces of planned ports waiting in the agent's namespace get
+   * their MAC and MTU back; others are left alone (handoff.ts). Runs after the tenants' cleanup,
+   * which already took the host side of every stale pair along with its tenant side. A failure
+   * is logged and retried next time.
    */
   private async sweepHandoffs(plan: HostPlan, targets: TenantPlan[]): Promise<void> {
     const checked = new Set(targets.map((t) => t.ns));

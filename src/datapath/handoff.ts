@@ -81,11 +81,18 @@ export async function createHandoffPort(ops: KernelOps, runner: CommandRunner, l
 }
 
 /**
- * What to change among the `tnh*` interfaces still in the agent's namespace: those of no
- * planned port are deleted (with their tenant side, wherever it is); a planned one that
- * waits for its runtime gets the endpoint's MAC and the network's MTU back. Once moved out
- * of this namespace an interface is the runtime's, and absent from `links`. `leftAlone`: names
- * of a tenant whose plan was refused (plan-check.ts), whose namespace is not touched either.
+ * What to change among the `tnh*` interfaces still in the agent's namespace: a planned one
+ * that waits for its runtime gets the endpoint's MAC and the network's MTU back. Once moved
+ * out of this namespace an interface is the runtime's, and absent from `links`. `leftAlone`:
+ * names of a tenant whose plan was refused (plan-check.ts), whose namespace is not touched
+ * either.
+ *
+ * One of no planned port is left alone, never deleted: its tenant side is in a namespace
+ * that is not ours (another agent's on the same machine: test labs, benchmarks, a second
+ * `tenet up`), since a stale pair of ours dies with its tenant side in the tenants' own
+ * cleanup (deleting either end of a veth deletes both). Deleting it here once took the
+ * interface another agent had just handed to dockerd ("failed to add interface tnh… to
+ * sandbox: Link not found").
  */
 export function hostHandoffCommands(links: Map<string, LinkState>, planned: PortPlan[], leftAlone: Set<string> = new Set()): string[] {
   const wanted = new Map(planned.filter((p) => p.handoff !== undefined).map((p) => [p.handoff!, p]));
@@ -93,8 +100,7 @@ export function hostHandoffCommands(links: Map<string, LinkState>, planned: Port
   for (const link of links.values()) {
     const p = wanted.get(link.name);
     if (leftAlone.has(link.name)) continue;
-    if (!p) out.push(`link del ${link.name}`);
-    else if (link.mtu !== p.mtu || link.mac !== p.mac) out.push(`link set ${link.name} address ${p.mac} mtu ${p.mtu}`);
+    if (p && (link.mtu !== p.mtu || link.mac !== p.mac)) out.push(`link set ${link.name} address ${p.mac} mtu ${p.mtu}`);
   }
   return out;
 }
