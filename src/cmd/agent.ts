@@ -58,30 +58,34 @@ export async function startAgent(cfg: AgentConfig, baseLogger: Logger): Promise<
   const ports = new PortPublisher(runner, { nsPrefix: cfg.nsPrefix }, logger);
   const agent = new Agent({ host, nsPrefix: cfg.nsPrefix, underlay, controller, datapath: new Datapath(runner, logger), logger, claimWindowMs: cfg.claimWindowMs, reclaimMs: cfg.reclaimMs, ports });
   await untilReachable(() => agent.start(), logger);
-  // The path is used even if dockerd is not there yet: it may start later (the monitor retries).
-  const docker = cfg.docker && new DockerEngine(cfg.docker.dockerSocket);
-  const monitor = docker && new DockerMonitor(docker, monitorTarget(agent, logger), logger);
-  monitor?.start();
-  const app = buildAgentApp(agent, logger, VERSION, docker);
-  await listenUnix(app, cfg.socket, cfg.socketGroup);
-  const cniSocket = cfg.cniSocket ?? DEFAULT_CNI_SOCKET;
-  const cni = buildCniApp(agent, runner, logger.child({ component: 'cni' }));
-  await listenUnix(cni, cniSocket, cfg.socketGroup);
-  const driver = cfg.docker && (await startDocker(cfg, agent, controller, logger));
-  logger.info({ socket: cfg.socket, controller: cfg.controller, vtep: underlay.vtep, underlayDev: underlay.dev, underlayMtu: underlay.mtu, underlay: underlay.name, nsPrefix: cfg.nsPrefix, docker: docker?.socketPath ?? 'none' }, 'agent serving on its socket');
-  return {
-    agent,
-    close: async () => {
-      await monitor?.stop();
-      await driver?.close();
-      agent.stop(); // the kernel state stays as it is: traffic keeps flowing without us
-      await app.close();
-      await cni.close();
-      removeSocket(cfg.socket);
-      removeSocket(cniSocket);
-      controller.close();
-    },
+  // Whatever started is stopped again if a later step fails (a socket in use, say), so the
+  // process exits with its one-line error instead of hanging on open handles.
+  const started: (() => unknown)[] = [() => controller.close(), () => agent.stop()];
+  const stopAll = async () => {
+    for (const stop of [...started].reverse()) await stop();
   };
+  try {
+    // The path is used even if dockerd is not there yet: it may start later (the monitor retries).
+    const docker = cfg.docker && new DockerEngine(cfg.docker.dockerSocket);
+    const monitor = docker && new DockerMonitor(docker, monitorTarget(agent, logger), logger);
+    monitor?.start();
+    if (monitor) started.push(() => monitor.stop());
+    const app = buildAgentApp(agent, logger, VERSION, docker);
+    await listenUnix(app, cfg.socket, cfg.socketGroup);
+    started.push(async () => { await app.close(); removeSocket(cfg.socket); });
+    const cniSocket = cfg.cniSocket ?? DEFAULT_CNI_SOCKET;
+    const cni = buildCniApp(agent, runner, logger.child({ component: 'cni' }));
+    await listenUnix(cni, cniSocket, cfg.socketGroup);
+    started.push(async () => { await cni.close(); removeSocket(cniSocket); });
+    const driver = cfg.docker && (await startDocker(cfg, agent, controller, logger));
+    if (driver) started.push(() => driver.close());
+    logger.info({ socket: cfg.socket, controller: cfg.controller, vtep: underlay.vtep, underlayDev: underlay.dev, underlayMtu: underlay.mtu, underlay: underlay.name, nsPrefix: cfg.nsPrefix, docker: docker?.socketPath ?? 'none' }, 'agent serving on its socket');
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+  // The kernel state stays as it is when the agent stops: traffic keeps flowing without us.
+  return { agent, close: stopAll };
 }
 
 /** The Docker driver, over this agent's own attach operations (no extra hop through its socket). */

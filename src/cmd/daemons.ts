@@ -52,7 +52,11 @@ export function addDaemonCommands(program: Command): void {
     requireRoot('tenet up');
     const logger = createLogger('tenet');
     const controller = await startController(f, logger);
-    const agent = await startAgent({ ...f, controller: `unix:${f.socket}`, socket: f.agentSocket, docker: dockerConfig(f) }, logger);
+    // A failed agent start (a socket in use, say) closes the controller too: one line, exit 1.
+    const agent = await startAgent({ ...f, controller: `unix:${f.socket}`, socket: f.agentSocket, docker: dockerConfig(f) }, logger).catch(async (err) => {
+      await controller.close();
+      throw err;
+    });
     logger.info({ api: [`unix:${f.socket}`, controller.url].filter(Boolean), agentSocket: f.agentSocket, dataDir: f.dataDir }, 'tenet is up: point the CLI at it with TENET_API (the default finds it)');
     await untilSignal(logger, async () => {
       await agent.close();
