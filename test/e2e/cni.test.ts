@@ -106,6 +106,8 @@ describe('the tenet CNI plugin, invoked as a runtime does', { skip: kernelSkip('
       const peer = await tenet('ADD', `peer${tag}`, peerNs, version);
       assert.equal(peer.code, 0, peer.out);
       const peerIp = (peer.json as typeof result).ips[0]!.address.split('/')[0]!;
+      // A third container, the source of the positive control after the DEL below.
+      assert.equal((await tenet('ADD', `ctl${tag}`, await c.underlay.workload(`q${tag}`), version)).code, 0);
       assert.ok(await c.underlay.ping(`v${tag}`, peerIp), 'the CNI container reaches another on its network');
 
       const check = await tenet('CHECK', `ctr${tag}`, netns, version, { prevResult: result });
@@ -128,6 +130,7 @@ describe('the tenet CNI plugin, invoked as a runtime does', { skip: kernelSkip('
       assert.equal(gone.json?.code, 150, 'CHECK after DEL: no endpoint');
       const delPeer = await tenet('DEL', `peer${tag}`, '', version);
       assert.equal(delPeer.code, 0, 'DEL with no namespace path');
+      assert.equal((await tenet('DEL', `ctl${tag}`, '', version)).code, 0);
     });
   }
 
