@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { rng } from '../base/random.js';
 import { CATALOG, TenetError } from '../model/errors.js';
-import type { Endpoint } from '../model/types.js';
+import type { Endpoint, PublishedPort } from '../model/types.js';
 import { parseCniArgs } from './args.js';
 import { parseConfig } from './config.js';
 import { parseEnv } from './env.js';
@@ -35,8 +35,32 @@ test('config: the three versions, defaults, capabilities', () => {
   for (const v of ['0.4.0', '1.0.0', '1.1.0']) assert.equal(parseConfig(conf({ cniVersion: v }), 'ADD').cniVersion, v);
   const c = parseConfig(conf({ network: undefined, runtimeConfig: { ips: ['10.0.0.9/24'], mac: '02:00:00:00:00:09', portMappings: [{ hostPort: 8081, containerPort: 80 }] } }), 'ADD');
   assert.equal(c.network, 'red', 'network defaults to name');
-  assert.deepEqual(c.runtimeConfig, { ip: '10.0.0.9', mac: '02:00:00:00:00:09', portMappings: [{ hostPort: 8081, containerPort: 80, protocol: 'tcp' }] });
+  assert.deepEqual(c.runtimeConfig, { ip: '10.0.0.9', mac: '02:00:00:00:00:09', ports: [{ hostPort: 8081, port: 80, proto: 'tcp' }] });
   assert.equal(parseConfig(conf({ capabilities: { ips: true }, dns: {}, ipam: {} }), 'ADD').tenant, 'admin', 'unknown keys pass');
+});
+
+test('config: portMappings become published ports, hostIP honoured', () => {
+  const ports = (pm: unknown[]) => parseConfig(conf({ runtimeConfig: { portMappings: pm } }), 'ADD').runtimeConfig.ports;
+  assert.deepEqual(
+    ports([
+      { hostPort: 8081, containerPort: 80, protocol: 'tcp', hostIP: '' },
+      { hostPort: 5353, containerPort: 53, protocol: 'udp', hostIP: '0.0.0.0' },
+      { hostPort: 8082, containerPort: 80, protocol: 'tcp', hostIP: '10.99.0.1' },
+    ]),
+    [
+      { hostPort: 8081, port: 80, proto: 'tcp' },
+      { hostPort: 5353, port: 53, proto: 'udp' },
+      { hostPort: 8082, port: 80, proto: 'tcp', hostIp: '10.99.0.1' },
+    ],
+  );
+  assert.deepEqual(ports([]), []);
+  assert.equal(ports([{ hostPort: 8081, containerPort: 80, protocol: 'tcp' }, { hostPort: 8081, containerPort: 81, protocol: 'udp' }])?.length, 2, 'tcp and udp of one port are two mappings');
+  refused(() => ports([{ hostPort: 8081, containerPort: 80, protocol: 'sctp' }]), 'CNI_INVALID_CONFIG', /portMappings\[0\]/);
+  refused(() => ports([{ hostPort: 8081, containerPort: 70000 }]), 'CNI_INVALID_CONFIG', /portMappings\[0\]/);
+  refused(() => ports([{ hostPort: 8081, containerPort: 80, hostIP: '::1' }]), 'CNI_INVALID_CONFIG', /portMappings\[0\]\.hostIP.*IPv4/);
+  refused(() => ports([{ hostPort: 8081, containerPort: 80 }, { hostPort: 8081, containerPort: 81 }]), 'INVALID_PORT', /portMappings.*8081\/tcp is given twice/);
+  refused(() => ports(Array.from({ length: 33 }, (_, i) => ({ hostPort: 9000 + i, containerPort: 80 }))), 'INVALID_PORT', /at most 32/);
+  assert.equal(CATALOG.INVALID_PORT.cni, 7, 'a bad mapping is an invalid config to the runtime');
 });
 
 test('config: each refusal names the field, with the spec code', () => {
@@ -128,12 +152,16 @@ test('identity: (container id, ifname) names the endpoint; labels and name from 
   assert.ok(!isCniEndpoint({ ...EP, id: endpointId('a', 'eth0') }));
 });
 
-function fakeOps(): CniOps & { eps: Map<string, Endpoint>; removed: string[] } {
+type FakeOps = CniOps & { eps: Map<string, Endpoint>; removed: string[]; published: Map<string, PublishedPort[]>; refuse?: TenetError };
+
+function fakeOps(): FakeOps {
   const eps = new Map<string, Endpoint>();
   const removed: string[] = [];
-  return {
+  const published = new Map<string, PublishedPort[]>();
+  const ops: FakeOps = {
     eps,
     removed,
+    published,
     attach: async (req) => {
       const ep = { ...EP, id: req.id!, labels: req.labels ?? {}, ip: req.ip ?? EP.ip };
       eps.set(ep.id, ep);
@@ -147,8 +175,12 @@ function fakeOps(): CniOps & { eps: Map<string, Endpoint>; removed: string[] } {
     check: async () => undefined,
     status: async () => undefined,
     localEndpoints: () => [...eps.values()],
-    notYet: () => undefined,
+    publish: async (id, ports) => {
+      if (ops.refuse) throw ops.refuse;
+      published.set(id, ports);
+    },
   };
+  return ops;
 }
 
 test('handler: ADD with IP=, DEL twice, CHECK without an endpoint, GC keeps the valid ones', async () => {
@@ -165,6 +197,24 @@ test('handler: ADD with IP=, DEL twice, CHECK without an endpoint, GC keeps the 
   assert.deepEqual([...ops.eps.keys()], [endpointId('keep', 'eth0')]);
   const bad = await handleCni({ ...ENV, CNI_COMMAND: 'ADD' }, conf({ cniVersion: '0.4.0', runtimeConfig: { ips: 'x' } }), ops);
   assert.ok(!bad.ok && bad.error.code === 7 && bad.error.cniVersion === '1.0.0');
+});
+
+test('handler: ADD publishes portMappings; a refused port fails the ADD and leaves no endpoint', async () => {
+  const ops = fakeOps();
+  const withPorts = conf({ runtimeConfig: { portMappings: [{ hostPort: 8081, containerPort: 80, protocol: 'tcp', hostIP: '' }] } });
+  assert.ok((await handleCni(ENV, withPorts, ops)).ok);
+  const id = endpointId(ENV.CNI_CONTAINERID, 'eth0');
+  assert.deepEqual(ops.published.get(id), [{ hostPort: 8081, port: 80, proto: 'tcp' }]);
+  assert.ok((await handleCni({ ...ENV, CNI_CONTAINERID: 'noports' }, conf(), ops)).ok);
+  assert.equal(ops.published.has(endpointId('noports', 'eth0')), false, 'no mappings: nothing written');
+  ops.refuse = new TenetError('HOST_PORT_IN_USE', 'host port 8081/tcp is published by endpoint x');
+  const clash = await handleCni({ ...ENV, CNI_CONTAINERID: 'clash' }, withPorts, ops);
+  assert.ok(!clash.ok && clash.error.code === 144 && clash.error.details === 'tenet HOST_PORT_IN_USE', JSON.stringify(clash));
+  assert.equal(ops.eps.has(endpointId('clash', 'eth0')), false, 'the refused ADD removed its endpoint');
+  const before = ops.eps.size;
+  const bad = await handleCni({ ...ENV, CNI_CONTAINERID: 'bad' }, conf({ runtimeConfig: { portMappings: [{ hostPort: 8081, containerPort: 80, hostIP: 'fd00::1' }] } }), ops);
+  assert.ok(!bad.ok && bad.error.code === 7 && /hostIP/.test(bad.error.msg));
+  assert.equal(ops.eps.size, before, 'a malformed mapping changes nothing');
 });
 
 test('install: conflist as the issue shows it, and the executable answers VERSION itself', () => {

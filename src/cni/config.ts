@@ -8,6 +8,8 @@
  */
 import { parseIp } from '../base/cidr.js';
 import { TenetError } from '../model/errors.js';
+import { validatePorts } from '../model/ports.js';
+import type { PublishedPort } from '../model/types.js';
 import { validateMac, validateName } from '../model/validate.js';
 import { shown } from '../model/validate-endpoint.js';
 import { SUPPORTED_VERSIONS, type CniCommand, type CniConfig, type CniResult, type CniVersion, type RuntimeConfig } from './types.js';
@@ -58,14 +60,14 @@ function version(v: unknown): CniVersion {
   return v as CniVersion;
 }
 
-/** `ips` and `mac` capabilities; portMappings is published by a later increment (the agent logs it). */
+/** The `ips`, `mac` and `portMappings` capabilities, each checked whole before anything changes. */
 function runtimeConfig(v: unknown): RuntimeConfig {
   if (v === undefined || v === null) return {};
   if (!isObject(v)) throw invalid('"runtimeConfig" is not an object');
   const out: RuntimeConfig = {};
   if (v.ips !== undefined && v.ips !== null) out.ip = onlyIp(v.ips);
   if (v.mac !== undefined && v.mac !== null && v.mac !== '') out.mac = field(() => validateMac(v.mac), 'runtimeConfig.mac');
-  if (v.portMappings !== undefined && v.portMappings !== null) out.portMappings = portMappings(v.portMappings);
+  if (v.portMappings !== undefined && v.portMappings !== null) out.ports = portMappings(v.portMappings);
   return out;
 }
 
@@ -81,14 +83,32 @@ function onlyIp(ips: unknown): string | undefined {
   return bare;
 }
 
-function portMappings(v: unknown): NonNullable<RuntimeConfig['portMappings']> {
+/**
+ * CNI's portMappings as the endpoint's published ports (ADR 016): containerPort is the
+ * endpoint's port; hostIP "" or 0.0.0.0 means every address of the host, an IPv4 address only
+ * that one, and anything else (an IPv6 address: Tenet networks are IPv4) is refused rather
+ * than published on addresses the user did not ask for. The model's rules then apply (no host
+ * port twice, at most 32) with their own code, INVALID_PORT.
+ */
+function portMappings(v: unknown): PublishedPort[] {
   if (!Array.isArray(v)) throw invalid('"runtimeConfig.portMappings" is not a list');
-  return v.map((m, i) => {
-    const ok = isObject(m) && isPort(m.hostPort) && isPort(m.containerPort) && (m.protocol === undefined || m.protocol === 'tcp' || m.protocol === 'udp');
-    if (!ok) throw invalid(`"runtimeConfig.portMappings[${i}]" is not {hostPort, containerPort, protocol: tcp|udp}`);
-    const hostIP = typeof m.hostIP === 'string' && m.hostIP ? m.hostIP : undefined;
-    return { hostPort: m.hostPort as number, containerPort: m.containerPort as number, protocol: (m.protocol as 'tcp' | 'udp' | undefined) ?? 'tcp', ...(hostIP ? { hostIP } : {}) };
+  const ports = v.map((m, i) => {
+    const ok = isObject(m) && isPort(m.hostPort) && isPort(m.containerPort) && (m.protocol === undefined || m.protocol === '' || m.protocol === 'tcp' || m.protocol === 'udp');
+    if (!ok) throw invalid(`"runtimeConfig.portMappings[${i}]" is not {hostPort, containerPort, protocol: tcp|udp}`, 'ports are 1-65535; tcp or udp');
+    const hostIp = m.hostIP === undefined || m.hostIP === null || m.hostIP === '' || m.hostIP === '0.0.0.0' ? undefined : m.hostIP;
+    if (hostIp !== undefined && (typeof hostIp !== 'string' || parseIp(hostIp) === undefined)) {
+      throw invalid(`"runtimeConfig.portMappings[${i}].hostIP" is ${shown(hostIp)}, not an IPv4 address`, 'give an IPv4 address of the host, or none for all of them (Tenet networks are IPv4 only)');
+    }
+    const proto = (m.protocol || 'tcp') as 'tcp' | 'udp';
+    return { hostPort: m.hostPort as number, port: m.containerPort as number, proto, ...(hostIp ? { hostIp } : {}) };
   });
+  try {
+    return validatePorts(ports);
+  } catch (err) {
+    // Keeps the model's code (INVALID_PORT: CNI code 7), naming where the mapping came from.
+    if (err instanceof TenetError) throw new TenetError(err.code, `"runtimeConfig.portMappings": ${err.message}`);
+    throw err;
+  }
 }
 
 const isPort = (p: unknown): boolean => Number.isInteger(p) && (p as number) >= 1 && (p as number) <= 65535;

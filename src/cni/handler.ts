@@ -1,14 +1,14 @@
 /**
  * One CNI call, start to end, over the agent's operations (CniOps): the env and the config
- * are read and checked first (nothing changes on bad input), then ADD attaches the netns,
- * DEL removes the endpoint (and succeeds when it, its namespace or its interface are gone
- * already: gotcha 18), CHECK compares the kernel with the endpoint, STATUS says whether an
+ * are read and checked first (nothing changes on bad input), then ADD attaches the netns and
+ * publishes its portMappings, DEL removes the endpoint (and succeeds when it, its namespace
+ * or its interface are gone already: gotcha 18), CHECK compares the kernel with the endpoint, STATUS says whether an
  * ADD could work now, GC removes the CNI endpoints of the network the runtime no longer has.
  * The agent serves it (agent/cni-server.ts); this file knows nothing of sockets or kernels.
  */
 import type { AttachRequest } from '../api/types.js';
 import { TenetError } from '../model/errors.js';
-import type { Endpoint } from '../model/types.js';
+import type { Endpoint, PublishedPort } from '../model/types.js';
 import { parseConfig } from './config.js';
 import { parseEnv } from './env.js';
 import { cniLabels, cniName, endpointId, isCniEndpoint } from './identity.js';
@@ -26,8 +26,8 @@ export interface CniOps {
   /** Throws when an ADD to the network could not succeed now. */
   status(config: CniConfig): Promise<void>;
   localEndpoints(): Endpoint[];
-  /** Something asked for that this increment does not do yet (logged, not failed). */
-  notYet(what: string, detail: Record<string, unknown>): void;
+  /** Sets the endpoint's published ports and realizes them (Agent.publishPorts, ADR 016). */
+  publish(id: string, ports: PublishedPort[]): Promise<void>;
 }
 
 export type CniAnswer = { ok: true; result?: unknown } | { ok: false; error: CniError };
@@ -64,7 +64,6 @@ async function run(env: CniEnv, config: CniConfig, ops: CniOps): Promise<unknown
 
 async function add(env: CniEnv, config: CniConfig, ops: CniOps): Promise<CniResult> {
   const id = endpointId(env.containerId, env.ifname);
-  if (config.runtimeConfig.portMappings?.length) ops.notYet('portMappings', { endpoint: id, portMappings: config.runtimeConfig.portMappings });
   const req: AttachRequest = {
     tenant: config.tenant,
     network: config.network,
@@ -86,7 +85,23 @@ async function add(env: CniEnv, config: CniConfig, ops: CniOps): Promise<CniResu
     await ops.remove(id);
     ep = await ops.attach(req);
   }
+  const ports = config.runtimeConfig.ports ?? [];
+  if (ports.length) await publishOrUndo(ops, id, ports);
   return addResult(config, env, ep);
+}
+
+/**
+ * The portMappings capability: the endpoint's published ports, the mechanism Docker's -p uses.
+ * A refusal (HOST_PORT_IN_USE) fails the ADD and removes the endpoint it made, so a failed
+ * ADD leaves nothing behind; DEL needs nothing of its own, the ports go with the endpoint.
+ */
+async function publishOrUndo(ops: CniOps, id: string, ports: PublishedPort[]): Promise<void> {
+  try {
+    await ops.publish(id, ports);
+  } catch (err) {
+    await ops.remove(id).catch(() => undefined); // the refusal is the error worth reporting
+    throw err;
+  }
 }
 
 async function check(env: CniEnv, config: CniConfig, ops: CniOps): Promise<void> {

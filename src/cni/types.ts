@@ -1,9 +1,10 @@
 /**
  * The CNI protocol's shapes as Tenet speaks them (CNI spec 0.4.0, 1.0.0, 1.1.0; research:
  * ../shared/research/protocols.md §4). The runtime executes `tenet` (a shell script over curl,
- * ADR 016), which hands the agent the CNI environment and the stdin config unchanged; all
+ * ADR 017), which hands the agent the CNI environment and the stdin config unchanged; all
  * parsing and validation happen in the agent, in this folder.
  */
+import type { PublishedPort } from '../model/types.js';
 
 /** What VERSION lists. 0.4.0 is what podman 4.3 writes; 1.1.0 adds STATUS and GC. */
 export const SUPPORTED_VERSIONS = ['0.4.0', '1.0.0', '1.1.0'] as const;
@@ -31,8 +32,8 @@ export interface RuntimeConfig {
   ip?: string;
   /** `mac` capability. */
   mac?: string;
-  /** `portMappings` capability: read and checked; publishing them is a later increment. */
-  portMappings?: { hostPort: number; containerPort: number; protocol: 'tcp' | 'udp'; hostIP?: string }[];
+  /** `portMappings` capability, as the endpoint's published ports (ADR 016). */
+  ports?: PublishedPort[];
 }
 
 /** The CNI_* environment, as the executable forwards it. */

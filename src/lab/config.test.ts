@@ -36,7 +36,7 @@ test('the default agent argv runs tenet agent inside the host namespace', () => 
   assert.deepEqual(defaultAgentArgv(planHost(c, 2), c), [
     'nsenter', '--net=/run/netns/tt12ab-h2', process.execPath, TENET_ENTRY, 'agent',
     '--host', 'h2', '--controller', 'unix:/run/x/tenet.sock', '--listen', '/run/x/lab/tt12ab-h2.sock',
-    '--ns-prefix', 'tt12ab-h2-', '--vtep-ip', '10.99.0.3', '--underlay-dev', 'eth0', '--underlay-name', 'lab-tt12ab',
+    '--cni-socket', '/run/x/lab/tt12ab-h2.cni.sock', '--ns-prefix', 'tt12ab-h2-', '--vtep-ip', '10.99.0.3', '--underlay-dev', 'eth0', '--underlay-name', 'lab-tt12ab',
   ]);
   assert.match(TENET_ENTRY, /dist\/src\/cmd\/tenet\.js$/);
 });

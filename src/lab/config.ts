@@ -137,6 +137,7 @@ export function defaultAgentArgv(h: HostPlan, c: ResolvedConfig): string[] {
     '--host', h.name,
     '--controller', `unix:${c.controllerSocket}`,
     '--listen', h.socket,
+    '--cni-socket', labCniSocket(h),
     '--ns-prefix', h.nsPrefix,
     '--vtep-ip', h.vtep,
     '--underlay-dev', 'eth0',
@@ -144,6 +145,9 @@ export function defaultAgentArgv(h: HostPlan, c: ResolvedConfig): string[] {
     ...(h.docker ? dockerAgentArgs(h.docker) : []),
   ];
 }
+
+/** Each lab agent's CNI socket beside its API socket: never the host's /run/tenet/cni.sock. */
+export const labCniSocket = (h: Pick<HostPlan, 'socket'>): string => h.socket.replace(/\.sock$/, '.cni.sock');
 
 /** The agent serves the plugin in its dockerd's plugin dir, and keeps its driver state apart from other hosts'. */
 function dockerAgentArgs(d: DockerdPlan): string[] {

@@ -3,14 +3,17 @@
  * with the CNI environment and a config on stdin, against a real agent and controller on the
  * kernel (issue 9). For each of 0.4.0, 1.0.0 and 1.1.0: ADD, CHECK, DEL twice, the reference
  * `tuning` plugin chained after tenet (0.4.0 and 1.0.0: plugins 1.1.1 stop at 1.0.0), STATUS
- * and GC (1.1.0); CHECK catching each mismatch; VERSION and a down agent without the agent.
+ * and GC (1.1.0); CHECK catching each mismatch; VERSION and a down agent without the agent;
+ * runtimeConfig.portMappings: the host port of h1 reaches the container's server from h1 and
+ * from h2, hostIP honoured, a taken host port refused, and gone after DEL.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
+import { waitFor } from '../../src/base/async.js';
 import { silentLogger } from '../../src/base/logger.js';
 import { buildCniApp } from '../../src/agent/cni-server.js';
 import { installCni } from '../../src/cni/install.js';
@@ -23,6 +26,7 @@ const c = new InProcessCluster();
 let cniApp: FastifyInstance;
 let plugin = '';
 let socket = '';
+const servers: ChildProcess[] = [];
 
 interface Run {
   code: number;
@@ -56,7 +60,7 @@ const tenet = (command: string, id: string, netns: string, version: string, extr
 
 describe('the tenet CNI plugin, invoked as a runtime does', { skip: kernelSkip('the CNI plugin on the kernel') }, () => {
   before(async () => {
-    await c.start(['h1']);
+    await c.start(['h1', 'h2']);
     await c.controller.createTenant('admin').catch(() => undefined);
     await c.controller.createNetwork('admin', { name: 'red', subnet: '10.77.0.0/24' });
     socket = join(c.dir, 'cni.sock');
@@ -66,6 +70,7 @@ describe('the tenet CNI plugin, invoked as a runtime does', { skip: kernelSkip('
     plugin = bin!;
   });
   after(async () => {
+    for (const s of servers) s.kill();
     await cniApp?.close();
     await c.destroy();
   });
@@ -101,6 +106,8 @@ describe('the tenet CNI plugin, invoked as a runtime does', { skip: kernelSkip('
       const peer = await tenet('ADD', `peer${tag}`, peerNs, version);
       assert.equal(peer.code, 0, peer.out);
       const peerIp = (peer.json as typeof result).ips[0]!.address.split('/')[0]!;
+      // A third container, the source of the positive control after the DEL below.
+      assert.equal((await tenet('ADD', `ctl${tag}`, await c.underlay.workload(`q${tag}`), version)).code, 0);
       assert.ok(await c.underlay.ping(`v${tag}`, peerIp), 'the CNI container reaches another on its network');
 
       const check = await tenet('CHECK', `ctr${tag}`, netns, version, { prevResult: result });
@@ -123,6 +130,7 @@ describe('the tenet CNI plugin, invoked as a runtime does', { skip: kernelSkip('
       assert.equal(gone.json?.code, 150, 'CHECK after DEL: no endpoint');
       const delPeer = await tenet('DEL', `peer${tag}`, '', version);
       assert.equal(delPeer.code, 0, 'DEL with no namespace path');
+      assert.equal((await tenet('DEL', `ctl${tag}`, '', version)).code, 0);
     });
   }
 
@@ -173,4 +181,64 @@ describe('the tenet CNI plugin, invoked as a runtime does', { skip: kernelSkip('
     assert.equal(badConf.json?.code, 7, badConf.out);
     assert.equal((await c.agent('h1').listEndpoints()).length, before);
   });
+
+  it('portMappings: the host port reaches the container from h1 and h2, hostIP honoured, a taken port refused, gone after DEL', async () => {
+    const vtep = c.underlay.hosts.get('h1')!.vtep;
+    const [h1, h2] = ['h1', 'h2'].map((h) => c.underlay.hosts.get(h)!.ns) as [string, string];
+    const web = await c.underlay.workload('pmweb');
+    const other = await c.underlay.workload('pmother');
+    serve('pmweb', 'from-web');
+    serve('pmother', 'from-other');
+    const mappings = [
+      { hostPort: 18080, containerPort: 80, protocol: 'tcp', hostIP: '' },
+      { hostPort: 18081, containerPort: 80, protocol: 'tcp', hostIP: vtep },
+      { hostPort: 18082, containerPort: 80, protocol: 'tcp', hostIP: '10.255.255.254' },
+    ];
+    const add = await tenet('ADD', 'pmweb', web, '1.0.0', { runtimeConfig: { portMappings: mappings } });
+    assert.equal(add.code, 0, add.out);
+    const otherAdd = await tenet('ADD', 'pmother', other, '1.0.0', { runtimeConfig: { portMappings: [{ hostPort: 18090, containerPort: 80, protocol: 'tcp' }] } });
+    assert.equal(otherAdd.code, 0, otherAdd.out);
+    await until(h2, vtep, 18080, 'from-web', 'from another host');
+    await until(h1, vtep, 18080, 'from-web', 'from the host itself');
+    await until(h2, vtep, 18081, 'from-web', 'hostIP = the host address');
+    assert.equal(await fetchFrom(h2, vtep, 18082), undefined, 'hostIP = an address the host lacks: not on the host address (18081 on it works)');
+    const ep = (await c.agent('h1').listEndpoints()).find((e) => e.labels['tenet.cni.container'] === 'pmweb');
+    assert.deepEqual(ep?.ports?.map((p) => p.hostPort), [18080, 18081, 18082], 'the endpoint carries them (tenet ep ls shows them)');
+
+    const before = (await c.agent('h1').listEndpoints()).length;
+    const clash = await tenet('ADD', 'pmclash', await c.underlay.workload('pmclash'), '1.0.0', { runtimeConfig: { portMappings: [{ hostPort: 18080, containerPort: 80, protocol: 'tcp' }] } });
+    assert.equal(clash.json?.code, 144, clash.out);
+    assert.match(String(clash.json?.msg), /18080/);
+    assert.equal((await c.agent('h1').listEndpoints()).length, before, 'the refused ADD left no endpoint');
+    const bad = await tenet('ADD', 'pmbad', await c.underlay.workload('pmbad'), '1.0.0', { runtimeConfig: { portMappings: [{ hostPort: 18083, containerPort: 0, protocol: 'tcp' }] } });
+    assert.equal(bad.json?.code, 7, bad.out);
+    assert.equal((await c.agent('h1').listEndpoints()).length, before, 'a malformed mapping changed nothing');
+
+    assert.equal((await tenet('DEL', 'pmweb', web, '1.0.0')).code, 0);
+    await until(h2, vtep, 18080, undefined, 'after DEL the host port answers no more');
+    assert.equal(await fetchFrom(h2, vtep, 18090), 'from-other', 'control: the other container keeps its port');
+    assert.equal((await tenet('DEL', 'pmother', other, '1.0.0')).code, 0);
+  });
 });
+
+/** busybox httpd in a workload namespace, serving `text`. */
+function serve(workload: string, text: string): void {
+  const dir = join(c.dir, workload);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'index.html'), text);
+  servers.push(spawn('ip', ['netns', 'exec', c.underlay.workloadNs(workload), 'timeout', '600', 'busybox', 'httpd', '-f', '-p', '80', '-h', dir], { stdio: 'ignore' }));
+}
+
+/** What GET http://ip:port/ answers from namespace `ns` (busybox nc: its wget crashes here). */
+async function fetchFrom(ns: string, ip: string, port: number): Promise<string | undefined> {
+  const r = await c.underlay.runner.run(['ip', 'netns', 'exec', ns, 'timeout', '5', 'busybox', 'nc', '-w', '2', ip, String(port)], { input: 'GET / HTTP/1.0\r\n\r\n', allowFail: true });
+  const body = r.stdout.split('\r\n\r\n')[1];
+  return r.code === 0 && body ? body.trim() : undefined;
+}
+
+/** Polls until `ns` gets `want` (the agent realizes ports as it reconciles). */
+async function until(ns: string, ip: string, port: number, want: string | undefined, what: string): Promise<void> {
+  let got: string | undefined;
+  await waitFor(async () => ((got = await fetchFrom(ns, ip, port)) === want ? true : undefined), 10_000, what).catch(() => undefined);
+  assert.equal(got, want, what);
+}
