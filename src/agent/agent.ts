@@ -51,6 +51,13 @@ export interface AgentOptions {
   ports?: PortPublisher;
 }
 
+/** A service that follows the agent's view (DNS, issue 10): told of watch messages and finished reconciles. */
+export interface ViewFollower {
+  viewChanged(): void;
+  reconciled(): void;
+  stop(): void;
+}
+
 export class Agent {
   readonly cache = new ObjectCache();
   readonly queue = new SerialQueue();
@@ -75,6 +82,7 @@ export class Agent {
   /** Compiled policies per tenant, compiled again only when their inputs changed. */
   private readonly policies = new CompiledPolicies();
   readonly claims: UnfinishedAttaches;
+  private readonly followers: ViewFollower[] = [];
 
   constructor(readonly opts: AgentOptions) {
     this.namespaces = opts.namespaces ?? kernelNamespaces(() => opts.datapath.ownedIdentities(), opts.logger);
@@ -100,8 +108,14 @@ export class Agent {
     this.timers.push(setInterval(() => this.markDirty('all'), this.opts.resyncMs ?? 60_000));
   }
 
+  /** Adds a follower (before start); it is stopped with the agent. */
+  follow(f: ViewFollower): void {
+    this.followers.push(f);
+  }
+
   stop(): void {
     this.abort.abort();
+    for (const f of this.followers) f.stop();
     for (const t of this.timers) clearInterval(t);
     this.realization.stop();
     this.liveness.stop();
@@ -157,6 +171,7 @@ export class Agent {
 
   private onListed(): void {
     this.listed = true;
+    for (const f of this.followers) f.viewChanged();
     this.claims.collect(this.host, this.cache.endpoints.values());
     this.relevantRevision = this.cache.revision;
     this.markDirty('all');
@@ -195,6 +210,7 @@ export class Agent {
    */
   private onMessage(m: WatchMessage, change: Change | undefined): void {
     if ((m.type === 'put' || m.type === 'delete') && (m.kind !== 'host' || change)) this.relevantRevision = m.revision;
+    if (m.type !== 'bookmark') for (const f of this.followers) f.viewChanged();
     this.settle();
   }
 
@@ -256,6 +272,7 @@ export class Agent {
     this.realization.record(result, tenants && [...tenants].map((t) => tenantNs(this.opts.nsPrefix, t)));
     await collectStale(stale, this.cache, this.opts.controller, this.opts.logger);
     await this.realizePorts();
+    if (this.listed) for (const f of this.followers) f.reconciled();
     const candidates = await this.status.report(this.host, plan, result, tenants, completing);
     Object.assign(this.lastReconcile, { planInputs: scope.networks.length + live.length + scope.hosts.length, statusCandidates: candidates, namespaceChecks: checked });
     return result;
