@@ -171,7 +171,9 @@ export class Agent {
 
   private onListed(): void {
     this.listed = true;
-    for (const f of this.followers) f.viewChanged();
+    // Not waiting for the first reconcile: after a restart the namespaces are there already,
+    // and DNS answers again sooner (a follower retries what cannot be done yet).
+    for (const f of this.followers) f.reconciled();
     this.claims.collect(this.host, this.cache.endpoints.values());
     this.relevantRevision = this.cache.revision;
     this.markDirty('all');

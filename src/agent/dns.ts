@@ -166,7 +166,9 @@ export class DnsService {
       udpSock?.close();
       tcpServer?.close();
       const error = [udp, tcp].map((b) => (b && !b.ok ? b.error : '')).filter((e) => e).join('; ');
-      if (!this.stopped) this.opts.logger.warn({ server: w.key, err: error || 'no socket' }, 'DNS server not bound; retrying');
+      // Before the first reconcile of a new tenant its gateway address is not there yet: expected.
+      const level = /EADDRNOTAVAIL/.test(error) ? 'info' : 'warn';
+      if (!this.stopped) this.opts.logger[level]({ server: w.key, err: error || 'no socket' }, 'DNS server not bound; retrying');
       return false;
     }
     const limiter = new SourceLimiter(this.opts.limits ?? DEFAULT_LIMITS);
