@@ -55,6 +55,13 @@ export interface AgentOptions {
   reclaimMs?: number;
 }
 
+/** A service that follows the agent's view (DNS, issue 10): told of watch messages and finished reconciles. */
+export interface ViewFollower {
+  viewChanged(): void;
+  reconciled(): void;
+  stop(): void;
+}
+
 export class Agent {
   readonly cache = new ObjectCache();
   readonly queue = new SerialQueue();
@@ -81,6 +88,7 @@ export class Agent {
   readonly claims: UnfinishedAttaches;
   /** Releases endpoints whose namespace is gone or another (reclaim.ts). */
   readonly reclaimer: Reclaimer;
+  private readonly followers: ViewFollower[] = [];
 
   constructor(readonly opts: AgentOptions) {
     this.namespaces = opts.namespaces ?? kernelNamespaces(() => opts.datapath.ownedIdentities(), opts.logger);
@@ -108,8 +116,14 @@ export class Agent {
     this.reclaimer.start();
   }
 
+  /** Adds a follower (before start); it is stopped with the agent. */
+  follow(f: ViewFollower): void {
+    this.followers.push(f);
+  }
+
   stop(): void {
     this.abort.abort();
+    for (const f of this.followers) f.stop();
     for (const t of this.timers) clearInterval(t);
     this.realization.stop();
     this.liveness.stop();
@@ -168,6 +182,9 @@ export class Agent {
 
   private onListed(): void {
     this.listed = true;
+    // Not waiting for the first reconcile: after a restart the namespaces are there already,
+    // and DNS answers again sooner (a follower retries what cannot be done yet).
+    for (const f of this.followers) f.reconciled();
     this.claims.collect(this.host, this.cache.endpoints.values());
     this.relevantRevision = this.cache.revision;
     this.markDirty('all');
@@ -206,6 +223,7 @@ export class Agent {
    */
   private onMessage(m: WatchMessage, change: Change | undefined): void {
     if ((m.type === 'put' || m.type === 'delete') && (m.kind !== 'host' || change)) this.relevantRevision = m.revision;
+    if (m.type !== 'bookmark') for (const f of this.followers) f.viewChanged();
     this.settle();
   }
 
@@ -267,6 +285,7 @@ export class Agent {
     this.realization.record(result, tenants && [...tenants].map((t) => tenantNs(this.opts.nsPrefix, t)));
     await collectStale(stale, this.cache, this.opts.controller, this.opts.logger);
     await this.realizePorts();
+    if (this.listed) for (const f of this.followers) f.reconciled();
     const candidates = await this.status.report(this.host, plan, result, tenants, completing);
     Object.assign(this.lastReconcile, { planInputs: scope.networks.length + live.length + scope.hosts.length, statusCandidates: candidates, namespaceChecks: checked });
     return result;

@@ -1,6 +1,6 @@
 /**
  * The agent's CNI socket (default /run/tenet/cni.sock): the `tenet` executable a runtime
- * starts (a shell script over curl, ADR 017) POSTs the CNI_* variables as query parameters
+ * starts (a shell script over curl, ADR 018) POSTs the CNI_* variables as query parameters
  * and the stdin config as the body to /v1/cni, and prints what comes back: 200 with a result,
  * 204 with nothing (DEL, CHECK, STATUS, GC), 4xx/5xx with a CNI error document. All the
  * protocol lives in src/cni/; this file gives it the agent's operations.

@@ -13,6 +13,7 @@ import { addDockerCommands } from './docker.js';
 import { addEpCommands } from './ep.js';
 import { addHostCommands } from './host.js';
 import { addIpCommands } from './ip.js';
+import { addDnsCommands } from './dns.js';
 import { addNetCommands } from './net.js';
 import { addPolicyCommands } from './policy.js';
 import { addTenantCommands } from './tenant.js';
@@ -51,6 +52,7 @@ export function buildProgram(io: CliIO = processIO): Command {
   addTenantCommands(program);
   addNetCommands(program);
   addPolicyCommands(program);
+  addDnsCommands(program);
   addEpCommands(program);
   addDockerCommands(program);
   addIpCommands(program);

@@ -1,6 +1,6 @@
 /**
  * What `tenet cni install` writes: the plugin executable (a POSIX shell script over curl's
- * unix-socket mode, ADR 017) into the runtime's CNI bin dir, and one conflist per Tenet
+ * unix-socket mode, ADR 018) into the runtime's CNI bin dir, and one conflist per Tenet
  * network into its config dir. Files are written beside their target and renamed over it, so
  * a runtime never executes or reads half a file (and never meets "text file busy").
  */
@@ -37,7 +37,7 @@ export function pluginScript(socket: string): string {
   const versions = SUPPORTED_VERSIONS.map((v) => `"${v}"`).join(',');
   const q = (name: string) => `--url-query "${name}=$${name}"`;
   return `#!/bin/sh
-# Tenet's CNI plugin, written by \`tenet cni install\` (docs/adr/017-cni-executable.md).
+# Tenet's CNI plugin, written by \`tenet cni install\` (docs/adr/018-cni-executable.md).
 # It forwards the call to the Tenet agent, which does all the work, and prints its answer.
 sock="\${TENET_CNI_SOCKET:-${socket}}"
 if [ "$CNI_COMMAND" = VERSION ]; then

@@ -1,7 +1,7 @@
 /**
  * The CNI protocol's shapes as Tenet speaks them (CNI spec 0.4.0, 1.0.0, 1.1.0; research:
  * ../shared/research/protocols.md §4). The runtime executes `tenet` (a shell script over curl,
- * ADR 017), which hands the agent the CNI environment and the stdin config unchanged; all
+ * ADR 018), which hands the agent the CNI environment and the stdin config unchanged; all
  * parsing and validation happen in the agent, in this folder.
  */
 import type { PublishedPort } from '../model/types.js';

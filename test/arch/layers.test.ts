@@ -17,18 +17,19 @@ const ALLOWED: Record<string, string[]> = {
   api: ['base', 'model'],
   store: ['base', 'model'],
   policy: ['base', 'model'],
+  dns: ['base', 'model'],
   datapath: ['base', 'model', 'policy'],
   controller: ['base', 'model', 'api', 'store', 'policy'],
   docker: ['base', 'model', 'api'],
   cni: ['base', 'model', 'api'],
-  agent: ['base', 'model', 'api', 'datapath', 'policy', 'docker', 'cni'],
+  agent: ['base', 'model', 'api', 'datapath', 'policy', 'docker', 'cni', 'dns'],
   lab: ['base', 'model', 'api', 'datapath'],
   cli: ['base', 'model', 'api'],
   cmd: ['base', 'model', 'api', 'store', 'datapath', 'controller', 'agent', 'lab', 'cli', 'docker', 'cni'],
 };
 
 /** Runtime dependencies, each chosen for its job (README "Dependencies"). */
-const RUNTIME_DEPS = ['@fastify/swagger', '@sinclair/typebox', 'better-sqlite3', 'commander', 'fastify', 'pino'];
+const RUNTIME_DEPS = ['@fastify/swagger', '@sinclair/typebox', 'better-sqlite3', 'commander', 'dns-packet', 'fastify', 'pino'];
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
