@@ -1,9 +1,12 @@
 /**
  * The nftables rulesets of a tenant namespace. They are generated whole, and their hash is
  * kept in a rule comment, so the reconciler knows from one `nft -j list ruleset` whether
- * they are current; when not, both tables are replaced in ONE `nft -f` transaction (add,
- * delete, re-add), which the kernel applies atomically: no packet sees a half-loaded or
- * empty ruleset. The pinning set's elements are compared one by one and updated in place.
+ * they are current; when not, ONE `nft -f` transaction brings them to the plan, which the
+ * kernel applies atomically: no packet sees a half-loaded or empty ruleset. On tables of the
+ * structure this code writes that is an in-place update (base chains emptied and refilled, the
+ * policy's objects replaced: no hook re-registered, docs/adr/013); otherwise both tables are
+ * replaced (add, delete, re-add). The pinning set's elements are compared one by one and
+ * updated in place.
  *
  * `inet tenet`: br_netfilter is off in tenant namespaces (datapath.ts), so its hooks see
  * routed traffic only: traffic between two networks, and traffic to the gateway itself.
