@@ -29,8 +29,13 @@
  * rules it is the full stack's compile-and-load time), then a 1 s iperf3 warm-up. Figures are
  * printed, never asserted. Traffic only between the lab's containers.
  *
- *   node dist/bench/policy-stack.js [--rounds 3] [--seconds 5] [--rules 10000] [--updates 30] [--update-rules 100]
+ *   node dist/bench/policy-stack.js [--rounds 3] [--seconds 5] [--rules 10000] [--updates 30] [--update-rules 100] [--only update|throughput] [--keep-logs DIR]
+ *
+ * `--only update` runs part 3 alone (no throughput rounds, so no 10,000-rule switch);
+ * `--only throughput` runs parts 1 and 2 alone.
  */
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { waitFor } from '../src/base/async.js';
 import { formatTable } from '../src/base/table.js';
 import { containerNs } from '../src/lab/config.js';
@@ -67,8 +72,10 @@ runBench('policy-stack', async (cleanup) => {
   const nRules = intArg('rules', 10000, 10000);
   const updates = intArg('updates', 30, 500);
   const updateRules = intArg('update-rules', 100, 10000);
-  printReproduce('policy-stack', `--rounds ${rounds} --seconds ${seconds} --rules ${nRules} --updates ${updates} --update-rules ${updateRules}`);
+  const only = onlyArg();
+  printReproduce('policy-stack', `--rounds ${rounds} --seconds ${seconds} --rules ${nRules} --updates ${updates} --update-rules ${updateRules}${only ? ` --only ${only}` : ''}`);
   const rig = await startRig('bs', HOSTS.length, '10.99.0.0/24', cleanup);
+  keepLogs(rig, cleanup);
   for (const n of [RED, GREEN]) await rig.controller.createNetwork(TENANT, { name: n.name, subnet: n.subnet });
   const run = (host: string, name: string, network: string, labels?: Record<string, string>) =>
     rig.lab.run(host, name, { tenant: TENANT, network, ...(labels ? { labels } : {}) }).then((ep) => ({ ns: containerNs(rig.prefix, name), ip: ep.ip }));
@@ -88,11 +95,35 @@ runBench('policy-stack', async (cleanup) => {
   };
   const paths: Record<Config, { client: Side; server: Side }> = { none: { client: c1, server: c3 }, 'pass-all': { client: c1, server: c2 }, rules: { client: c1, server: c2 }, 'in-network': { client: c1, server: c3 } };
 
-  const tput = await throughputRounds(stack, paths, rounds, seconds, nRules);
-  reportThroughput(tput, rounds, seconds, nRules);
-  await updateLatency(stack, updates, updateRules);
+  if (only !== 'update') {
+    const tput = await throughputRounds(stack, paths, rounds, seconds, nRules);
+    reportThroughput(tput, rounds, seconds, nRules);
+  }
+  if (only !== 'throughput') await updateLatency(stack, updates, updateRules);
   console.log('\n4. compile + load of 10,000 rules: node dist/bench/policy-compile.js (docs/benchmarks.md, "Policy")');
 });
+
+/** `--keep-logs DIR`: the controller's and agents' logs are copied there before the lab goes down. */
+function keepLogs(rig: Rig, cleanup: Cleanup): void {
+  const i = process.argv.indexOf('--keep-logs');
+  const dir = i < 0 ? undefined : process.argv[i + 1];
+  if (!dir) return;
+  cleanup.add(`copy logs to ${dir}`, () => {
+    mkdirSync(dir, { recursive: true });
+    copyFileSync(join(rig.dir, 'controller.log'), join(dir, 'controller.log'));
+    for (const p of rig.lab.ls().processes) copyFileSync(p.log, join(dir, `${p.name.replace(/ /g, '-')}.log`));
+  });
+}
+
+/** `--only update` or `--only throughput`: one part of the benchmark; absent: both. */
+function onlyArg(): 'update' | 'throughput' | undefined {
+  const i = process.argv.indexOf('--only');
+  if (i < 0) return undefined;
+  const v = process.argv[i + 1];
+  if (v === 'update' || v === 'throughput') return v;
+  console.error(`--only wants update or throughput, got ${JSON.stringify(v)}`);
+  process.exit(2);
+}
 
 // ---- 1 and 2: throughput under four configurations ----
 

@@ -28,6 +28,7 @@ import { MarkerOwnership, type NamespaceOwnership } from './ownership.js';
 import { checkTenantPlan } from './plan-check.js';
 import { dropDenied } from './conntrack.js';
 import { knownState } from './fastpath.js';
+import { knownRules } from './nft.js';
 import type { FlowPredicate, HostPlan, TenantPlan } from './plan.js';
 import { applyWorkloadDrift, holdPorts, observeWorkloads, type WorkloadState } from './workload.js';
 import type { CommandRunner } from './runner.js';
@@ -209,7 +210,7 @@ export class Datapath {
       if (why) result.failedPorts.set(p.endpointId, new TenetError('DATAPATH_FAILED', `endpoint ${p.endpointId}: ${why}`, 'make the namespace readable to the agent, or detach the endpoint'));
     }
     const prev = this.converged.get(tenant.ns);
-    const steps = targeted && exists && prev ? diffTenant(tenant.ns, tenant, knownState(prev)) : await this.readAndDiff(tenant, exists, targeted, held, result);
+    const steps = targeted && exists && prev ? diffTenant(tenant.ns, tenant, { ...knownState(prev), ...knownRules(prev) }) : await this.readAndDiff(tenant, exists, targeted, held, result);
     holdPorts(steps, tenant, held);
     return steps;
   }

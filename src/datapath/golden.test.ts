@@ -13,7 +13,7 @@ import { silentLogger } from '../base/logger.js';
 import type { Endpoint, Network } from '../model/types.js';
 import { Datapath, type SetResult } from './datapath.js';
 import { portOf } from './names.js';
-import { buildPlan } from './plan.js';
+import { buildPlan, type TenantPolicy } from './plan.js';
 import { RecordingRunner, type CommandRunner } from './runner.js';
 import { FakeKernel } from './testing/fake-kernel.js';
 import { fakeOwnership } from './testing/ownership.js';
@@ -44,20 +44,20 @@ function kernel(): FakeKernel {
   return k;
 }
 
-function set(runner: CommandRunner, k: FakeKernel, networks: Network[], endpoints: Endpoint[]): Promise<SetResult> {
-  const plan = buildPlan({ host: 'h1', vtep: '10.0.0.1', underlayMtu: 1500, underlay: 'default', nsPrefix: 'tn-', networks, endpoints, hosts });
+function set(runner: CommandRunner, k: FakeKernel, networks: Network[], endpoints: Endpoint[], policy?: TenantPolicy): Promise<SetResult> {
+  const plan = buildPlan({ host: 'h1', vtep: '10.0.0.1', underlayMtu: 1500, underlay: 'default', nsPrefix: 'tn-', networks, endpoints, hosts, policyFor: () => policy });
   return new Datapath(runner, silentLogger, { listNamespaces: () => k.listNamespaces(), ownership: fakeOwnership(k) }).set(plan);
 }
 
 /** Runs set() on top of `k` through a recorder; returns the transcript, workload paths made stable. */
-async function record(k: FakeKernel, networks: Network[], endpoints: Endpoint[]): Promise<{ result: SetResult; text: string }> {
+async function record(k: FakeKernel, networks: Network[], endpoints: Endpoint[], policy?: TenantPolicy): Promise<{ result: SetResult; text: string }> {
   const recorder = new RecordingRunner((argv, input) => k.exec(argv, input));
-  const result = await set(recorder, k, networks, endpoints);
+  const result = await set(recorder, k, networks, endpoints, policy);
   let text = recorder.transcript();
   // Port names hash the workload path; show the names the /run/netns paths would give.
   for (const e of [c1, c2, c3, c4, d1]) text = text.replaceAll(portOf(e)!, portOf(withNetns(e, `/run/netns/${e.id}`))!);
   // The ruleset hash covers those port names too (through the pinning set): show it masked.
-  text = text.replace(/comment "tenet:[0-9a-f]{16}"/g, 'comment "tenet:<hash of both tables>"');
+  text = text.replace(/comment "tenet:[0-9a-f]{16}( policy)?"/g, 'comment "tenet:<hash of both tables>$1"');
   return { result, text: text.replaceAll(`${dir}/`, '/run/netns/') + '\n' };
 }
 
@@ -99,6 +99,24 @@ describe('golden transcripts', () => {
       'The fresh-host setup, then c4 (192.168.10.4, red) attached on h1: the namespace is read back',
       '(links, fdb, neighbours, nft table) and only the new port is made.',
     ], text);
+  });
+
+  it('a policy change is loaded in place: base chains and the bridge table untouched', async () => {
+    const k = kernel();
+    const v1: TenantPolicy = { nft: { sets: 'set pol_g0 {\n  type ipv4_addr\n  elements = { 192.168.10.2 }\n}\nmap pol_pairs {\n  type ipv4_addr . ipv4_addr : verdict\n  flags interval\n  elements = { 192.168.10.0/24 . 192.168.20.0/24 : goto pol_c0 }\n}', chains: 'chain pol_c0 {\n  ip saddr @pol_g0 tcp dport 80 accept\n  drop\n}', forwardRules: 'ct state new ip saddr . ip daddr vmap @pol_pairs', hash: 'v1' } };
+    const v2: TenantPolicy = { nft: { ...v1.nft!, chains: 'chain pol_c0 {\n  ip saddr @pol_g0 tcp dport 443 accept\n  drop\n}', hash: 'v2' } };
+    await set(k, k, [red, green], [c1, c2, c3], v1);
+    const { result, text } = await record(k, [red, green], [c1, c2, c3], v2);
+    assert.deepEqual([result.changed, result.failedPorts.size], [['tn-acme'], 0]);
+    golden('policy-in-place', [
+      'The fresh-host setup with policy v1 loaded, then v1 becomes v2 (port 80 → 443). The namespace is',
+      'read back; the kernel holds tables of the structure this code writes (the input rule says so),',
+      "so ONE transaction empties the base chains, deletes v1's objects and declares v2's. No table is",
+      'deleted, so no hook is re-registered; the bridge table is not touched. Then the flows v2 denies are cut.',
+    ], text);
+    const fresh = kernel();
+    await set(fresh, fresh, [red, green], [c1, c2, c3], v2);
+    assert.equal(k.dump(['tn-acme']), fresh.dump(['tn-acme']), 'updated in place = loaded whole');
   });
 
   it('removing the last endpoint of a tenant', async () => {

@@ -1,9 +1,12 @@
 /**
  * The nftables rulesets of a tenant namespace. They are generated whole, and their hash is
  * kept in a rule comment, so the reconciler knows from one `nft -j list ruleset` whether
- * they are current; when not, both tables are replaced in ONE `nft -f` transaction (add,
- * delete, re-add), which the kernel applies atomically: no packet sees a half-loaded or
- * empty ruleset. The pinning set's elements are compared one by one and updated in place.
+ * they are current; when not, ONE `nft -f` transaction brings them to the plan, which the
+ * kernel applies atomically: no packet sees a half-loaded or empty ruleset. On tables of the
+ * structure this code writes that is an in-place update (base chains emptied and refilled, the
+ * policy's objects replaced: no hook re-registered, docs/adr/013); otherwise both tables are
+ * replaced (add, delete, re-add). The pinning set's elements are compared one by one and
+ * updated in place.
  *
  * `inet tenet`: br_netfilter is off in tenant namespaces (datapath.ts), so its hooks see
  * routed traffic only: traffic between two networks, and traffic to the gateway itself.
@@ -29,28 +32,75 @@ import { NFT_TABLE, POLICY_MARK } from './names.js';
  * network (source and destination in its subnet) and dropped between networks (the chain's
  * policy).
  */
-export function rulesetBody(plan: TenantPlan, hash = ''): string {
-  const bridges = plan.networks.map((n) => `"${n.bridge}"`).join(', ');
-  const ours = bridges ? `iifname { ${bridges} } ` : '';
+export function rulesetBody(plan: TenantPlan, hash = '', base = ''): string {
+  const policy = plan.policy;
+  return [
+    ...(policy ? [indent(policy.sets, 1), indent(policy.chains, 1)].filter((x) => x) : []),
+    `  chain forward {`,
+    `    ${FORWARD_HOOK}`,
+    ...forwardRules(plan, hash).map((r) => `    ${r}`),
+    `  }`,
+    `  chain input {`,
+    `    ${INPUT_HOOK}`,
+    ...inputRules(plan, base).map((r) => `    ${r}`),
+    `  }`,
+  ].join('\n');
+}
+
+const FORWARD_HOOK = 'type filter hook forward priority filter; policy drop;';
+const INPUT_HOOK = 'type filter hook input priority filter; policy accept;';
+
+/** The forward chain's rules, one per line, in order. */
+function forwardRules(plan: TenantPlan, hash: string): string[] {
   const policy = plan.policy;
   // By addresses, not bridge ports: a flow routed on another host arrives here bridged (docs/adr/013).
   const subnets = plan.networks.flatMap((n) => subnetOf(n) ?? []).map(subnetText);
   const sameNet = subnets.map((c) => `${c} . ${c}`).join(', ');
   return [
-    ...(policy ? [indent(policy.sets, 1), indent(policy.chains, 1)].filter((x) => x) : []),
-    `  chain forward {`,
-    `    type filter hook forward priority filter; policy drop;`,
-    `    ct state established,related accept${hash ? ` comment "tenet:${hash}${policy ? ` ${POLICY_MARK}` : ''}"` : ''}`,
+    `ct state established,related accept${hash ? ` comment "tenet:${hash}${policy ? ` ${POLICY_MARK}` : ''}"` : ''}`,
     // Published ports (ADR 015): only Tenet's own tenet-ports table DNATs here, from the host's transit pair.
-    `    ct status dnat accept`,
-    ...(policy ? [indent(policy.forwardRules, 2)].filter((x) => x) : []),
-    ...(policy && sameNet ? [`    ip saddr . ip daddr { ${sameNet} } accept`] : []),
-    `  }`,
-    `  chain input {`,
-    `    type filter hook input priority filter; policy accept;`,
-    `    ${ours}fib daddr . iif type != local drop`,
-    `  }`,
-  ].join('\n');
+    `ct status dnat accept`,
+    ...(policy ? indent(policy.forwardRules, 0).split('\n').filter((x) => x) : []),
+    ...(policy && sameNet ? [`ip saddr . ip daddr { ${sameNet} } accept`] : []),
+  ];
+}
+
+/**
+ * The input chain's rule. Its comment records the structure of both tables (baseHash): what
+ * an in-place update leaves alone must be what this code would write.
+ */
+function inputRules(plan: TenantPlan, base = ''): string[] {
+  const bridges = plan.networks.map((n) => `"${n.bridge}"`).join(', ');
+  const ours = bridges ? `iifname { ${bridges} } ` : '';
+  return [`${ours}fib daddr . iif type != local drop${base ? ` comment "${BASE_TAG}${base}"` : ''}`];
+}
+
+const BASE_TAG = 'tenet-base:';
+
+/**
+ * The hash of what an in-place update does not rewrite: the tables, the base chains' hooks,
+ * the bridge table's set and rules. Equal in the kernel and in the plan: the policy and the
+ * chains' rules can be updated in place (inPlaceScript); otherwise both tables are replaced.
+ */
+export function baseHash(): string {
+  return rulesetHash(`${FORWARD_HOOK}\n${INPUT_HOOK}\n${pinningBody([])}\nin-place v1`);
+}
+
+/** `set NAME`, `map NAME`, `chain NAME`: the policy's objects at table level, from its text. */
+export function policyObjects(plan: TenantPlan): string[] {
+  const text = plan.policy ? `${plan.policy.sets}\n${plan.policy.chains}` : '';
+  return [...text.matchAll(/^\s*(set|map|chain) (\S+) \{/gm)].map((m) => `${m[1]} ${m[2]}`);
+}
+
+/** What the kernel holds of `inet tenet`, for an in-place update: its structure and its policy's objects. */
+export interface LoadedRules {
+  base?: string;
+  objects?: string[];
+}
+
+/** What a table this code loaded from `plan` holds (the fast path's known state). */
+export function knownRules(plan: TenantPlan): { nftBase: string; nftObjects: string[] } {
+  return { nftBase: baseHash(), nftObjects: policyObjects(plan) };
 }
 
 /** Re-indents a fragment's non-empty lines, so the table reads as one text. */
@@ -91,18 +141,23 @@ export function rulesetHash(body: string): string {
 }
 
 /**
- * A script for `nft -f -` that replaces Tenet's two tables atomically. The hash covers the
- * rules, not the pinning set's elements: those change with every attach and are updated in
- * place (elementsScript), because deleting and re-adding a table with base chains waits for
- * the kernel's RCU grace periods (about 20 ms here, research/baseline.md §2).
+ * A script for `nft -f -` bringing Tenet's two tables to the plan in one atomic transaction.
+ * The hash covers the rules, not the pinning set's elements: those change with every attach
+ * and are updated in place (elementsScript), because deleting and re-adding a table with base
+ * chains waits for the kernel's RCU grace periods (about 20 ms here, research/baseline.md §2)
+ * and re-registers the hooks. For the same reason a changed policy is loaded in place
+ * (inPlaceScript) when the kernel's tables have the structure this code writes (`have`);
+ * only a new namespace, or tables of another structure, are replaced whole.
  */
-export function rulesetScript(plan: TenantPlan): { hash: string; script: string } {
+export function rulesetScript(plan: TenantPlan, have: LoadedRules & { pinned?: string[] } = {}): { hash: string; script: string; inPlace: boolean } {
   const hash = rulesetHash(`${rulesetBody(plan)}\n${pinningBody([])}`);
+  const base = baseHash();
+  if (have.base === base && have.objects && have.pinned) return { hash, script: inPlaceScript(plan, hash, base, have.objects, have.pinned), inPlace: true };
   const script = [
     `table inet ${NFT_TABLE} {}`,
     `delete table inet ${NFT_TABLE}`,
     `table inet ${NFT_TABLE} {`,
-    rulesetBody(plan, hash),
+    rulesetBody(plan, hash, base),
     `}`,
     `table bridge ${NFT_TABLE} {}`,
     `delete table bridge ${NFT_TABLE}`,
@@ -111,7 +166,32 @@ export function rulesetScript(plan: TenantPlan): { hash: string; script: string 
     `}`,
     '',
   ].join('\n');
-  return { hash, script };
+  return { hash, script, inPlace: false };
+}
+
+/**
+ * The in-place update (docs/adr/013): in ONE transaction, empty the two base chains (so nothing
+ * refers to the policy's objects any more), delete the old policy's objects in reference order
+ * (chains emptied first, then maps, which jump to chains, then chains, then sets), declare the
+ * new ones, and fill the base chains again. The tables and their hooks are never touched, so
+ * the kernel re-registers nothing; packets see the old ruleset or the new one, never a mix.
+ */
+function inPlaceScript(plan: TenantPlan, hash: string, base: string, old: string[], pinned: string[]): string {
+  const t = `inet ${NFT_TABLE}`;
+  const of = (kind: string) => old.filter((o) => o.startsWith(`${kind} `)).map((o) => o.slice(kind.length + 1));
+  const declarations = plan.policy ? [indent(plan.policy.sets, 1), indent(plan.policy.chains, 1)].filter((x) => x) : [];
+  return [
+    `flush chain ${t} forward`,
+    `flush chain ${t} input`,
+    ...of('chain').map((c) => `flush chain ${t} ${c}`),
+    ...of('map').map((m) => `delete map ${t} ${m}`),
+    ...of('chain').map((c) => `delete chain ${t} ${c}`),
+    ...of('set').map((x) => `delete set ${t} ${x}`),
+    ...(declarations.length ? [`table ${t} {`, ...declarations, `}`] : []),
+    ...forwardRules(plan, hash).map((r) => `add rule ${t} forward ${r}`),
+    ...inputRules(plan, base).map((r) => `add rule ${t} input ${r}`),
+    elementsScript(pinElements(plan), pinned)?.trimEnd() ?? '',
+  ].filter((x) => x).join('\n') + '\n';
 }
 
 /** Adds and deletes pinning elements in place; undefined when the set is already right. */

@@ -116,17 +116,28 @@ export function parseNeigh(json: string): NeighEntry[] {
 interface RawRulesetItem {
   rule?: { family: string; table: string; comment?: string };
   set?: { family: string; table: string; name: string; elem?: ({ concat: string[] } | string)[] };
+  map?: { family: string; table: string; name: string };
+  chain?: { family: string; table: string; name: string; hook?: string };
 }
 
-/** The hash in Tenet's rule comment, and the port-pinning set's elements (`nft -j list ruleset`). */
-export function parseRuleset(json: string): { nftHash?: string; policy: boolean; pinned: string[] } {
+/**
+ * The hash in Tenet's rule comment, the port-pinning set's elements, and for an in-place
+ * update the structure mark and the policy's objects in `inet tenet` (`nft -j list ruleset`).
+ */
+export function parseRuleset(json: string): { nftHash?: string; policy: boolean; pinned: string[]; nftBase?: string; nftObjects: string[] } {
   const items = ((JSON.parse(json || '{}') as { nftables?: RawRulesetItem[] }).nftables ?? []);
   const ours = (x: { family: string; table: string }, family: string) => x.family === family && x.table === NFT_TABLE;
   const comment = items.map((i) => i.rule).find((r) => r && ours(r, 'inet') && r.comment?.startsWith('tenet:'))?.comment;
   const set = items.map((i) => i.set).find((s) => s && ours(s, 'bridge') && s.name === 'ports');
   const pinned = (set?.elem ?? []).flatMap((e) => (typeof e === 'object' && e.concat ? [`"${e.concat[0]}" . ${e.concat[1]} . ${e.concat[2]}`] : []));
   const [hash, marker] = (comment?.slice('tenet:'.length) ?? '').split(' ');
-  return { nftHash: hash || undefined, policy: marker === POLICY_MARK, pinned: pinned.sort() };
+  const base = items.map((i) => i.rule).find((r) => r && ours(r, 'inet') && r.comment?.startsWith('tenet-base:'))?.comment?.slice('tenet-base:'.length);
+  const objects = items.flatMap((i) => {
+    if (i.set && ours(i.set, 'inet')) return [`set ${i.set.name}`];
+    if (i.map && ours(i.map, 'inet')) return [`map ${i.map.name}`];
+    return i.chain && ours(i.chain, 'inet') && !i.chain.hook ? [`chain ${i.chain.name}`] : [];
+  });
+  return { nftHash: hash || undefined, policy: marker === POLICY_MARK, pinned: pinned.sort(), ...(base ? { nftBase: base } : {}), nftObjects: objects };
 }
 
 function parseJsonArray<T>(text: string): T[] {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { diffTenant, isNoop } from './diff.js';
 import { knownState } from './fastpath.js';
-import { rulesetScript } from './nft.js';
+import { knownRules, rulesetScript } from './nft.js';
 import { buildPlan, type TenantPolicy } from './plan.js';
 import { emptyTenantState } from './state.js';
 import { ep, host, net } from './testing/objects.js';
@@ -46,6 +46,22 @@ test('br_netfilter follows the policy; established flows are rechecked when a po
   assert.equal(off.brnf, false);
   assert.ok(off.recheckFlows, 'flows the removed policy allowed between networks are cut');
   assert.ok(isNoop(diffTenant('tn-acme', v1, knownState(v1))));
+});
+
+test('a policy change on tables of known structure is loaded in place; anything else replaces both tables', () => {
+  const v1 = planWith({ nft: FRAGMENT });
+  const v2 = planWith({ nft: { ...FRAGMENT, sets: 'set t { type ipv4_addr; }', chains: 'chain q {\n  ip saddr @t drop\n}', forwardRules: 'jump q' } });
+  const known = { ...knownState(v1), ...knownRules(v1) };
+  const steps = diffTenant('tn-acme', v2, known);
+  assert.ok(steps.nft && steps.recheckFlows);
+  assert.match(steps.nft, /^flush chain inet tenet forward\nflush chain inet tenet input\nflush chain inet tenet p\ndelete chain inet tenet p\ndelete set inet tenet s\ntable inet tenet \{\n  set t/);
+  assert.match(steps.nft, /add rule inet tenet forward jump q\n/);
+  assert.doesNotMatch(steps.nft, /delete table|table bridge/, 'no table replaced, no hook re-registered, pinning untouched');
+  assert.match(diffTenant('tn-acme', v2, knownState(v1)).nft!, /^table inet tenet \{\}\ndelete table inet tenet\n/, 'structure unknown: whole');
+  assert.match(diffTenant('tn-acme', v2, { ...known, nftBase: 'other' }).nft!, /delete table inet tenet/, 'another structure: whole');
+  const off = diffTenant('tn-acme', planWith(), known);
+  assert.match(off.nft!, /delete chain inet tenet p\ndelete set inet tenet s\nadd rule/, 'the policy goes in place too');
+  assert.equal(off.brnf, false);
 });
 
 test('rate limits: tbf on the port for what the endpoint receives, ifb + mirred for what it sends; nothing when current', () => {

@@ -51,6 +51,10 @@ export interface TenantState {
   nftHash?: string;
   /** Whether the loaded ruleset carries a policy (br_netfilter was switched on with it, docs/adr/013). */
   policy?: boolean;
+  /** The structure of Tenet's tables (nft.ts baseHash), from the input chain's comment: undefined, replace them whole. */
+  nftBase?: string;
+  /** The policy's sets, maps and chains in `inet tenet` (`set NAME`…): what an in-place update deletes. */
+  nftObjects?: string[];
   /** Elements of the port-pinning set, spelled as nft.ts pinElements() spells them. */
   pinned: string[];
 }

@@ -39,6 +39,7 @@ export function compileTenant(input: CompileInput): CompiledPolicy {
     endpoints: input.endpoints,
     groups: new Groups(input.endpoints),
     resolved: new Map(),
+    sorted: new Map(),
   };
   const out: CompiledPolicy = { networks: t.nets, groups: t.groups.sets, pairs: {}, toOutside: {}, fromOutside: {}, chains: {}, rules: [] };
   const chains = new ChainTable(out);

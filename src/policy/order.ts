@@ -26,6 +26,12 @@ export interface Tenant {
   groups: Groups;
   /** Selectors resolved once per compile, not once per pair. */
   resolved: Map<PolicyRule, { from: Resolved; to: Resolved }>;
+  /**
+   * The rules of a set of policies (by their names), resolved and sorted once per compile: a
+   * pair only filters them (filtering keeps the order). Sorting 10,000 rules for each of a
+   * tenant's pairs cost most of a compile.
+   */
+  sorted: Map<string, InForce[]>;
 }
 
 /** Network name -> the policies attached to it (unknown names are skipped: the API refuses them). */
@@ -46,10 +52,17 @@ export function compareRules(a: InForce, b: InForce): number {
 }
 
 export function rulesInForce(t: Tenant, policies: Policy[], src: Side, dst: Side): InForce[] {
-  const all = policies.flatMap((p) =>
-    p.rules.map((rule, i) => ({ rule, policy: p.name, index: i + 1, ...resolved(t, rule) })),
-  );
-  return all.filter((r) => canSelect(r.from, src, t.nets) && canSelect(r.to, dst, t.nets)).sort(compareRules);
+  return sortedRules(t, policies).filter((r) => canSelect(r.from, src, t.nets) && canSelect(r.to, dst, t.nets));
+}
+
+function sortedRules(t: Tenant, policies: Policy[]): InForce[] {
+  const key = policies.map((p) => p.name).sort().join('\u0000');
+  let all = t.sorted.get(key);
+  if (!all) {
+    all = policies.flatMap((p) => p.rules.map((rule, i) => ({ rule, policy: p.name, index: i + 1, ...resolved(t, rule) }))).sort(compareRules);
+    t.sorted.set(key, all);
+  }
+  return all;
 }
 
 function resolved(t: Tenant, rule: PolicyRule): { from: Resolved; to: Resolved } {

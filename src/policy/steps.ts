@@ -30,11 +30,16 @@ function ruleElements(r: InForce, ruleIndex: number, key: StepKey): Element[] {
   const dsts: (AddrRange | undefined)[] = r.to.kind === 'ranges' ? r.to.ranges : [undefined];
   const proto = r.rule.proto === 'any' ? undefined : PROTO_NUMBER[r.rule.proto];
   const ports: (PortRange | undefined)[] = key.port ? mergePorts(r.rule.ports) : [undefined];
-  return srcs.flatMap((src) => dsts.flatMap((dst) => ports.map((port) => strip({ src, dst, proto, port, rule: ruleIndex }))));
+  return srcs.flatMap((src) => dsts.flatMap((dst) => ports.map((port) => element(src, dst, proto, port, ruleIndex))));
 }
 
-function strip(e: Element): Element {
-  for (const k of ['src', 'dst', 'proto', 'port'] as const) if (e[k] === undefined) delete e[k];
+/** Only the dimensions that are set (a `delete` would turn each element into a slow dictionary object). */
+function element(src: AddrRange | undefined, dst: AddrRange | undefined, proto: number | undefined, port: PortRange | undefined, rule: number): Element {
+  const e: Element = { rule };
+  if (src) e.src = src;
+  if (dst) e.dst = dst;
+  if (proto !== undefined) e.proto = proto;
+  if (port) e.port = port;
   return e;
 }
 
@@ -63,16 +68,19 @@ const signature = (s: Omit<Step, 'elements' | 'set'>) => JSON.stringify([s.key, 
 export function buildSteps(rules: InForce[], ruleIndexOf: (r: InForce) => number): Step[] {
   const steps: Step[] = [];
   let index: AddrIndex | undefined;
+  let lastSignature = '';
   for (const r of rules) {
     const shape = shapeOf(r);
     const elements = ruleElements(r, ruleIndexOf(r), shape.key);
     if (elements.length === 0) continue;
     const last = steps[steps.length - 1];
-    const fits = last && index && !last.log && !shape.log && signature(last) === signature(shape) && !elements.some((e) => index!.meeting(e).some((x) => overlap(e, x)));
-    if (fits) last.elements.push(...elements);
+    const sig = signature(shape);
+    const fits = last && index && !last.log && !shape.log && lastSignature === sig && !elements.some((e) => index!.meeting(e).some((x) => overlap(e, x)));
+    if (fits) for (const e of elements) last.elements.push(e);
     else {
       steps.push({ ...shape, elements });
       index = new AddrIndex(shape.key.src ? 'src' : shape.key.dst ? 'dst' : undefined);
+      lastSignature = sig;
     }
     for (const e of elements) index!.add(e);
   }

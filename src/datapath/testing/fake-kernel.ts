@@ -144,7 +144,7 @@ export class FakeKernel extends KernelModel implements CommandRunner {
     }
   }
 
-  /** `nft -f -`: the one script shape rulesetScript() writes, applied as one transaction. */
+  /** `nft -f -`: the script shapes rulesetScript() writes (whole tables, or in place), applied as one transaction. */
   private nft(ns: FakeNs, script: string): void {
     const copy = (t?: Table) => t && { comment: t.comment, body: [...t.body], elements: new Set(t.elements) };
     const tables: Record<string, Table | undefined> = { inet: copy(ns.nft), bridge: copy(ns.nftBridge) };
@@ -154,6 +154,7 @@ export class FakeKernel extends KernelModel implements CommandRunner {
       const m = /^(delete )?table (inet|bridge) tenet( \{\}| \{)?$/.exec(line);
       const el = /^(add|delete) element bridge tenet ports \{ (.*) \}$/.exec(line);
       if (!line) continue;
+      if (inPlaceStatement(tables.inet, line)) continue;
       if (el) {
         changeElements(tables.bridge, el[1] === 'add', el[2]!.split(', '));
         continue;
@@ -168,9 +169,41 @@ export class FakeKernel extends KernelModel implements CommandRunner {
       tables[family] ??= { comment: '', body: [], elements: new Set() };
       if (m[3] === ' {') i = readTableBody(lines, i + 1, tables[family]!);
     }
+    baseChainsLast(tables.inet);
     ns.nft = tables.inet;
     ns.nftBridge = tables.bridge;
   }
+}
+
+/**
+ * The statements of an in-place update of `inet tenet` (nft.ts inPlaceScript) on the table's
+ * lines: flush a chain, delete an object, add a rule to a chain. Fails as nft does on what is
+ * missing, and on deleting a chain that still holds rules. The base chains are kept last, as a
+ * whole load writes them, so a table updated in place dumps like one loaded whole.
+ */
+function inPlaceStatement(table: Table | undefined, line: string): boolean {
+  const m = /^(flush chain|delete set|delete map|delete chain|add rule) inet tenet (\S+)(?: (.*))?$/.exec(line);
+  if (!m) return false;
+  const [, verb, name, rule] = m;
+  const kind = verb!.split(' ')[1]!;
+  const at = table ? table.body.findIndex((l) => new RegExp(`^${kind === 'rule' ? 'chain' : kind} ${name} \\{`).test(l)) : -1;
+  if (!table || at < 0) throw new KernelError('Error: Could not process rule: No such file or directory', 1);
+  const end = table.body.findIndex((l, i) => i >= at && (l === '}' || (i === at && l.endsWith('}'))));
+  const rules = table.body.slice(at + 1, end).filter((l) => !l.trim().startsWith('type '));
+  if (verb === 'flush chain') table.body.splice(at + 1, end - at - 1, ...table.body.slice(at + 1, end).filter((l) => l.trim().startsWith('type ')));
+  else if (verb === 'add rule') table.body.splice(end, 0, `  ${rule}`);
+  else if (kind === 'chain' && rules.length) throw new KernelError('Error: Could not process rule: Device or resource busy', 1);
+  else table.body.splice(at, end - at + 1);
+  return true;
+}
+
+/** After an in-place update: the base chains go last again, where a whole load puts them. */
+function baseChainsLast(table: Table | undefined): void {
+  if (!table) return;
+  const blocks: string[][] = [];
+  for (const l of table.body) (/^\S/.test(l) && !l.startsWith('}') ? blocks.push([l]) : blocks[blocks.length - 1]!.push(l));
+  const base = (b: string[]) => /^chain (forward|input) \{/.test(b[0]!);
+  table.body = [...blocks.filter((b) => !base(b)), ...blocks.filter(base)].flat();
 }
 
 /** `add element` / `delete element` on the pinning set, failing as nft does on a missing set or element. */

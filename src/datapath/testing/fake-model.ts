@@ -119,11 +119,17 @@ export function neighJson(ns: FakeNs): string {
   return JSON.stringify(out);
 }
 
-/** `nft -j list ruleset`, reduced to what observe.ts reads: the hash comment and the pinning set. */
+/** `nft -j list ruleset`, reduced to what observe.ts reads: the comments, the policy's objects and the pinning set. */
 export function rulesetJson(ns: FakeNs): string {
   const items: object[] = [];
-  const hash = ns.nft?.body.map((l) => /comment "(tenet:[0-9a-f]+)"/.exec(l)?.[1]).find(Boolean);
+  const hash = ns.nft?.body.map((l) => /comment "(tenet:[0-9a-f]+(?: policy)?)"/.exec(l)?.[1]).find(Boolean);
   if (hash) items.push({ rule: { family: 'inet', table: 'tenet', chain: 'forward', comment: hash } });
+  const base = ns.nft?.body.map((l) => /comment "(tenet-base:[0-9a-f]+)"/.exec(l)?.[1]).find(Boolean);
+  if (base) items.push({ rule: { family: 'inet', table: 'tenet', chain: 'input', comment: base } });
+  for (const l of ns.nft?.body ?? []) {
+    const o = /^(set|map|chain) (\S+) \{/.exec(l);
+    if (o && o[2] !== 'forward' && o[2] !== 'input') items.push({ [o[1]!]: { family: 'inet', table: 'tenet', name: o[2] } });
+  }
   if (ns.nftBridge) {
     const elem = [...ns.nftBridge.elements].map((e) => ({ concat: e.split(' . ').map((x) => x.replace(/^"|"$/g, '')) }));
     items.push({ set: { family: 'bridge', table: 'tenet', name: 'ports', ...(elem.length ? { elem } : {}) } });
