@@ -91,7 +91,7 @@ export const LabelPatchBody = Body({ set: Opt(LabelsSchema), remove: Opt(Type.Ar
 export const EndpointPortsBody = Body({
   ports: Type.Array(Body({ hostPort: Int(), port: Int(), proto: Text(16), hostIp: Opt(Text(64)) }), { maxItems: MAX_PORTS }),
 });
-export const UpdateNetworkBody = Body({ policies: Opt(Type.Array(Text(), { maxItems: MAX_POLICIES_PER_NETWORK })) });
+export const UpdateNetworkBody = Body({ policies: Opt(Type.Array(Text(), { maxItems: MAX_POLICIES_PER_NETWORK })), dnsUpstream: Opt(Text(64)) });
 const RuleTexts = () => Type.Array(Text(MAX_RULE_TEXT), { maxItems: MAX_POLICY_RULES });
 export const CreatePolicyBody = Body({ name: Text(), rules: RuleTexts() });
 export const UpdatePolicyBody = Body({ addRules: Opt(RuleTexts()), removeRules: Opt(Type.Array(Int({ minimum: 1 }), { maxItems: MAX_POLICY_RULES })) });

@@ -55,6 +55,8 @@ export interface EndpointPortsRequest {
 export interface UpdateNetworkRequest {
   /** Names of the tenant's policies, in order; [] detaches all. */
   policies?: string[];
+  /** IPv4 address of a DNS forwarder for names outside the tenant's zone; '' removes it. */
+  dnsUpstream?: string;
 }
 
 /** Controller: POST /v1/tenants/:tenant/policies. Rules in the rule language (model/policy.ts). */

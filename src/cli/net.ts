@@ -1,7 +1,8 @@
-/** `tenet net create|ls|show|rm`: a tenant's networks (subnet, gateway, VNI, MTU). */
+/** `tenet net create|ls|show|update|rm`: a tenant's networks (subnet, gateway, VNI, MTU, policies, DNS forwarder). */
 import { Option, type Command } from 'commander';
-import type { CreateNetworkRequest } from '../api/types.js';
+import type { CreateNetworkRequest, UpdateNetworkRequest } from '../api/types.js';
 import { formatAge, formatFields, formatJson, tableOf } from '../base/table.js';
+import { TenetError } from '../model/errors.js';
 import type { Endpoint, Network } from '../model/types.js';
 import { endpointColumns, mtuText, networkColumns } from './columns.js';
 import { globals, print, printDone, printOne, printRows, wholeNumber, withController } from './context.js';
@@ -55,13 +56,17 @@ export function addNetCommands(program: Command): void {
 
   net
     .command('update')
-    .description('attach policies to a network (exactly these, in order); --policy \'\' detaches all')
+    .description("attach policies to a network (exactly these, in order; --policy '' detaches all) and/or set its DNS forwarder")
     .argument('<name>', 'network name')
     .addOption(tenantOption())
-    .requiredOption('--policy <names>', 'policy names, comma-separated: a,b')
-    .action(async (name: string, opts: { tenant: string; policy: string }, cmd: Command) => {
-      const policies = opts.policy.split(',').map((p) => p.trim()).filter((p) => p !== '');
-      printOne(cmd, await withController(cmd, (c) => c.updateNetwork(opts.tenant, name, { policies })), networkColumns);
+    .option('--policy <names>', 'policy names, comma-separated: a,b')
+    .option('--dns-upstream <ip>', "forward names outside the tenant zone to this DNS server (from each host); '' removes it (then: REFUSED)")
+    .action(async (name: string, opts: { tenant: string; policy?: string; dnsUpstream?: string }, cmd: Command) => {
+      if (opts.policy === undefined && opts.dnsUpstream === undefined) throw new TenetError('BAD_REQUEST', 'nothing to update', 'give --policy and/or --dns-upstream');
+      const req: UpdateNetworkRequest = {};
+      if (opts.policy !== undefined) req.policies = opts.policy.split(',').map((p) => p.trim()).filter((p) => p !== '');
+      if (opts.dnsUpstream !== undefined) req.dnsUpstream = opts.dnsUpstream.trim();
+      printOne(cmd, await withController(cmd, (c) => c.updateNetwork(opts.tenant, name, req)), networkColumns);
     });
 
   net
@@ -85,6 +90,7 @@ function showText(n: Network, endpoints: Endpoint[]): string {
     ['vni', n.vni],
     ['mtu', mtuText(n.mtu)],
     ['policies', n.policies?.join(', ') || '- (isolated)'],
+    ['dns upstream', n.dnsUpstream ?? '- (other names: REFUSED)'],
     ['created', `${n.createdAt} (${formatAge(n.createdAt)})`],
   ]);
   const list = endpoints.length ? `\n${tableOf(endpoints, endpointColumns)}` : '\nno endpoints\n';

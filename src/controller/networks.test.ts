@@ -129,3 +129,18 @@ test('networks: concurrent overlapping creates in one tenant: exactly one wins',
   for (const r of results.filter((r) => r.status !== 201)) assertError(r, 'SUBNET_OVERLAP');
   await t.app.close();
 });
+
+test('networks: a DNS forwarder is set, kept across a policy change, and removed; a bad one changes nothing', async () => {
+  const t = await withTenants('acme');
+  await t.call('POST', NETS, { name: 'web', subnet: '10.0.0.0/24' });
+  const set = await t.call('PATCH', `${NETS}/web`, { dnsUpstream: '198.51.100.53' });
+  assert.deepEqual([set.status, set.body.dnsUpstream], [200, '198.51.100.53']);
+  assert.equal((await t.call('PATCH', `${NETS}/web`, { policies: [] })).body.dnsUpstream, '198.51.100.53', 'a policy patch keeps it');
+  for (const bad of ['127.0.0.53', '224.0.0.1', '198.51.100', 'x', 5]) {
+    assertError(await t.call('PATCH', `${NETS}/web`, { dnsUpstream: bad }), typeof bad === 'number' ? 'BAD_REQUEST' : 'INVALID_IP');
+  }
+  assert.equal((await t.call('GET', `${NETS}/web`)).body.dnsUpstream, '198.51.100.53', 'unchanged by the refused patches');
+  const removed = await t.call('PATCH', `${NETS}/web`, { dnsUpstream: '' });
+  assert.deepEqual([removed.status, 'dnsUpstream' in removed.body], [200, false]);
+  await t.app.close();
+});

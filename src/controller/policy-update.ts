@@ -11,6 +11,7 @@ import type { Policy, RateLimit } from '../model/policy.js';
 import { formatSelector, parseRateTarget, parseRules } from '../model/policy-parse.js';
 import { parseRate } from '../model/policy-rate.js';
 import type { Network } from '../model/types.js';
+import { validateDnsUpstream } from '../model/validate.js';
 import type { Compare } from '../store/types.js';
 import { bodyObject, optionalString } from './body.js';
 import { requireNetwork, requirePolicy } from './lookups.js';
@@ -87,29 +88,49 @@ export async function putRate(ctx: Ctx, tenant: string, name: string, body: unkn
   return next;
 }
 
-/** The one place a network patch is read: the policy names, in order, each once. */
-function parseNetworkPatch(body: unknown): string[] | undefined {
-  const policies = bodyObject(body).policies;
-  if (policies === undefined) return undefined;
+/** A network patch: the policy names (in order, each once) and the DNS forwarder ('' removes it), each optional. */
+interface NetworkPatch {
+  policies?: string[];
+  dnsUpstream?: string;
+}
+
+/** The one place a network patch is read. */
+function parseNetworkPatch(body: unknown): NetworkPatch {
+  const b = bodyObject(body);
+  const patch: NetworkPatch = {};
+  if (b.dnsUpstream !== undefined) patch.dnsUpstream = b.dnsUpstream === '' ? '' : validateDnsUpstream(b.dnsUpstream);
+  const policies = b.policies;
+  if (policies === undefined) return patch;
   if (!Array.isArray(policies) || !policies.every((p) => typeof p === 'string')) {
     throw new TenetError('BAD_REQUEST', 'field "policies" must be an array of policy names ([] detaches all)');
   }
-  return [...new Set(policies.filter((p) => p !== ''))];
+  patch.policies = [...new Set(policies.filter((p) => p !== ''))];
+  return patch;
 }
 
-/** Attaches exactly the named policies (each must exist; the txn compares them so none vanishes meanwhile). */
+/** The network with the patch applied (an empty list or '' removes the field). */
+function patched(net: Network, patch: NetworkPatch): Network {
+  const { policies, dnsUpstream, ...rest } = net;
+  const next: Network = { ...rest };
+  const newPolicies = patch.policies ?? policies;
+  const newUpstream = patch.dnsUpstream ?? dnsUpstream;
+  if (newPolicies && newPolicies.length > 0) next.policies = newPolicies;
+  if (newUpstream) next.dnsUpstream = newUpstream;
+  return next;
+}
+
+/** Attaches exactly the named policies (each must exist; the txn compares them so none vanishes meanwhile) and sets the DNS forwarder. */
 export async function patchNetwork(ctx: Ctx, tenant: string, network: string, body: unknown): Promise<Network> {
-  const names = parseNetworkPatch(body);
+  const patch = parseNetworkPatch(body);
   const next = await retrying(`update network ${network}`, async () => {
     const net = await requireNetwork(ctx.store, tenant, network);
-    if (names === undefined) return net.obj;
-    const found = await Promise.all(names.map((n) => requirePolicy(ctx.store, tenant, n)));
-    const { policies: _old, ...rest } = net.obj;
-    const next: Network = names.length > 0 ? { ...rest, policies: names } : rest;
+    if (patch.policies === undefined && patch.dnsUpstream === undefined) return net.obj;
+    const found = await Promise.all((patch.policies ?? []).map((n) => requirePolicy(ctx.store, tenant, n)));
+    const next = patched(net.obj, patch);
     const compares: Compare[] = [{ key: net.kv.key, modRevision: net.kv.modRevision }, ...found.map((p) => ({ key: p.kv.key, modRevision: p.kv.modRevision }))];
     const res = await ctx.store.txn(compares, [{ type: 'put', key: net.kv.key, value: encode(next) }]);
     return res.ok ? next : RETRY;
   });
-  ctx.log.info({ tenant, network, policies: next.policies ?? [] }, 'network policies changed');
+  ctx.log.info({ tenant, network, policies: next.policies ?? [], dnsUpstream: next.dnsUpstream ?? null }, 'network updated');
   return next;
 }

@@ -62,7 +62,7 @@ export const CONTROLLER_ROUTES: RouteSchemas = {
   [`GET ${NETWORKS}/:network`]: { params: network, response: { 200: NetworkSchema } },
   [`DELETE ${NETWORKS}/:network`]: { params: network, response: NO_CONTENT },
   [`PATCH ${NETWORKS}/:network`]: {
-    summary: "Attach exactly these policies to the network, in order ([] detaches all); POLICY_NOT_FOUND names a missing one",
+    summary: "Attach exactly these policies to the network, in order ([] detaches all; POLICY_NOT_FOUND names a missing one); set the DNS forwarder for names outside the tenant zone (dnsUpstream, '' removes it)",
     params: network,
     body: W.UpdateNetworkBody,
     response: { 200: NetworkSchema },

@@ -21,6 +21,7 @@ export const NetworkSchema = Type.Object(
     mtu: Type.Integer({ description: '0: automatic (underlay MTU - 50)' }),
     vni: Type.Integer(),
     policies: Type.Optional(Type.Array(Type.String(), { description: 'names of the attached policies, in order' })),
+    dnsUpstream: Type.Optional(Type.String({ description: 'IPv4 address the DNS server forwards names outside the tenant zone to; absent: REFUSED' })),
     createdAt: Type.String(),
   },
   { title: 'Network' },

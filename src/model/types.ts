@@ -27,6 +27,11 @@ export interface Network {
    * Absent or empty: none, and the network is isolated from every other.
    */
   policies?: string[];
+  /**
+   * Where the network's DNS server forwards names outside the tenant's zone (issue 10): one
+   * IPv4 address, port 53, reached from the host's own namespace. Absent: such names are REFUSED.
+   */
+  dnsUpstream?: string;
   createdAt: string;
 }
 

@@ -150,3 +150,17 @@ export function validateNetns(value: unknown): string {
   const text = value as string;
   return text.startsWith('/') ? text : `/run/netns/${text}`;
 }
+
+/**
+ * A network's DNS forwarder (issue 10): a unicast IPv4 address outside the reserved ranges.
+ * Loopback is refused on purpose: the agent forwards from the host's own namespace, and a
+ * tenant must not reach the host's local services (a resolver on 127.0.0.53 included).
+ */
+export function validateDnsUpstream(text: unknown): string {
+  const ip = validateIp('DNS upstream', text);
+  const reserved = RESERVED.find((r) => contains(r.cidr, ip));
+  if (reserved) {
+    throw new TenetError('INVALID_IP', `DNS upstream ${formatIp(ip)} is in ${formatCidr(reserved.cidr)} (${reserved.why})`, 'give the unicast address of a DNS server the hosts can reach, such as 198.51.100.53');
+  }
+  return formatIp(ip);
+}
