@@ -8,12 +8,14 @@
  * binds what is missing, one short-lived child per namespace (ns-sockets.ts), and closes
  * what is no longer wanted. A server is keyed by namespace identity too: a tenant namespace
  * deleted and made again under the same name gets new sockets. Zones are rebuilt lazily
- * after a watch message, so answers follow attaches and detaches at once.
+ * after a watch message, so answers follow attaches and detaches at once; so does a
+ * network's DNS upstream (names outside the zone are forwarded there, from this namespace).
  */
 import type { Logger } from '../base/logger.js';
 import { NETNS_DIR } from '../datapath/observe.js';
 import { tenantNs } from '../datapath/names.js';
 import { identityText, namespaceIdentity } from '../datapath/ns-identity.js';
+import { Forwarder } from '../dns/forward.js';
 import { DEFAULT_LIMITS, SourceLimiter, type LimitOptions } from '../dns/limits.js';
 import { NetworkDnsServer } from '../dns/server.js';
 import { DnsStats } from '../dns/stats.js';
@@ -52,6 +54,8 @@ interface Wanted {
 
 export class DnsService {
   readonly stats: DnsStats;
+  /** One for every network of the host: queries leave from the agent's namespace (forward.ts). */
+  private readonly forwarder = new Forwarder();
   private readonly servers = new Map<string, Running>();
   private readonly zones = new Map<string, TenantZone>();
   private syncing = false;
@@ -95,6 +99,7 @@ export class DnsService {
     clearTimeout(this.retry);
     for (const r of this.servers.values()) r.server.close();
     this.servers.clear();
+    this.forwarder.close();
   }
 
   /** The tenant's zone now, from the cache (memoized until the next watch message). */
@@ -173,7 +178,7 @@ export class DnsService {
     }
     const limiter = new SourceLimiter(this.opts.limits ?? DEFAULT_LIMITS);
     const zone = () => this.zone(w.tenant);
-    const server = new NetworkDnsServer(udpSock, tcpServer, { tenant: w.tenant, network: w.network.name, zone, stats: this.stats, limiter, logger: this.opts.logger });
+    const server = new NetworkDnsServer(udpSock, tcpServer, { tenant: w.tenant, network: w.network.name, zone, stats: this.stats, limiter, logger: this.opts.logger, forwarder: this.forwarder });
     this.servers.get(w.key)?.server.close();
     this.servers.set(w.key, { server, nsId });
     this.opts.logger.info({ server: w.key }, 'DNS server listening');

@@ -12,6 +12,12 @@ export type Result = 'answered' | 'nxdomain' | 'nodata' | 'refused' | 'servfail'
 export interface Answered {
   result: Result;
   packet?: Buffer;
+  /**
+   * Set when the name is outside the tenant's zone and the network has a DNS upstream: the
+   * caller forwards the query there instead of sending `packet` (REFUSED), and sends
+   * `servfail` when the forward fails. Never set for a name of the zone.
+   */
+  forward?: { upstream: string; servfail: Buffer };
 }
 
 /**
@@ -27,6 +33,8 @@ export function answerPacket(buf: Buffer, zone: TenantZone | undefined, network:
   try {
     const packet = encodeReply(q, reply, udp ? q.udpLimit : undefined);
     const truncated = (packet.readUInt16BE(2) & 0x0200) !== 0;
+    const upstream = outcome.kind === 'refused' && q.qclass === 'IN' ? zone?.upstream(network) : undefined;
+    if (upstream) return { result: 'refused', packet, forward: { upstream, servfail: encodeReply(q, { rcode: 'SERVFAIL', authoritative: false, answers: [] }) } };
     return { result: truncated ? 'truncated' : resultOf(reply, outcome), packet };
   } catch {
     return { result: 'encode-failed' };

@@ -4,9 +4,10 @@
  * handed in. Every query passes the per-source limit first, then answerPacket; nothing a
  * client sends can throw out of here.
  *
- * TCP (RFC 7766, for answers truncated over UDP): two-byte length framing, queries answered
- * in order, at most MAX_TCP_PER_SOURCE connections per source and MAX_TCP in all, each
- * closed when idle for TCP_IDLE_MS; a frame longer than a query may be closes it.
+ * TCP (RFC 7766, for answers truncated over UDP): two-byte length framing, answers in order
+ * except forwarded ones (RFC 7766 6.2.1.1 allows that), at most MAX_TCP_PER_SOURCE
+ * connections per source and MAX_TCP in all, each closed when idle for TCP_IDLE_MS; a frame
+ * longer than a query may be closes it.
  */
 import type dgram from 'node:dgram';
 import type net from 'node:net';
@@ -14,6 +15,7 @@ import type { Logger } from '../base/logger.js';
 import { answerPacket } from './answer.js';
 import type { SourceLimiter } from './limits.js';
 import type { DnsStats } from './stats.js';
+import type { Forwarder } from './forward.js';
 import { MAX_QUERY_BYTES } from './wire.js';
 import type { TenantZone } from './zone.js';
 
@@ -29,6 +31,8 @@ export interface NetworkServerOptions {
   stats: DnsStats;
   limiter: SourceLimiter;
   logger: Logger;
+  /** Forwards names outside the zone when the network has an upstream (absent: REFUSED). */
+  forwarder?: Forwarder;
 }
 
 export class NetworkDnsServer {
@@ -56,21 +60,31 @@ export class NetworkDnsServer {
     for (const set of this.conns.values()) for (const s of set) s.destroy();
   }
 
-  /** The answer to one query from `source`, or undefined (dropped: counted). */
-  private answer(msg: Buffer, source: string, udp: boolean): Buffer | undefined {
+  /**
+   * Answers one query from `source` through `reply`, at once or (forwarded to the network's
+   * upstream) later; a dropped query gets no reply (counted).
+   */
+  private answer(msg: Buffer, source: string, udp: boolean, reply: (packet: Buffer) => void): void {
     const where = { tenant: this.opts.tenant, network: this.opts.network, source };
     if (!this.opts.limiter.take(source)) {
       this.opts.stats.count('rate-limited', where);
-      return undefined;
+      return;
     }
     const r = answerPacket(msg, this.opts.zone(), this.opts.network, udp);
+    if (r.forward && this.opts.forwarder) {
+      const { servfail } = r.forward;
+      this.opts.forwarder.forward(msg, source, r.forward.upstream, (result, answer) => {
+        this.opts.stats.count(result, where);
+        reply(answer ?? servfail); // the upstream saw the client's own size limit (EDNS)
+      });
+      return;
+    }
     this.opts.stats.count(r.result, where);
-    return r.packet;
+    if (r.packet) reply(r.packet);
   }
 
   private onDatagram(msg: Buffer, address: string, port: number): void {
-    const packet = this.answer(msg, address, true);
-    if (packet) this.udp.send(packet, port, address, () => {}); // a send error (ICMP) is the client's
+    this.answer(msg, address, true, (packet) => this.udp.send(packet, port, address, () => {})); // a send error (ICMP) is the client's
   }
 
   private onConnection(sock: net.Socket): void {
@@ -102,9 +116,11 @@ export class NetworkDnsServer {
           return;
         }
         if (buffered.length < 2 + len) return;
-        const packet = this.answer(buffered.subarray(2, 2 + len), source, false);
+        const query = buffered.subarray(2, 2 + len);
         buffered = buffered.subarray(2 + len);
-        if (packet) sock.write(Buffer.concat([lengthPrefix(packet.length), packet]));
+        this.answer(query, source, false, (packet) => {
+          if (!sock.destroyed) sock.write(Buffer.concat([lengthPrefix(packet.length), packet]));
+        });
       }
     });
   }

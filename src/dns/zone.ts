@@ -6,8 +6,8 @@
  * The tenant's zone is: single-label names (short names, looked up in the network the
  * query arrived on), `<endpoint>.<network>` for the tenant's networks, everything under
  * `<tenant>`, and the reverse names of the tenant's subnets. Inside it an unknown name is
- * NXDOMAIN; a name outside it is REFUSED (no upstream is configured: Tenet is not an open
- * resolver). Endpoint names may hold dots (pod names): the longest reading wins.
+ * NXDOMAIN; a name outside it is REFUSED, or forwarded when the network has a DNS upstream
+ * (answer.ts, forward.ts): Tenet is not an open resolver of its own. Endpoint names may hold dots (pod names): the longest reading wins.
  */
 import { contains, parseCidr, parseIp, type Cidr } from '../base/cidr.js';
 import { ipOfReverseName, type DnsRecord } from '../model/dns-names.js';
@@ -23,12 +23,15 @@ export type Outcome =
 export interface ZoneNetwork {
   name: string;
   subnet: string;
+  /** Where names outside the zone are forwarded from this network (issue 10), if anywhere. */
+  dnsUpstream?: string;
 }
 
 export class TenantZone {
   private readonly byName = new Map<string, DnsRecord>();
   private readonly byIp = new Map<string, DnsRecord>();
   private readonly networks = new Set<string>();
+  private readonly upstreams = new Map<string, string>();
   private readonly subnets: Cidr[];
 
   constructor(
@@ -36,13 +39,21 @@ export class TenantZone {
     networks: ZoneNetwork[],
     records: DnsRecord[],
   ) {
-    for (const n of networks) this.networks.add(n.name);
+    for (const n of networks) {
+      this.networks.add(n.name);
+      if (n.dnsUpstream) this.upstreams.set(n.name, n.dnsUpstream);
+    }
     this.subnets = networks.flatMap((n) => parseCidr(n.subnet) ?? []);
     for (const r of records) {
       if (r.tenant !== tenant) continue; // belt and braces: a zone holds one tenant only
       this.byName.set(`${r.network}\n${r.endpoint}`, r);
       this.byIp.set(r.ip, r);
     }
+  }
+
+  /** The DNS upstream of the tenant's network `network`, if it has one. */
+  upstream(network: string): string | undefined {
+    return this.upstreams.get(network);
   }
 
   /** `network`: the name of the network whose gateway the query was sent to. */
