@@ -123,15 +123,19 @@ test('result: per version, chained after a previous result', () => {
     interfaces: [{ name: 'eth0', mac: EP.mac, sandbox: '/run/netns/x' }],
     ips: [{ address: '10.0.0.5/24', gateway: '10.0.0.1', interface: 0 }],
     routes: [{ dst: '0.0.0.0/0', gw: '10.0.0.1' }],
+    dns: { nameservers: ['10.0.0.1'], search: ['red.admin', 'admin'] },
   });
   const v04 = addResult(parseConfig(conf({ cniVersion: '0.4.0' }), 'ADD'), envOf({ ifname: 'eth1' }), EP);
   assert.deepEqual(v04.ips, [{ address: '10.0.0.5/24', gateway: '10.0.0.1', interface: 0, version: '4' }]);
   assert.deepEqual(v04.routes, [], 'only eth0 gets the default route');
+  assert.equal(v04.dns, undefined, 'and the DNS server: one resolv.conf per container');
   const prev = { cniVersion: '1.0.0', interfaces: [{ name: 'lo' }], ips: [{ address: '127.0.0.1/8', interface: 0 }], dns: { nameservers: ['10.0.0.2'] } };
   const chained = addResult(parseConfig(conf({ prevResult: prev }), 'ADD'), envOf(), EP);
   assert.equal(chained.interfaces!.length, 2);
   assert.deepEqual(chained.ips![1], { address: '10.0.0.5/24', gateway: '10.0.0.1', interface: 1 });
-  assert.deepEqual(chained.dns, prev.dns);
+  assert.deepEqual(chained.dns, { nameservers: ['10.0.0.1', '10.0.0.2'], search: ['red.admin', 'admin'] }, "Tenet's server first, the previous one kept");
+  const second = addResult(parseConfig(conf({ prevResult: prev }), 'ADD'), envOf({ ifname: 'net1' }), EP);
+  assert.deepEqual(second.dns, prev.dns, 'a secondary interface passes the previous DNS on');
 });
 
 test('errors: catalog code, message, and a bug says nothing more', () => {
