@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 
 declare -A PKG_FOR=([ip]=iproute2 [bridge]=iproute2 [nft]=nftables [ping]=iputils-ping \
   [conntrack]=conntrack [iperf3]=iperf3 [nsenter]=util-linux [openssl]=openssl [make]=make [g++]=g++ [python3]=python3 [tc]=iproute2 \
-  [dockerd]=docker.io [busybox]=busybox-static [curl]=curl [podman]=podman [runc]=runc [conmon]=conmon [dig]=bind9-dnsutils [dnsmasq]=dnsmasq-base)
+  [dockerd]=docker.io [busybox]=busybox-static [curl]=curl [podman]=podman [runc]=runc [conmon]=conmon [dig]=bind9-dnsutils [dnsmasq]=dnsmasq-base [dhclient]=isc-dhcp-client)
 missing=()
 for cmd in "${!PKG_FOR[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${PKG_FOR[$cmd]}")

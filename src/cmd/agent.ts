@@ -6,6 +6,7 @@ import { Agent } from '../agent/agent.js';
 import { buildAgentApp } from '../agent/api.js';
 import { buildCniApp, DEFAULT_CNI_SOCKET } from '../agent/cni-server.js';
 import { attach, attachExisting, detach, remove } from '../agent/attach.js';
+import { DhcpService } from '../agent/dhcp.js';
 import { DnsService } from '../agent/dns.js';
 import { monitorTarget } from '../agent/docker.js';
 import { PortPublisher } from '../agent/ports.js';
@@ -59,6 +60,7 @@ export async function startAgent(cfg: AgentConfig, baseLogger: Logger): Promise<
   const ports = new PortPublisher(runner, { nsPrefix: cfg.nsPrefix }, logger);
   const agent = new Agent({ host, nsPrefix: cfg.nsPrefix, underlay, controller, datapath: new Datapath(runner, logger), logger, claimWindowMs: cfg.claimWindowMs, reclaimMs: cfg.reclaimMs, ports });
   agent.follow(new DnsService({ host, nsPrefix: cfg.nsPrefix, cache: agent.cache, logger: logger.child({ component: 'dns' }) }));
+  agent.follow(new DhcpService({ host, nsPrefix: cfg.nsPrefix, cache: agent.cache, logger: logger.child({ component: 'dhcp' }) }));
   await untilReachable(() => agent.start(), logger);
   // Whatever started is stopped again if a later step fails (a socket in use, say), so the
   // process exits with its one-line error instead of hanging on open handles.

@@ -17,7 +17,9 @@
  * MAC, and its IPv4 or ARP sender address must be the endpoint's: no spoofing of another
  * endpoint, no ARP poisoning of the gateway. One set lookup per frame (constant cost as
  * ports grow, research/baseline.md §2); frames from the VXLAN device were pinned on their
- * own host.
+ * own host. The one exception to "the endpoint's address": a DHCP client's DISCOVER/REQUEST,
+ * from 0.0.0.0 udp 68 to 255.255.255.255:67, still with the port's own MAC (ADR 020); an ARP
+ * probe (sender 0.0.0.0, RFC 5227) from the port's MAC passes too and updates no cache.
  */
 import { createHash } from 'node:crypto';
 import { subnetOf, subnetText, type TenantPlan } from './plan.js';
@@ -72,7 +74,9 @@ function forwardRules(plan: TenantPlan, hash: string): string[] {
 function inputRules(plan: TenantPlan, base = ''): string[] {
   const bridges = plan.networks.map((n) => `"${n.bridge}"`).join(', ');
   const ours = bridges ? `iifname { ${bridges} } ` : '';
-  return [`${ours}fib daddr . iif type != local drop${base ? ` comment "${BASE_TAG}${base}"` : ''}`];
+  // A DHCP client with no address yet broadcasts (ADR 020); the bridge table pinned it already.
+  const dhcp = bridges ? [`iifname { ${bridges} } ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 accept`] : [];
+  return [...dhcp, `${ours}fib daddr . iif type != local drop${base ? ` comment "${BASE_TAG}${base}"` : ''}`];
 }
 
 const BASE_TAG = 'tenet-base:';
@@ -116,8 +120,11 @@ function indent(text: string, level: number): string {
 
 /** The pinning set's elements, canonical: what `nft -j` lists, in the same spelling. */
 export function pinElements(plan: TenantPlan): string[] {
-  return plan.ports.map((p) => `"${p.port}" . ${p.mac} . ${p.ipCidr.split('/')[0]}`).sort();
+  // Each port also gets its MAC with 0.0.0.0: the DHCP exchange of a client with no address yet (ADR 020).
+  return plan.ports.flatMap((p) => [`"${p.port}" . ${p.mac} . ${p.ipCidr.split('/')[0]}`, `"${p.port}" . ${p.mac} . ${UNCONFIGURED}`]).sort();
 }
+
+const UNCONFIGURED = '0.0.0.0';
 
 export function pinningBody(elements: string[]): string {
   return [
@@ -129,7 +136,9 @@ export function pinningBody(elements: string[]): string {
     `    type filter hook prerouting priority filter; policy accept;`,
     // Lookups first: most frames are a port's own traffic and leave at the first rule. Putting
     // two wildcard iifname rules first cost 20 % of throughput (docs/adr/002).
-    `    ether type ip iifname . ether saddr . ip saddr @ports accept`,
+    `    ether type ip ip saddr != ${UNCONFIGURED} iifname . ether saddr . ip saddr @ports accept`,
+    // From 0.0.0.0 only a DHCP client's broadcast to the server, with the port's own MAC.
+    `    ether type ip ip saddr ${UNCONFIGURED} ip daddr 255.255.255.255 udp sport 68 udp dport 67 iifname . ether saddr . ip saddr @ports accept`,
     `    ether type arp iifname . ether saddr . arp saddr ip @ports iifname . arp saddr ether . arp saddr ip @ports accept`,
     `    iifname "tnv*" iifname != "tnvx*" drop`,
     `  }`,

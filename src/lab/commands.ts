@@ -96,10 +96,11 @@ export function addLabCommands(program: Command): void {
     .option('--ip <address>', 'requested address (default: next free)')
     .option('--mac <mac>', 'requested MAC')
     .option('--label <key=value>', 'a label of its endpoint (repeatable)', labelOption)
-    .action(async (host: string, name: string, opts: { tenant: string; net: string; ip?: string; mac?: string; label?: Record<string, string> }, cmd: Command) => {
+    .option('--dhcp', 'start with no address and get it from the DHCP server of the agent (busybox udhcpc)')
+    .action(async (host: string, name: string, opts: { tenant: string; net: string; ip?: string; mac?: string; label?: Record<string, string>; dhcp?: boolean }, cmd: Command) => {
       requireRoot('run');
       const { lab, format, out, err } = context(cmd);
-      const ep = await lab.run(host, name, { tenant: opts.tenant, network: opts.net, ip: opts.ip, mac: opts.mac, labels: opts.label });
+      const ep = await lab.run(host, name, { tenant: opts.tenant, network: opts.net, ip: opts.ip, mac: opts.mac, labels: opts.label, dhcp: opts.dhcp });
       if (format === 'json') return out(`${JSON.stringify(ep, null, 2)}\n`);
       // stdout carries only the address, so `IP=$(tenet lab run …)` works; the rest is for people.
       err(`${name} on ${host}: endpoint ${ep.id}, ${ep.ip}/${ep.prefixLen} in ${ep.tenant}/${ep.network}\n`);

@@ -11,6 +11,7 @@ import { isTenetError, TenetError } from '../model/errors.js';
 import type { Endpoint } from '../model/types.js';
 import { validateName } from '../model/validate.js';
 import { containerNs, type ResolvedConfig } from './config.js';
+import { configureByDhcp, removeResolv } from './dhcp-client.js';
 import { addContainerNamespace, deleteNamespaces, listNamespaces } from './netns.js';
 import { loadState, updateState as updateLabState, type LabContainer, type LabHost, type LabState } from './state.js';
 
@@ -20,6 +21,8 @@ export interface RunOptions {
   ip?: string;
   mac?: string;
   labels?: Record<string, string>;
+  /** Drop the attach's address and get it again from Tenet's DHCP server with busybox udhcpc. */
+  dhcp?: boolean;
 }
 
 export function requireState(c: ResolvedConfig): LabState {
@@ -61,6 +64,11 @@ export async function labRun(c: ResolvedConfig, hostName: string, name: string, 
     // The container's name is the endpoint's name too (unique in its network, as DNS will want).
     const req = { tenant: opts.tenant, network: opts.network, netns: `/run/netns/${ns}`, ifname: 'eth0', ip: opts.ip, mac: opts.mac, name, labels: opts.labels };
     const ep = await agent.attach(req);
+    if (opts.dhcp) await configureByDhcp(c.runner, c.labDir, ns).catch(async (err) => {
+      await agent.remove(ep.id).catch(() => undefined);
+      removeResolv(ns);
+      throw err;
+    });
     const record: LabContainer = { name, host: host.name, netns: ns, tenant: ep.tenant, network: ep.network, endpointId: ep.id, ip: ep.ip, prefixLen: ep.prefixLen };
     updateState(c, (s) => s.containers.push(record));
     c.logger.info({ container: name, host: host.name, endpoint: ep.id, ip: ep.ip }, 'lab container attached');
@@ -112,5 +120,6 @@ export async function labRm(c: ResolvedConfig, name: string): Promise<void> {
     }
   }
   await deleteNamespaces(c.runner, [container.netns]);
+  removeResolv(container.netns);
   updateState(c, (s) => (s.containers = s.containers.filter((ct) => ct.name !== name)));
 }

@@ -1,0 +1,134 @@
+/**
+ * Issue 10, DHCP, on the real kernel with real clients in a 2-host lab: busybox udhcpc
+ * (`tenet lab run --dhcp`) and ISC dhclient (own lease, pid and config files in a temporary
+ * directory, its own -sf script: nothing outside the lab namespace is touched) get the
+ * endpoint's Tenet address, the gateway as router and DNS server, the search list and the
+ * network's MTU. A client whose MAC is not its port's gets nothing, next to the same client
+ * with its own MAC getting its lease; a second tenant with the same network gets its own.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { kernelSkip } from '../../src/datapath/testing/kernel-env.js';
+import { TenetEnv } from '../support/procs.js';
+
+const t = new TenetEnv();
+const GW = '192.168.72.1';
+const dir = mkdtempSync(join(tmpdir(), 'tenet-dhcp-'));
+
+async function exec(name: string, ...argv: string[]): Promise<{ code: number; out: string }> {
+  const r = await t.tenet('lab', 'exec', name, '--', ...argv);
+  return { code: r.code, out: r.stdout + r.stderr };
+}
+
+async function eth0(name: string): Promise<{ addrs: string[]; mtu: number }> {
+  const [link] = JSON.parse((await exec(name, 'ip', '-j', 'addr', 'show', 'eth0')).out) as { mtu: number; addr_info: { family: string; local: string; prefixlen: number }[] }[];
+  return { mtu: link!.mtu, addrs: link!.addr_info.filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`) };
+}
+
+async function defaultRoute(name: string): Promise<string> {
+  return (await exec(name, 'ip', 'route', 'show', 'default')).out.trim();
+}
+
+/** Strips what the attach configured, as a fresh interface would be. */
+async function unconfigure(name: string): Promise<void> {
+  assert.equal((await exec(name, 'ip', 'addr', 'flush', 'dev', 'eth0')).code, 0);
+  assert.equal((await exec(name, 'ip', 'link', 'set', 'eth0', 'mtu', '1500')).code, 0);
+}
+
+const DHCLIENT_SCRIPT = `#!/bin/sh
+env | grep -E '^(reason|new_)' > "$(dirname "$0")/env.$reason"
+case "$reason" in
+  PREINIT) ip link set "$interface" up ;;
+  BOUND|RENEW|REBIND|REBOOT)
+    ip addr flush dev "$interface"
+    ip addr add "$new_ip_address/$new_subnet_mask" dev "$interface"
+    [ -n "$new_interface_mtu" ] && ip link set "$interface" mtu "$new_interface_mtu"
+    for r in $new_routers; do ip route replace default via "$r" dev "$interface"; break; done ;;
+esac
+exit 0
+`;
+
+describe('DHCP on every network, served by the agents', { skip: kernelSkip('DHCP in lab namespaces'), timeout: 300_000 }, () => {
+  let mtu = 0;
+  const pids: number[] = [];
+  before(async () => {
+    await t.startController();
+    await t.okAll([
+      ['tenant', 'create', 'acme'],
+      ['tenant', 'create', 'other'],
+      ['net', 'create', 'red', '--tenant', 'acme', '--subnet', '192.168.72.0/24'],
+      ['net', 'create', 'red', '--tenant', 'other', '--subnet', '192.168.72.0/24'],
+      ['lab', 'up', '--hosts', '2'],
+      ['lab', 'run', 'h1', 'c0', '--tenant', 'acme', '--net', 'red'],
+      ['lab', 'run', 'h2', 'c9', '--tenant', 'acme', '--net', 'red'],
+    ]);
+    mtu = (await eth0('c0')).mtu; // the network's MTU, as the attach sets it
+    assert.ok(mtu < 1500, `a VXLAN network's MTU is below Ethernet's (${mtu})`);
+  });
+  after(async () => {
+    for (const pid of pids) {
+      try {
+        process.kill(pid);
+      } catch {
+        // gone already
+      }
+    }
+    await t.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('busybox udhcpc (tenet lab run --dhcp) gets the Tenet address, router, DNS, search list and MTU', async () => {
+    const ip = (await t.ok('lab', 'run', 'h1', 'd1', '--tenant', 'acme', '--net', 'red', '--dhcp')).trim();
+    assert.match(ip, /^192\.168\.72\.\d+$/);
+    assert.deepEqual(await eth0('d1'), { addrs: [`${ip}/24`], mtu });
+    assert.match(await defaultRoute('d1'), new RegExp(`^default via ${GW.replace(/\./g, '\\.')} dev eth0`));
+    const resolv = (await exec('d1', 'cat', '/etc/resolv.conf')).out;
+    assert.match(resolv, new RegExp(`nameserver ${GW}`));
+    assert.match(resolv, /search red\.acme acme/);
+    const ping = await exec('d1', 'ping', '-c1', '-W2', (await t.ok('lab', 'exec', 'c9', '--', 'sh', '-c', "ip -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1")).trim());
+    assert.equal(ping.code, 0, `the leased address works across hosts: ${ping.out}`);
+  });
+
+  it('ISC dhclient gets the same lease parameters', async () => {
+    const ip = (await t.ok('lab', 'run', 'h1', 'd2', '--tenant', 'acme', '--net', 'red')).trim();
+    await unconfigure('d2');
+    const script = join(dir, 'dhclient-script');
+    writeFileSync(script, DHCLIENT_SCRIPT, { mode: 0o755 });
+    writeFileSync(join(dir, 'dhclient.conf'), 'timeout 30;\nrequest subnet-mask, broadcast-address, routers, domain-name-servers, domain-name, domain-search, interface-mtu;\n');
+    const r = await exec('d2', 'dhclient', '-1', '-v', '-cf', join(dir, 'dhclient.conf'), '-lf', join(dir, 'leases'), '-pf', join(dir, 'pid'), '-sf', script, 'eth0');
+    pids.push(Number(readFileSync(join(dir, 'pid'), 'utf8').trim()));
+    assert.equal(r.code, 0, r.out);
+    const env = readFileSync(join(dir, 'env.BOUND'), 'utf8');
+    assert.match(env, new RegExp(`new_ip_address=${ip}\\n`));
+    assert.match(env, new RegExp(`new_routers=${GW}\\n`));
+    assert.match(env, new RegExp(`new_domain_name_servers=${GW}\\n`));
+    assert.match(env, new RegExp(`new_interface_mtu=${mtu}\\n`));
+    assert.match(env, /new_domain_search='?red\.acme\. acme\.'?\n/);
+    assert.deepEqual(await eth0('d2'), { addrs: [`${ip}/24`], mtu });
+  });
+
+  it('a client with a forged MAC gets nothing; the same client with its own MAC gets its lease', async () => {
+    const ip = (await t.ok('lab', 'run', 'h1', 'f1', '--tenant', 'acme', '--net', 'red')).trim();
+    const own = JSON.parse((await exec('f1', 'ip', '-j', 'link', 'show', 'eth0')).out)[0].address as string;
+    await unconfigure('f1');
+    const udhcpc = ['busybox', 'udhcpc', '-i', 'eth0', '-f', '-q', '-n', '-t', '3', '-T', '1', '-s', '/bin/true'];
+    // The MAC of another endpoint (c0's): pinning drops the frame, the server never sees it.
+    const c0mac = JSON.parse((await exec('c0', 'ip', '-j', 'link', 'show', 'eth0')).out)[0].address as string;
+    assert.equal((await exec('f1', 'ip', 'link', 'set', 'eth0', 'address', c0mac)).code, 0);
+    const forged = await exec('f1', ...udhcpc);
+    assert.notEqual(forged.code, 0, `a forged MAC must get no lease: ${forged.out}`);
+    assert.doesNotMatch(forged.out, /lease of/);
+    assert.equal((await exec('f1', 'ip', 'link', 'set', 'eth0', 'address', own)).code, 0);
+    const control = await exec('f1', ...udhcpc);
+    assert.equal(control.code, 0, `positive control: ${control.out}`);
+    assert.match(control.out, new RegExp(`lease of ${ip.replace(/\./g, '\\.')} obtained`));
+  });
+
+  it('a second tenant with the same network name and subnet is served its own address', async () => {
+    const ip = (await t.ok('lab', 'run', 'h1', 'o1', '--tenant', 'other', '--net', 'red', '--dhcp')).trim();
+    assert.deepEqual((await eth0('o1')).addrs, [`${ip}/24`]);
+  });
+});
