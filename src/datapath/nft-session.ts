@@ -47,7 +47,7 @@ export function tenantNftNamespace(argv: string[]): string | undefined {
   if (argv.length !== 5 || argv[0] !== 'nsenter' || argv[2] !== 'nft' || argv[3] !== '-f' || argv[4] !== '-') return undefined;
   const prefix = `--net=${NETNS_DIR}/`;
   const ns = argv[1]!.startsWith(prefix) ? argv[1]!.slice(prefix.length) : '';
-  return /^[A-Za-z0-9_.-]+$/.test(ns) ? ns : undefined;
+  return /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/.test(ns) ? ns : undefined;
 }
 
 /** `ip netns del NS`: the session must let the namespace go first. */
