@@ -15,6 +15,7 @@ import { DockerEngine } from '../docker/engine.js';
 import { DockerMonitor } from '../docker/monitor.js';
 import { detectUnderlay } from '../agent/underlay.js';
 import { Datapath } from '../datapath/datapath.js';
+import { NftSessionRunner, nftSessionsEnabled } from '../datapath/nft-session.js';
 import { ExecRunner } from '../datapath/runner.js';
 import { TenetError } from '../model/errors.js';
 import { DEFAULT_UNDERLAY, type PublishedPort } from '../model/types.js';
@@ -53,7 +54,9 @@ export interface AgentConfig {
 export async function startAgent(cfg: AgentConfig, baseLogger: Logger): Promise<{ agent: Agent; close(): Promise<void> }> {
   const host = validateHostName(cfg.host ?? hostname());
   const logger = baseLogger.child({ host });
-  const runner = new ExecRunner();
+  // A persistent nft per tenant namespace saves a process start per policy change (ADR 013);
+  // TENET_NFT_SESSION=0 goes back to one `nft -f` per change.
+  const runner = nftSessionsEnabled() ? new NftSessionRunner() : new ExecRunner();
   const underlay = { name: validateName('underlay', cfg.underlayName ?? DEFAULT_UNDERLAY), ...(await detectUnderlay(runner, logger, cfg.vtepIp, cfg.underlayDev)) };
   const credentials = await untilReachable(() => agentCredentials(cfg, host, logger), logger);
   const controller = new ControllerClient(cfg.controller, credentials);
@@ -64,7 +67,7 @@ export async function startAgent(cfg: AgentConfig, baseLogger: Logger): Promise<
   await untilReachable(() => agent.start(), logger);
   // Whatever started is stopped again if a later step fails (a socket in use, say), so the
   // process exits with its one-line error instead of hanging on open handles.
-  const started: (() => unknown)[] = [() => controller.close(), () => agent.stop()];
+  const started: (() => unknown)[] = [() => (runner instanceof NftSessionRunner ? runner.close() : undefined), () => controller.close(), () => agent.stop()];
   const stopAll = async () => {
     for (const stop of [...started].reverse()) await stop();
   };
