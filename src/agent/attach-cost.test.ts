@@ -4,7 +4,7 @@
  * rounds they run in (a round starts when a process starts while none runs: processes of
  * one round overlap, rounds follow each other), and requests to the controller. The tenant
  * is warm (its namespace converged, 20 endpoints of it attached here), as on a host in use.
- * The counts are pinned so that a change adding a process or a round to the hot path is seen;
+ * Docker's Join (a handoff attach) is counted too. The counts are pinned so that a change adding a process or a round to the hot path is seen;
  * lower them when the path gets cheaper.
  */
 import assert from 'node:assert/strict';
@@ -116,7 +116,15 @@ test('attach cost: one ADD and one DEL into a warm tenant, in processes, rounds 
     const del = { processes: runner.processes, rounds: runner.rounds, requests: [...requests] };
     assert.doesNotMatch(kernel.dump(), new RegExp(`${ep.ip}/24`), 'the DEL took the address away');
 
-    console.log(`ADD: ${JSON.stringify(add)}\nDEL: ${JSON.stringify(del)}`);
+    // Docker's Join: a handoff attach, its pair made in the agent's namespace.
+    runner.reset();
+    requests.length = 0;
+    const joined = await attach(agent, { tenant: 'acme', network: 'red', handoff: true, id: 'join-new' }, silentLogger);
+    const join = { processes: runner.processes, rounds: runner.rounds, requests: [...requests] };
+    assert.equal(joined.status, 'up', 'the Join answered with its endpoint up');
+
+    console.log(`ADD: ${JSON.stringify(add)}\nDEL: ${JSON.stringify(del)}\nJoin: ${JSON.stringify(join)}`);
+    assert.deepEqual([join.processes.length, join.rounds, join.requests.length], [3, 2, 2], 'Join: processes, rounds, controller requests');
     assert.deepEqual([add.processes.length, add.rounds, add.requests.length], [3, 2, 2], 'ADD: processes, rounds, controller requests');
     assert.deepEqual([del.processes.length, del.rounds, del.requests.length], [2, 1, 1], 'DEL: processes, rounds, controller requests');
   } finally {
