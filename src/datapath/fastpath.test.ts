@@ -126,3 +126,19 @@ test('fast path: a detach deletes the link and the pinning element in one round'
   assert.deepEqual(events, ['start ip', 'start nft', 'end ip', 'end nft']);
   assert.equal(kernel.dump(), await freshDump([a2]), 'and the kernel is what a full reconcile makes');
 });
+
+/**
+ * An attach's pinning element loads while its port is made (datapath.ts runCleanup). When
+ * the kernel refuses it, the tenant is reported failed (the agent rolls the attach back,
+ * ADR 008) and the next call reads the kernel back instead of trusting the plan.
+ */
+test('fast path: a refused element of an attach fails the tenant; the next call reads the kernel back', async () => {
+  const r = rig();
+  await r.set([a1, r1]);
+  r.kernel.failNext('nsenter --net=/run/netns/tn-acme nft', 'Error: Could not process rule: No such file or directory');
+  const failed = await r.set([a1, a2, r1], ACME);
+  assert.ok(failed.failedNamespaces.has('tn-acme'), 'the refusal is reported');
+  const ok = await r.set([a1, a2, r1], ACME); // positive control: the same plan converges next time
+  assert.deepEqual([ok.failedNamespaces.size, ok.failedPorts.size, r.readBack()], [0, 0, true]);
+  assert.equal(r.kernel.dump(), await freshDump([a1, a2, r1]));
+});
