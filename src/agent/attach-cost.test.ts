@@ -42,8 +42,8 @@ class CountingRunner implements CommandRunner {
     this.processes.push(argv.slice(0, 3).join(' '));
     try {
       // A real process takes tens of ms; meanwhile the agent starts whatever does not wait for
-      // it (after a file check or two). The count of rounds, not this time, is what is asserted.
-      await new Promise((resolve) => setTimeout(resolve, 25));
+      // it (after a file check or two; 250 ms leaves room on a loaded machine). The count of rounds, not this time, is what is asserted.
+      await new Promise((resolve) => setTimeout(resolve, 250));
       const r = this.kernel.exec(argv, opts.input);
       if (r.code !== 0 && !opts.allowFail) throw new CommandError(argv, r);
       return r;
