@@ -9,6 +9,7 @@
  * Only endpoints placed on THIS host are answered: a DISCOVER flooded over VXLAN reaches
  * the other hosts' bridges too, and their agents must stay silent.
  */
+import { CoalescedRunner } from '../base/async.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Logger } from '../base/logger.js';
@@ -73,8 +74,7 @@ export class DhcpService {
   readonly stats: DhcpStats;
   private readonly servers = new Map<string, Running>();
   private index?: Map<string, HostBinding>;
-  private syncing = false;
-  private again = false;
+  private readonly syncer = new CoalescedRunner(() => this.sync(), (err) => this.opts.logger.error({ err: err.message }, 'DHCP sync failed; will retry on the next reconcile'));
   private retry?: NodeJS.Timeout;
   private stopped = false;
 
@@ -89,20 +89,7 @@ export class DhcpService {
   reconciled(): void {
     this.index = undefined;
     if (this.stopped) return;
-    if (this.syncing) {
-      this.again = true;
-      return;
-    }
-    this.syncing = true;
-    void this.sync()
-      .catch((err) => this.opts.logger.error({ err: (err as Error).message }, 'DHCP sync failed; will retry on the next reconcile'))
-      .finally(() => {
-        this.syncing = false;
-        if (this.again) {
-          this.again = false;
-          this.reconciled();
-        }
-      });
+    this.syncer.request();
   }
 
   stop(): void {

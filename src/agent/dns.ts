@@ -11,6 +11,7 @@
  * after a watch message, so answers follow attaches and detaches at once; so does a
  * network's DNS upstream (names outside the zone are forwarded there, from this namespace).
  */
+import { CoalescedRunner } from '../base/async.js';
 import type { Logger } from '../base/logger.js';
 import { NETNS_DIR } from '../datapath/observe.js';
 import { tenantNs } from '../datapath/names.js';
@@ -58,8 +59,7 @@ export class DnsService {
   private readonly forwarder = new Forwarder();
   private readonly servers = new Map<string, Running>();
   private readonly zones = new Map<string, TenantZone>();
-  private syncing = false;
-  private again = false;
+  private readonly syncer = new CoalescedRunner(() => this.sync(), (err) => this.opts.logger.error({ err: err.message }, 'DNS sync failed; will retry on the next reconcile'));
   private retry?: NodeJS.Timeout;
   private stopped = false;
   /** How long the last bind of each namespace took, in ms (ADR 019 measures it). */
@@ -78,20 +78,7 @@ export class DnsService {
   reconciled(): void {
     this.zones.clear();
     if (this.stopped) return;
-    if (this.syncing) {
-      this.again = true;
-      return;
-    }
-    this.syncing = true;
-    void this.sync()
-      .catch((err) => this.opts.logger.error({ err: (err as Error).message }, 'DNS sync failed; will retry on the next reconcile'))
-      .finally(() => {
-        this.syncing = false;
-        if (this.again) {
-          this.again = false;
-          this.reconciled();
-        }
-      });
+    this.syncer.request();
   }
 
   stop(): void {

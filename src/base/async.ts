@@ -31,3 +31,33 @@ export async function waitFor<T>(
     await sleep(intervalMs);
   }
 }
+
+/**
+ * Runs `task` in the background when asked, never twice at once: a request that comes while it
+ * runs makes it run once more afterwards (requests coalesce). A failure goes to `onError`.
+ */
+export class CoalescedRunner {
+  private running = false;
+  private again = false;
+
+  constructor(
+    private readonly task: () => Promise<void>,
+    private readonly onError: (err: Error) => void,
+  ) {}
+
+  request(): void {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    void this.task()
+      .catch((err) => this.onError(err as Error))
+      .finally(() => {
+        this.running = false;
+        if (!this.again) return;
+        this.again = false;
+        this.request();
+      });
+  }
+}
