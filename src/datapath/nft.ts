@@ -76,8 +76,26 @@ function inputRules(plan: TenantPlan, base = ''): string[] {
   const ours = bridges ? `iifname { ${bridges} } ` : '';
   // A DHCP client with no address yet broadcasts (ADR 020); the bridge table pinned it already.
   const dhcp = bridges ? [`iifname { ${bridges} } ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 accept`] : [];
-  return [...dhcp, `${ours}fib daddr . iif type != local drop${base ? ` comment "${BASE_TAG}${base}"` : ''}`];
+  return [...dhcp, ...dnsFloodRule(plan, bridges), `${ours}fib daddr . iif type != local drop${base ? ` comment "${BASE_TAG}${base}"` : ''}`];
 }
+
+/**
+ * DNS to the gateways, per source, in the kernel (ADR 019): a UDP flood would otherwise fill
+ * the DNS socket's receive buffer before the agent's own limit (200/s, burst 400,
+ * src/dns/limits.ts) sees it, and the other workloads' queries would be lost with it. Twice
+ * that limit, so only a flood meets it; the counter shows what it dropped. A meter, not a
+ * table-level set: nft keeps it out of the listing's sets, so the in-place update (which
+ * deletes the listed sets it does not plan) leaves it alone, and re-adding the rule reuses it.
+ */
+function dnsFloodRule(plan: TenantPlan, bridges: string): string[] {
+  const gateways = plan.networks.map((n) => n.gatewayCidr.split('/')[0]).sort();
+  if (!bridges || !gateways.length) return [];
+  const limit = `ip saddr timeout ${DNS_FLOOD.timeoutSeconds}s limit rate over ${DNS_FLOOD.perSecond}/second burst ${DNS_FLOOD.burst} packets`;
+  return [`iifname { ${bridges} } ip daddr { ${[...new Set(gateways)].join(', ')} } udp dport 53 meter ${DNS_FLOOD.meter} size ${DNS_FLOOD.sources} { ${limit} } counter drop`];
+}
+
+/** The kernel's per-source DNS limit; exported for the kernel test and the docs' numbers. */
+export const DNS_FLOOD = { meter: 'dns-flood', perSecond: 400, burst: 800, sources: 65535, timeoutSeconds: 10 } as const;
 
 const BASE_TAG = 'tenet-base:';
 
