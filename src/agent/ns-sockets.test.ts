@@ -13,7 +13,8 @@ import { randomBytes } from 'node:crypto';
 import dnsPacket from 'dns-packet';
 import { after, before, test } from 'node:test';
 import { silentLogger } from '../base/logger.js';
-import { DNS_FLOOD, rulesetScript } from '../datapath/nft.js';
+import { baseHash, DNS_FLOOD, rulesetScript } from '../datapath/nft.js';
+import { NftSessionRunner } from '../datapath/nft-session.js';
 import type { TenantPlan } from '../datapath/plan.js';
 import { kernelSkip } from '../datapath/testing/kernel-env.js';
 import { SourceLimiter } from '../dns/limits.js';
@@ -96,6 +97,16 @@ function floodDrops(): number {
 
 test('a client flooding DNS is dropped in the kernel, per source: another client keeps its answers', { skip }, async () => {
   execFileSync('ip', ['netns', 'exec', NS, 'nft', '-f', '-'], { input: rulesetScript(PLAN).script });
+  // Then the in-place update (ADR 013) through a persistent nft session, as the agent does on a
+  // policy change: the meter must load there too, and the flood below meets the rule it wrote.
+  const inPlace = rulesetScript(PLAN, { base: baseHash(), objects: [], pinned: [] });
+  assert.ok(inPlace.inPlace);
+  const sessions = new NftSessionRunner();
+  try {
+    await sessions.run(['nsenter', `--net=/run/netns/${NS}`, 'nft', '-f', '-'], { input: inPlace.script });
+  } finally {
+    await sessions.close();
+  }
   const bound = await bindInNamespace(`/run/netns/${NS}`, [{ key: 'u', proto: 'udp', address: '10.77.0.1', port: 53 }, { key: 't', proto: 'tcp', address: '10.77.0.1', port: 53 }]);
   const [u, t] = bound;
   assert.ok(u.ok && u.udp && t.ok && t.tcp);
