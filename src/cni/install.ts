@@ -124,8 +124,8 @@ export function compileForwarder(bin: string, socket: string): Built {
   const tmp = `${bin}.tmp-${process.pid}`;
   const macros = [
     `-DTENET_SOCKET=${JSON.stringify(socket)}`,
-    `-DTENET_VERSIONS=${SUPPORTED_VERSIONS.map((v) => `"${v}"`).join(',')}`,
-    `-DTENET_LATEST="${SUPPORTED_VERSIONS.at(-1)}"`,
+    `-DTENET_VERSIONS=${JSON.stringify(SUPPORTED_VERSIONS.map((v) => `"${v}"`).join(','))}`,
+    `-DTENET_LATEST=${JSON.stringify(SUPPORTED_VERSIONS.at(-1))}`,
   ];
   let why = '';
   for (const [how, flags] of [['static', ['-static']], ['dynamic', []]] as const) {
@@ -138,7 +138,8 @@ export function compileForwarder(bin: string, socket: string): Built {
       rmSync(tmp, { force: true });
       const e = err as NodeJS.ErrnoException & { stderr?: Buffer };
       if (e.code === 'ENOENT') return { ok: false, why: 'no C compiler (cc) on this machine' };
-      why = e.stderr?.toString().trim().split('\n')[0] || e.message.split('\n')[0]!;
+      const lines = (e.stderr?.toString() || e.message).trim().split('\n');
+      why = lines.find((l) => /error/.test(l)) ?? lines[0]!;
     }
   }
   return { ok: false, why: `cc failed: ${why}` };
