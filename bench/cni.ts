@@ -35,7 +35,7 @@ async function body(cleanup: Cleanup): Promise<void> {
   if (podman) await ensurePodman();
   const rig = await startRig('bcni', 1, '10.233.0.0/23', cleanup);
   const host = rig.lab.state().hosts[0]!;
-  const [plugin] = installCni({ binDir: join(rig.dir, 'cni-bin'), confDir: join(rig.dir, 'net.d'), socket: labCniSocket(host), networks: [{ tenant: TENANT, name: NETWORK }] });
+  const [plugin] = installCni({ binDir: join(rig.dir, 'cni-bin'), confDir: join(rig.dir, 'net.d'), socket: labCniSocket(host), networks: [{ tenant: TENANT, name: NETWORK }] }).files;
   const tenet = { argv: ['nsenter', `--net=/run/netns/${host.netns}`, plugin!], conf: JSON.stringify({ cniVersion: '1.0.0', name: `${NETWORK}.${TENANT}`, type: 'tenet', tenant: TENANT, network: NETWORK }) };
   const ref = new CniBridge(rig.prefix, rig.dir, '10.234.0.0/23');
   await ref.createHost();

@@ -1,7 +1,7 @@
 /**
  * `tenet cni install`: puts the `tenet` CNI plugin where runtimes look for plugins and a
  * conflist per Tenet network (or only --net N) where they look for networks, then says what
- * it wrote. The plugin talks to this host's agent on its CNI socket (agent --cni-socket).
+ * it wrote and which executable (the C forwarder, or the sh script without a C compiler). The plugin talks to this host's agent on its CNI socket (agent --cni-socket).
  */
 import type { Command } from 'commander';
 import { print, withController } from '../cli/context.js';
@@ -15,6 +15,7 @@ interface InstallFlags {
   net?: string;
   tenant?: string;
   socket: string;
+  sh?: boolean;
 }
 
 export function addCniCommands(program: Command): void {
@@ -27,10 +28,13 @@ export function addCniCommands(program: Command): void {
     .option('--net <network>', 'only this network')
     .option('--tenant <tenant>', 'only networks of this tenant')
     .option('--socket <path>', "the agent's CNI socket (its --cni-socket)", DEFAULT_CNI_SOCKET)
+    .option('--sh', 'write the sh script over curl even when a C compiler could build the faster forwarder')
     .action(async (f: InstallFlags, cmd: Command) => {
       const all = await withController(cmd, (c) => c.listNetworks(f.tenant));
       const networks = all.filter((n) => !f.net || n.name === f.net);
       if (f.net && networks.length === 0) throw new TenetError('NETWORK_NOT_FOUND', `no network ${f.net}${f.tenant ? ` in tenant ${f.tenant}` : ''}`, 'list them with tenet net ls');
-      for (const path of installCni({ ...f, networks })) print(cmd, `wrote ${path}\n`);
+      const installed = installCni({ ...f, networks, plugin: f.sh ? 'sh' : 'auto' });
+      for (const path of installed.files) print(cmd, `wrote ${path}\n`);
+      print(cmd, `the plugin is ${installed.plugin}\n`);
     });
 }

@@ -6,6 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { rng } from '../base/random.js';
 import { CATALOG, TenetError } from '../model/errors.js';
 import type { Endpoint, PublishedPort } from '../model/types.js';
@@ -14,7 +17,7 @@ import { parseConfig } from './config.js';
 import { parseEnv } from './env.js';
 import { handleCni, type CniOps } from './handler.js';
 import { cniLabels, cniName, endpointId, isCniEndpoint } from './identity.js';
-import { conflist, pluginScript } from './install.js';
+import { conflist, installCni, pluginScript } from './install.js';
 import { addResult, cniError } from './result.js';
 import type { CniEnv } from './types.js';
 
@@ -232,6 +235,22 @@ test('install: conflist as the issue shows it, and the executable answers VERSIO
   assert.match(script, /^#!\/bin\/sh\n/);
   assert.match(script, /--fail-with-body/);
   assert.match(script, /\{"cniVersion":"%s","supportedVersions":\["0\.4\.0","1\.0\.0","1\.1\.0"\]\}/);
+});
+
+test('install: without a C compiler the sh script is written, and the install says why', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tenet-cni-nocc-'));
+  const path = process.env.PATH;
+  try {
+    process.env.PATH = join(dir, 'empty'); // no cc to be found
+    const out = installCni({ binDir: join(dir, 'bin'), confDir: join(dir, 'net.d'), socket: '/run/tenet/cni.sock', networks: [] });
+    assert.match(out.plugin, /sh script over curl \(no C compiler/);
+    assert.equal(readFileSync(out.files[0]!, 'utf8'), pluginScript('/run/tenet/cni.sock'));
+    const asked = installCni({ binDir: join(dir, 'bin2'), confDir: join(dir, 'net.d'), socket: '/s', networks: [], plugin: 'sh' });
+    assert.match(asked.plugin, /asked for/);
+  } finally {
+    process.env.PATH = path;
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('fuzz: the config, env and CNI_ARGS parsers only ever return or throw a TenetError', () => {

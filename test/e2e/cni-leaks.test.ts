@@ -102,7 +102,7 @@ describe('no leaked address, ever (the tenet CNI plugin)', { skip: kernelSkip('C
     await c.controller.createNetwork('admin', { name: 'red', subnet: '10.79.0.0/24' });
     socket = join(c.dir, 'cni.sock');
     await serveCni();
-    [plugin] = installCni({ binDir: join(c.dir, 'bin'), confDir: join(c.dir, 'net.d'), socket, networks: [{ tenant: 'admin', name: 'red' }] });
+    [plugin] = installCni({ binDir: join(c.dir, 'bin'), confDir: join(c.dir, 'net.d'), socket, networks: [{ tenant: 'admin', name: 'red' }] }).files;
     liveIp = await add('live', await c.underlay.workload('live'));
     peerIp = await add('peer', await c.underlay.workload('peer'));
     assert.ok(liveIp && (await c.underlay.ping('live', peerIp)), 'the live endpoint pings its peer');

@@ -66,7 +66,7 @@ describe('the tenet CNI plugin, invoked as a runtime does', { skip: kernelSkip('
     socket = join(c.dir, 'cni.sock');
     cniApp = buildCniApp(c.agentObject('h1'), c.underlay.runner, silentLogger);
     await cniApp.listen({ path: socket });
-    const [bin] = installCni({ binDir: join(c.dir, 'bin'), confDir: join(c.dir, 'net.d'), socket, networks: [{ tenant: 'admin', name: 'red' }] });
+    const [bin] = installCni({ binDir: join(c.dir, 'bin'), confDir: join(c.dir, 'net.d'), socket, networks: [{ tenant: 'admin', name: 'red' }] }).files;
     plugin = bin!;
   });
   after(async () => {
