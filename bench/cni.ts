@@ -1,6 +1,6 @@
 /**
  * The CNI plugin's cost (issue 9). Part 1: ADD and DEL latency, p50/p99 over --count fresh
- * namespaces, of the `tenet` executable `tenet cni install` writes (a shell script over curl
+ * namespaces, of the `tenet` executable `tenet cni install` writes (the C forwarder, or a shell script over curl
  * to a real agent process of a lab host) against Debian's reference `bridge` + `host-local`
  * in the same run, interleaved call by call so both see the same load. Each plugin is started
  * the same way, `nsenter --net=<its host namespace> <plugin>` with the CNI environment and the

@@ -18,7 +18,7 @@ for cmd in "${!PKG_FOR[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${PKG_FOR[$cmd]}")
 done
 # The anti-spoofing test runs scapy under the system's interpreter (/usr/bin/python3).
-# The CNI plugin's executable is a shell script over curl; its tests chain the reference plugins.
+# The CNI plugin is a C forwarder (built with the cc that g++ brings) or a shell script over curl; its tests chain the reference plugins.
 [ -x /usr/lib/cni/tuning ] || missing+=(containernetworking-plugins)
 /usr/bin/python3 -c 'import scapy' >/dev/null 2>&1 || missing+=(python3-scapy)
 if [ ${#missing[@]} -gt 0 ]; then

@@ -1,6 +1,6 @@
 /**
  * The CNI protocol's shapes as Tenet speaks them (CNI spec 0.4.0, 1.0.0, 1.1.0; research:
- * ../shared/research/protocols.md §4). The runtime executes `tenet` (a shell script over curl,
+ * ../shared/research/protocols.md §4). The runtime executes `tenet` (a C forwarder or a shell script over curl,
  * ADR 018), which hands the agent the CNI environment and the stdin config unchanged; all
  * parsing and validation happen in the agent, in this folder.
  */
