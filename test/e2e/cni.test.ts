@@ -13,13 +13,13 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { waitFor } from '../../src/base/async.js';
 import { silentLogger } from '../../src/base/logger.js';
 import { buildCniApp } from '../../src/agent/cni-server.js';
 import { installCni } from '../../src/cni/install.js';
 import { kernelSkip } from '../../src/datapath/testing/kernel-env.js';
 import { assertBlocked } from '../../src/datapath/testing/reach.js';
 import { InProcessCluster } from '../support/cluster.js';
+import { fetchFrom as probe, untilServed } from '../support/http-probe.js';
 
 const TUNING = '/usr/lib/cni/tuning';
 const c = new InProcessCluster();
@@ -229,16 +229,5 @@ function serve(workload: string, text: string): void {
   servers.push(spawn('ip', ['netns', 'exec', c.underlay.workloadNs(workload), 'timeout', '600', 'busybox', 'httpd', '-f', '-p', '80', '-h', dir], { stdio: 'ignore' }));
 }
 
-/** What GET http://ip:port/ answers from namespace `ns` (busybox nc: its wget crashes here). */
-async function fetchFrom(ns: string, ip: string, port: number): Promise<string | undefined> {
-  const r = await c.underlay.runner.run(['ip', 'netns', 'exec', ns, 'timeout', '5', 'busybox', 'nc', '-w', '2', ip, String(port)], { input: 'GET / HTTP/1.0\r\n\r\n', allowFail: true });
-  const body = r.stdout.split('\r\n\r\n')[1];
-  return r.code === 0 && body ? body.trim() : undefined;
-}
-
-/** Polls until `ns` gets `want` (the agent realizes ports as it reconciles). */
-async function until(ns: string, ip: string, port: number, want: string | undefined, what: string): Promise<void> {
-  let got: string | undefined;
-  await waitFor(async () => ((got = await fetchFrom(ns, ip, port)) === want ? true : undefined), 10_000, what).catch(() => undefined);
-  assert.equal(got, want, what);
-}
+const fetchFrom = (ns: string, ip: string, port: number) => probe(c.underlay.runner, ns, ip, port);
+const until = (ns: string, ip: string, port: number, want: string | undefined, what: string) => untilServed(c.underlay.runner, ns, ip, port, want, what);

@@ -13,7 +13,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { silentLogger } from '../../src/base/logger.js';
-import { waitFor } from '../../src/base/async.js';
 import { attach, attachExisting, detach, remove } from '../../src/agent/attach.js';
 import { kernelSkip } from '../../src/datapath/testing/kernel-env.js';
 import type { PublishedPort } from '../../src/model/types.js';
@@ -21,6 +20,7 @@ import { InProcessCluster } from '../support/cluster.js';
 import { startDockerDriver } from '../../src/docker/driver.js';
 import { BUSYBOX_IMAGE as IMAGE, ensureDockerInstalled, TestDockerd } from '../support/dockerd.js';
 import type { Out } from '../support/tenet-up.js';
+import { fetchFrom as probe, untilServed } from '../support/http-probe.js';
 
 const c = new InProcessCluster();
 const dir = mkdtempSync(join(tmpdir(), `tenet-dkp-${randomBytes(3).toString('hex')}-`));
@@ -33,18 +33,7 @@ function ok(out: Out, what: string): string {
   return out.stdout.trim();
 }
 
-/** What GET http://ip:port/ answers from namespace `ns`, or undefined when nothing does. */
-async function fetchFrom(ns: string, ip: string, port: number): Promise<string | undefined> {
-  const r = await c.underlay.runner.run(['ip', 'netns', 'exec', ns, 'timeout', '5', 'busybox', 'nc', '-w', '2', ip, String(port)], { input: 'GET / HTTP/1.0\r\n\r\n', allowFail: true });
-  const body = r.stdout.split('\r\n\r\n')[1];
-  return r.code === 0 && body ? body.trim() : undefined;
-}
 
-async function until(ns: string, ip: string, port: number, want: string | undefined, what: string): Promise<void> {
-  let got: string | undefined;
-  await waitFor(async () => ((got = await fetchFrom(ns, ip, port)) === want ? true : undefined), 15_000, what, 100).catch(() => undefined);
-  assert.equal(got, want, what);
-}
 
 /** A busybox httpd answering `text`, published as `publish`. */
 const web = (name: string, publish: string, text: string) =>
@@ -107,3 +96,6 @@ describe('docker run -p through ProgramExternalConnectivity', { skip: kernelSkip
     assert.equal(await fetchFrom(h2, vtep, 8080), 'from-web', 'control: web still answers');
   });
 });
+
+const fetchFrom = (ns: string, ip: string, port: number) => probe(c.underlay.runner, ns, ip, port);
+const until = (ns: string, ip: string, port: number, want: string | undefined, what: string) => untilServed(c.underlay.runner, ns, ip, port, want, what);

@@ -10,7 +10,6 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { waitFor } from '../../src/base/async.js';
 import { silentLogger } from '../../src/base/logger.js';
 import { buildCniApp } from '../../src/agent/cni-server.js';
 import { buildProgram, runCli } from '../../src/cli/program.js';
@@ -18,6 +17,7 @@ import { addCniCommands } from '../../src/cmd/cni.js';
 import { kernelSkip } from '../../src/datapath/testing/kernel-env.js';
 import { InProcessCluster } from '../support/cluster.js';
 import { ensurePodman, PODMAN_IMAGE, PrivatePodman } from '../support/podman.js';
+import { fetchFrom as probe, untilServed } from '../support/http-probe.js';
 
 const c = new InProcessCluster();
 let cniApp: FastifyInstance | undefined;
@@ -26,18 +26,7 @@ const SUBNET = /inet (10\.78\.0\.\d+)\/24/;
 
 const cniEndpoints = async () => (await c.agent('h1').listEndpoints()).filter((e) => e.labels['tenet.cni.container']);
 
-/** What GET http://ip:port/ answers from namespace `ns` (busybox nc: its wget crashes here). */
-async function fetchFrom(ns: string, ip: string, port: number): Promise<string | undefined> {
-  const r = await c.underlay.runner.run(['ip', 'netns', 'exec', ns, 'timeout', '5', 'busybox', 'nc', '-w', '2', ip, String(port)], { input: 'GET / HTTP/1.0\r\n\r\n', allowFail: true });
-  const body = r.stdout.split('\r\n\r\n')[1];
-  return r.code === 0 && body ? body.trim() : undefined;
-}
 
-async function until(ns: string, ip: string, port: number, want: string | undefined, what: string): Promise<void> {
-  let got: string | undefined;
-  await waitFor(async () => ((got = await fetchFrom(ns, ip, port)) === want ? true : undefined), 15_000, what).catch(() => undefined);
-  assert.equal(got, want, what);
-}
 
 describe('podman 4.3 on a Tenet network through the tenet CNI plugin', { skip: kernelSkip('podman with the tenet CNI plugin', ['ip', 'nsenter', 'ping', 'curl', 'busybox']) }, () => {
   const ns = (h: string) => c.underlay.hosts.get(h)!.ns;
@@ -105,3 +94,6 @@ describe('podman 4.3 on a Tenet network through the tenet CNI plugin', { skip: k
     assert.deepEqual(await cniEndpoints(), [], 'no endpoint left behind');
   });
 });
+
+const fetchFrom = (ns: string, ip: string, port: number) => probe(c.underlay.runner, ns, ip, port);
+const until = (ns: string, ip: string, port: number, want: string | undefined, what: string) => untilServed(c.underlay.runner, ns, ip, port, want, what);

@@ -16,24 +16,12 @@ import { waitFor } from '../../src/base/async.js';
 import { buildProgram, runCli } from '../../src/cli/program.js';
 import { kernelSkip } from '../../src/datapath/testing/kernel-env.js';
 import { InProcessCluster } from '../support/cluster.js';
+import { fetchFrom as probe, untilServed } from '../support/http-probe.js';
 
 const c = new InProcessCluster();
 const servers: ChildProcess[] = [];
 
-/** What GET http://ip:port/ answers from namespace `ns`, or undefined when nothing does. */
-async function fetchFrom(ns: string, ip: string, port: number): Promise<string | undefined> {
-  // busybox nc as the client: busybox-static's wget crashes on this machine.
-  const r = await c.underlay.runner.run(['ip', 'netns', 'exec', ns, 'timeout', '5', 'busybox', 'nc', '-w', '2', ip, String(port)], { input: 'GET / HTTP/1.0\r\n\r\n', allowFail: true });
-  const body = r.stdout.split('\r\n\r\n')[1];
-  return r.code === 0 && body ? body.trim() : undefined;
-}
 
-/** Polls until `ns` gets `want` from ip:port (the agent realizes a change asynchronously). */
-async function until(ns: string, ip: string, port: number, want: string | undefined, what: string): Promise<void> {
-  let got: string | undefined;
-  await waitFor(async () => ((got = await fetchFrom(ns, ip, port)) === want ? true : undefined), 10_000, what).catch(() => undefined);
-  assert.equal(got, want, what);
-}
 
 function serve(workload: string, text: string): void {
   const dir = join(c.dir, workload);
@@ -103,3 +91,6 @@ describe('tenet ep expose (two-step DNAT through a transit pair)', { skip: kerne
     await waitFor(async () => (/tpx[0-9a-f]{8}/.test((await c.underlay.runner.run(['ip', '-n', h1, '-o', 'link', 'show'])).stdout) ? undefined : true), 5000, 'no transit pair is left once nothing is published');
   });
 });
+
+const fetchFrom = (ns: string, ip: string, port: number) => probe(c.underlay.runner, ns, ip, port);
+const until = (ns: string, ip: string, port: number, want: string | undefined, what: string) => untilServed(c.underlay.runner, ns, ip, port, want, what);
