@@ -21,7 +21,7 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,6 +55,27 @@ function deletedNamespace(argv: string[]): string | undefined {
   return argv.length === 4 && argv[0] === 'ip' && argv[1] === 'netns' && argv[2] === 'del' ? argv[3] : undefined;
 }
 
+/**
+ * A script directory named after this process (`tenet-nft-<pid>-…`). An agent killed with
+ * SIGKILL never removes its own, so each new one first removes those of processes that are gone.
+ */
+function ownScriptDir(): string {
+  for (const name of readdirSync(tmpdir())) {
+    const pid = /^tenet-nft-(\d+)-/.exec(name)?.[1];
+    if (pid && !alive(Number(pid))) rmSync(join(tmpdir(), name), { recursive: true, force: true });
+  }
+  return mkdtempSync(join(tmpdir(), `tenet-nft-${process.pid}-`));
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** The CommandRunner with sessions: an ExecRunner for everything else (spawns counts them too). */
 export class NftSessionRunner implements CommandRunner {
   private readonly sessions = new Map<string, NftSession>();
@@ -67,7 +88,7 @@ export class NftSessionRunner implements CommandRunner {
 
   constructor(readonly exec: ExecRunner = new ExecRunner(), private readonly opts: NftSessionOptions = {}) {
     this.ownDir = !opts.dir;
-    this.dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'tenet-nft-'));
+    this.dir = opts.dir ?? ownScriptDir();
     this.sweep = setInterval(() => this.stopVanished(), opts.sweepMs ?? 10_000);
     this.sweep.unref();
   }
