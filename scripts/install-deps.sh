@@ -6,13 +6,16 @@
 # podman with runc (issue 9: the tests configure their own podman privately), dig
 # (bind9-dnsutils, the DNS tests of issue 10), dnsmasq (dnsmasq-base: no service is started;
 # the DNS upstream test and benchmark run it in lab namespaces) and the locked npm
-# dependencies. Safe to run again; `make run` and `make test` both call it.
+# dependencies. etcd-server (issue 11): the store tests and the etcd lab start their own
+# etcd members on loopback ports; the package's own service is never started by Tenet.
+# Safe to run again; `make run` and `make test` both call it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 declare -A PKG_FOR=([ip]=iproute2 [bridge]=iproute2 [nft]=nftables [ping]=iputils-ping \
   [conntrack]=conntrack [iperf3]=iperf3 [nsenter]=util-linux [openssl]=openssl [make]=make [g++]=g++ [python3]=python3 [tc]=iproute2 \
-  [dockerd]=docker.io [busybox]=busybox-static [curl]=curl [podman]=podman [runc]=runc [conmon]=conmon [dig]=bind9-dnsutils [dnsmasq]=dnsmasq-base [dhclient]=isc-dhcp-client)
+  [dockerd]=docker.io [busybox]=busybox-static [curl]=curl [podman]=podman [runc]=runc [conmon]=conmon [dig]=bind9-dnsutils [dnsmasq]=dnsmasq-base [dhclient]=isc-dhcp-client \
+  [etcd]=etcd-server)
 missing=()
 for cmd in "${!PKG_FOR[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${PKG_FOR[$cmd]}")

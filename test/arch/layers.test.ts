@@ -30,7 +30,7 @@ const ALLOWED: Record<string, string[]> = {
 };
 
 /** Runtime dependencies, each chosen for its job (README "Dependencies"). */
-const RUNTIME_DEPS = ['@fastify/swagger', '@sinclair/typebox', 'better-sqlite3', 'commander', 'dns-packet', 'fastify', 'pino'];
+const RUNTIME_DEPS = ['@fastify/swagger', '@sinclair/typebox', 'better-sqlite3', 'commander', 'dns-packet', 'etcd3', 'fastify', 'pino'];
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
