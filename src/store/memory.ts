@@ -3,7 +3,7 @@
  * with none of the durability. It keeps a log of every revision, like the SQLite backend.
  */
 import { checkTtl, Lessor } from './lessor.js';
-import { CompactedError, LeaseNotFoundError, type Compare, type Lease, type KeyValue, type ListPage, type ListResult, type Op, type Store, type Watch, type WatchEvent, type WatchHandlers, type WriteResult } from './types.js';
+import { CompactedError, LeaseNotFoundError, type Compare, type Lease, type KeyValue, type ListPage, type ListResult, type Op, type Store, type StoreStatus, type Watch, type WatchEvent, type WatchHandlers, type WriteResult } from './types.js';
 import { WatchHub } from './watch-hub.js';
 
 export class MemoryStore implements Store {
@@ -13,6 +13,7 @@ export class MemoryStore implements Store {
   private readonly log: WatchEvent[] = [];
   private readonly hub = new WatchHub();
   private nextLease = 1;
+  private closed = false;
   private readonly lessor = new Lessor((id) => this.revoke(id));
 
   constructor() {
@@ -108,7 +109,15 @@ export class MemoryStore implements Store {
     return this.lessor.timeToLive(id);
   }
 
+  /** Always healthy while open: one member in this process. */
+  async status(): Promise<StoreStatus> {
+    const healthy = !this.closed;
+    const member = { name: 'memory', endpoint: 'memory:', healthy, leader: true, ...(healthy ? {} : { error: 'the store is closed' }) };
+    return { backend: 'memory', healthy, revision: this.rev, members: [member], ...(healthy ? {} : { error: 'the store is closed' }) };
+  }
+
   async close(): Promise<void> {
+    this.closed = true;
     this.lessor.stop();
     this.hub.closeAll();
   }

@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { checkTtl, Lessor } from './lessor.js';
 import { ADD_LEASE_COLUMN, SCHEMA, SQL } from './sqlite-schema.js';
-import { CompactedError, LeaseNotFoundError, type Compare, type Lease, type KeyValue, type ListPage, type ListResult, type Op, type Store, type Watch, type WatchEvent, type WatchHandlers, type WriteResult } from './types.js';
+import { CompactedError, LeaseNotFoundError, type Compare, type Lease, type KeyValue, type ListPage, type ListResult, type Op, type Store, type StoreStatus, type Watch, type WatchEvent, type WatchHandlers, type WriteResult } from './types.js';
 import { WatchHub } from './watch-hub.js';
 
 interface Row {
@@ -155,6 +155,19 @@ export class SqliteStore implements Store {
 
   async timeToLive(id: number): Promise<number | undefined> {
     return this.lessor.timeToLive(id);
+  }
+
+  /** One member, the file itself, always its own leader; unhealthy once it cannot be read. */
+  async status(): Promise<StoreStatus> {
+    const member = { name: this.path, endpoint: `file://${this.path}`, leader: true };
+    try {
+      if (!this.db.open) throw new Error('the store is closed');
+      const revision = this.meta('revision');
+      return { backend: 'sqlite', healthy: true, revision, members: [{ ...member, healthy: true }] };
+    } catch (err) {
+      const error = (err as Error).message;
+      return { backend: 'sqlite', healthy: false, revision: 0, members: [{ ...member, healthy: false, error }], error };
+    }
   }
 
   async close(): Promise<void> {
