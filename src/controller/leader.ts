@@ -78,6 +78,7 @@ export class LeaderElection {
   private watch: Watch | undefined;
   private knownLeader: string | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private fenceTimer: NodeJS.Timeout | undefined;
   private busy: Promise<void> | undefined;
   private again = false;
   private stopped = false;
@@ -92,10 +93,7 @@ export class LeaderElection {
 
   /** Registers and campaigns; resolves after the first round (leader or not, or the store down). */
   async start(): Promise<void> {
-    this.timer = setInterval(() => {
-      this.fence();
-      this.kick();
-    }, this.keepAliveMs);
+    this.timer = setInterval(() => this.kick(), this.keepAliveMs);
     this.timer.unref();
     this.kick();
     await this.busy;
@@ -114,6 +112,7 @@ export class LeaderElection {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
+    clearTimeout(this.fenceTimer);
     this.watch?.cancel();
     await this.busy?.catch(() => undefined);
     await this.demote('shutting down');
@@ -148,14 +147,13 @@ export class LeaderElection {
       if (message !== this.lastError) this.opts.logger.warn({ controller: this.id, err: message }, 'leader election: store call failed; retrying');
       this.lastError = message;
     }
-    this.fence();
   }
 
   /** Keeps the lease alive; false (after stepping down) when it has ended. */
   private async renew(): Promise<boolean> {
     const sentAt = now();
     if (await this.opts.store.keepAlive(this.lease!)) {
-      this.confirmedAt = sentAt;
+      this.confirmed(sentAt);
       return true;
     }
     this.opts.logger.warn({ controller: this.id, lease: this.lease }, 'controller lease ended; registering and campaigning again');
@@ -169,7 +167,7 @@ export class LeaderElection {
     const sentAt = now();
     const lease = await this.opts.store.grant(this.ttlMs);
     this.lease = lease.id;
-    this.confirmedAt = sentAt;
+    this.confirmed(sentAt);
     const { record, store } = this.opts;
     await store.txn([], [{ type: 'put', key: leaderKeys.controller(this.id), value: JSON.stringify(record), lease: lease.id }]);
     this.opts.logger.info({ controller: this.id, lease: lease.id, ttlMs: this.ttlMs, urls: record.urls }, 'controller registered');
@@ -207,10 +205,25 @@ export class LeaderElection {
     for (const t of tasks) await Promise.resolve(t.stop()).catch((err: Error) => this.opts.logger.warn({ err: err.message }, 'leader task did not stop cleanly'));
   }
 
-  /** Steps down before the store can end a lease it has not heard from (a partition). */
-  private fence(): void {
-    if (this.leading && now() - this.confirmedAt >= this.ttlMs - this.keepAliveMs) {
-      void this.demote('its lease could not be renewed: another replica may be elected');
+  /**
+   * The store ends the lease no sooner than a TTL after `sentAt` (when the keep-alive it
+   * answered was sent): unless another keep-alive is confirmed, step down one keep-alive
+   * interval before that (a partition: another replica may be elected once it has ended).
+   */
+  private confirmed(sentAt: number): void {
+    this.confirmedAt = sentAt;
+    this.armFence();
+  }
+
+  private armFence(): void {
+    clearTimeout(this.fenceTimer);
+    const left = this.confirmedAt + this.ttlMs - this.keepAliveMs - now();
+    if (left > 0) {
+      // Timers may fire a little early by the monotonic clock: then this arms again for the rest.
+      this.fenceTimer = setTimeout(() => this.armFence(), Math.ceil(left));
+      this.fenceTimer.unref();
+    } else if (this.leading) {
+      void this.demote('its lease could not be renewed in time: another replica may be elected');
     }
   }
 
