@@ -20,7 +20,8 @@ export interface LabListing {
   prefix: string;
   up: boolean;
   controllerSocket?: string;
-  hosts: { name: string; netns: string; vtep: string; pid?: number; alive: boolean; socket: string; dockerSocket?: string }[];
+  /** `nsPrefix`: the host agent's namespace prefix (its tenant namespaces are `<nsPrefix><tenant>`). */
+  hosts: { name: string; netns: string; nsPrefix: string; vtep: string; pid?: number; alive: boolean; socket: string; dockerSocket?: string }[];
   containers: LabContainer[];
   /** Every process the lab started (processes.ts): the PIDs failure tests kill. */
   processes: LabProcess[];
@@ -84,7 +85,7 @@ export class Lab {
       prefix: this.prefix,
       up: state !== undefined,
       controllerSocket: state?.controllerSocket,
-      hosts: hosts.map(({ name, netns, vtep, pid, alive, socket, docker }) => ({ name, netns, vtep, pid, alive, socket, dockerSocket: docker?.socket })),
+      hosts: hosts.map(({ name, netns, nsPrefix, vtep, pid, alive, socket, docker }) => ({ name, netns, nsPrefix, vtep, pid, alive, socket, dockerSocket: docker?.socket })),
       containers: state?.containers ?? [],
       processes: labProcesses(state),
     };
