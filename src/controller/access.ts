@@ -32,6 +32,8 @@ const HOST_RULES: Record<string, HostRule> = {
   'DELETE /v1/endpoints/:id/attachment': endpointOnHost,
   // Published ports (ADR 016): Docker's -p and CNI portMappings go through the host's agent.
   'PUT /v1/endpoints/:id/ports': endpointOnHost,
+  // Docker's driver endpoints are named after their containers once they start (ADR 014).
+  'PUT /v1/endpoints/:id/name': endpointOnHost,
   'DELETE /v1/endpoints/:id': endpointOnHost,
 };
 
