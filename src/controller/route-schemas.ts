@@ -160,5 +160,11 @@ export const CONTROLLER_ROUTES: RouteSchemas = {
   'GET /v1/tokens': { response: { 200: list(W.TokenInfoSchema) } },
   'DELETE /v1/tokens/:id': { params: id, response: NO_CONTENT },
   'DELETE /v1/hosts/:name/credential': { params: params('name'), response: NO_CONTENT },
+  'PUT /v1/hosts/:name/docker-tenants': {
+    summary: "Let a joined host's agent create and delete networks (docker network create/rm) and hold reservations without a TTL in these tenants; [] takes it back. Admin only",
+    params: params('name'),
+    body: W.DockerTenantsBody,
+    response: { 200: W.DockerTenantsSchema },
+  },
   'POST /v1/join': { summary: 'Exchange a join token for a host credential; no bearer needed', body: W.JoinBody, response: { 201: W.JoinResponseSchema } },
 };
