@@ -135,6 +135,11 @@ export class ControllerClient {
   detachEndpoint = (id: string) => this.transport.request<Endpoint>('DELETE', `/v1/endpoints/${enc(id)}/attachment`);
   labelEndpoint = (id: string, req: LabelPatchRequest) =>
     this.transport.request<Endpoint>('PATCH', `/v1/endpoints/${enc(id)}/labels`, req);
+  /** Admin: the tenants whose networks this host's agent may create and delete for Docker ([] takes the grant back). */
+  setDockerTenants = (host: string, tenants: string[]) =>
+    this.transport.request<{ host: string; tenants: string[] }>('PUT', `/v1/hosts/${enc(host)}/docker-tenants`, { tenants });
+  /** Names or renames an endpoint; ENDPOINT_NAME_IN_USE when another of its network has the name. */
+  nameEndpoint = (id: string, name: string) => this.transport.request<Endpoint>('PUT', `/v1/endpoints/${enc(id)}/name`, { name });
   /** Replaces the endpoint's published ports ([] clears them); HOST_PORT_IN_USE names the holder. */
   setEndpointPorts = (id: string, ports: PublishedPort[]) =>
     this.transport.request<Endpoint>('PUT', `/v1/endpoints/${enc(id)}/ports`, { ports } satisfies EndpointPortsRequest);

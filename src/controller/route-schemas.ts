@@ -116,6 +116,12 @@ export const CONTROLLER_ROUTES: RouteSchemas = {
   'PUT /v1/endpoints/:id/attachment': { params: id, body: W.AttachEndpointBody, response: { 200: EndpointSchema } },
   'DELETE /v1/endpoints/:id/attachment': { params: id, response: { 200: EndpointSchema } },
   'PATCH /v1/endpoints/:id/labels': { params: id, body: W.LabelPatchBody, response: { 200: EndpointSchema } },
+  'PUT /v1/endpoints/:id/name': {
+    summary: "Name or rename an endpoint (Docker's driver names its endpoints after their containers); ENDPOINT_NAME_IN_USE: another endpoint of the network has the name",
+    params: id,
+    body: W.EndpointNameBody,
+    response: { 200: EndpointSchema },
+  },
   'PUT /v1/endpoints/:id/ports': {
     summary: "Replace the endpoint's published ports ([] clears them); its host's agent realizes them (ADR 016). HOST_PORT_IN_USE: another endpoint of the host publishes one",
     params: id,
@@ -154,5 +160,11 @@ export const CONTROLLER_ROUTES: RouteSchemas = {
   'GET /v1/tokens': { response: { 200: list(W.TokenInfoSchema) } },
   'DELETE /v1/tokens/:id': { params: id, response: NO_CONTENT },
   'DELETE /v1/hosts/:name/credential': { params: params('name'), response: NO_CONTENT },
+  'PUT /v1/hosts/:name/docker-tenants': {
+    summary: "Let a joined host's agent create and delete networks (docker network create/rm) and hold reservations without a TTL in these tenants; [] takes it back. Admin only",
+    params: params('name'),
+    body: W.DockerTenantsBody,
+    response: { 200: W.DockerTenantsSchema },
+  },
   'POST /v1/join': { summary: 'Exchange a join token for a host credential; no bearer needed', body: W.JoinBody, response: { 201: W.JoinResponseSchema } },
 };
