@@ -67,6 +67,42 @@ export function parseWatchLine(line: string): WatchMessage {
 /** Six bookmark intervals of the controller (DEFAULT_BOOKMARK_MS, 5 s) without a line. */
 export const WATCH_IDLE_MS = 30_000;
 
+/**
+ * Where a resumed watch starts, and which of its first events were passed on already. One
+ * store revision may hold several events (a transaction), and a stream may break between
+ * them: it then resumes from the revision before (`after`), and the events of that revision
+ * already passed on are recognised and dropped. A revision is known complete once a later
+ * one or a bookmark at it has arrived (the stream is in order).
+ */
+class ResumePoint {
+  private open = 0;
+  private readonly seen = new Set<string>();
+
+  constructor(public after: number) {}
+
+  /** True when `m` is to be passed on: not an event already passed on. */
+  fresh(m: WatchMessage): boolean {
+    if (m.type !== 'put' && m.type !== 'delete') {
+      if (m.type === 'bookmark' && m.revision > this.after) this.complete(m.revision);
+      return true;
+    }
+    if (m.revision <= this.after) return false;
+    if (m.revision > this.open) {
+      this.complete(m.revision - 1);
+      this.open = m.revision;
+    }
+    const id = JSON.stringify(m);
+    if (this.seen.has(id)) return false;
+    this.seen.add(id);
+    return true;
+  }
+
+  private complete(revision: number): void {
+    this.after = Math.max(this.after, revision);
+    if (this.open <= this.after) this.seen.clear();
+  }
+}
+
 /** Waits `ms`, or less when `signal` aborts. */
 function pause(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -202,25 +238,23 @@ export class ControllerClient {
 
   /**
    * watch() that survives the loss of a replica: when a stream ends or fails to connect, it
-   * opens the next one from the last revision it passed on (an event's or a bookmark's),
-   * on whichever replica answers. Revisions are the store's, the same on every replica, so
-   * every event arrives exactly once and in order. Returns when `signal` aborts; rejects on
-   * an answer that is not a connection failure (410 COMPACTED: list again), and after
-   * `attempts` connection failures in a row (default: never gives up).
+   * opens the next one, on whichever replica answers, from where the last one stopped.
+   * Revisions are the store's, the same on every replica, so every event arrives exactly
+   * once and in order (ADR 023). Returns when `signal` aborts; rejects on an answer that is
+   * not a connection failure (410 COMPACTED: list again), and after `attempts` connection
+   * failures in a row (default: never gives up).
    */
   async watchResuming(revision: number, onMessage: (m: WatchMessage) => void, signal: AbortSignal, opts: { idleMs?: number; attempts?: number } = {}): Promise<void> {
-    let last = revision;
+    const resume = new ResumePoint(revision);
     let failures = 0;
     const pass = (m: WatchMessage) => {
-      if (m.type === 'compacted') throw new TenetError('COMPACTED', `revision ${last} was compacted (oldest kept: ${m.revision})`, 'list again (GET /v1/snapshot)');
-      if (m.revision <= last && (m.type === 'put' || m.type === 'delete')) return; // already passed on: never twice
-      last = Math.max(last, m.revision);
+      if (m.type === 'compacted') throw new TenetError('COMPACTED', `revision ${resume.after} was compacted (oldest kept: ${m.revision})`, 'list again (GET /v1/snapshot)');
       failures = 0;
-      onMessage(m);
+      if (resume.fresh(m)) onMessage(m);
     };
     while (!signal.aborted) {
       try {
-        await this.watch(last, pass, signal, opts.idleMs);
+        await this.watch(resume.after, pass, signal, opts.idleMs);
       } catch (err) {
         if (!(err instanceof TenetError) || err.code !== 'CONTROLLER_UNREACHABLE') throw err;
         if (++failures >= (opts.attempts ?? Infinity)) throw err;

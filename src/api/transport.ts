@@ -157,7 +157,6 @@ export class Transport {
           // It may have been applied: sending it elsewhere could apply it twice.
           throw new TenetError(this.unreachable, `no answer from ${replica.address} (${err.message}) after the ${method} was sent; not retried on another replica since it may have been applied`, 'check whether it took effect (list it), then retry');
         }
-        this.current = (index + 1) % this.replicas.length;
       }
     }
     throw this.unreachableError(failed, last!);
