@@ -58,7 +58,8 @@ async function fetchCheckedCa(controller: string, expectedHash: string): Promise
       // not a certificate: refused below
     }
     if (!sameDigest(hash, expectedHash)) {
-      throw new TenetError('UNAUTHENTICATED', `the CA served by ${controller} does not match the join token`, 'check the address (something else may answer there) and the token');
+      // Name the replica that answered: replicas must share one CA (ADR 023).
+      throw new TenetError('UNAUTHENTICATED', `the CA served by ${untrusted.transport.currentAddress} does not match the join token`, 'check the address (something else may answer there) and the token; controller replicas must share DATA_DIR/tls/ca.crt and ca.key');
     }
     return pem;
   } finally {
