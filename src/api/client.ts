@@ -290,7 +290,10 @@ export class ControllerClient {
         }
       }
     } catch (err) {
-      if (!signal?.aborted) throw err;
+      if (signal?.aborted) return;
+      // A connection lost mid-stream is a controller gone, as a refused one is: resumable.
+      if (err instanceof TenetError) throw err;
+      throw new TenetError('CONTROLLER_UNREACHABLE', `the watch stream from ${this.transport.currentAddress} broke (${(err as Error).message})`, 'resume from the last revision (the agent does)');
     } finally {
       signal?.removeEventListener('abort', abort);
     }

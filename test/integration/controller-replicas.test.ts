@@ -7,6 +7,7 @@
  * works with `--api a,b` when a is dead; with every replica down, one line names them all.
  */
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import net from 'node:net';
 import { test } from 'node:test';
 import { ObjectCache } from '../../src/agent/cache.js';
@@ -249,4 +250,45 @@ test('replicas: the CLI with --api a,b works when a is dead; with both dead, one
   assert.match(lines[0]!, /cannot reach any of .*127\.0\.0\.1.*ECONNREFUSED.*127\.0\.0\.1.*ECONNREFUSED/);
   assert.ok(lines[0]!.includes(dead) && lines[0]!.includes(dead2), down.err);
   assert.equal(down.out, '');
+});
+
+test('replicas: a watch cut in the middle of a transaction resumes before it and passes each of its events once', async (t) => {
+  const put = (revision: number, name: string) => `${JSON.stringify({ type: 'put', kind: 'tenant', revision, object: { name } })}\n`;
+  const asked: string[] = [];
+  // First replica: sends one event of revision 5 (a transaction of two) and dies mid-stream.
+  const first = http.createServer((req, res) => {
+    asked.push(`first ${req.url}`);
+    first.close(); // it goes away: the reconnect is refused and moves on
+    res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+    res.write(put(4, 'z') + put(5, 'a'), () => setTimeout(() => res.destroy(), 20));
+  });
+  // Second replica: the store from the revision asked for, then stays open.
+  const second = http.createServer((req, res) => {
+    asked.push(`second ${req.url}`);
+    res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+    const after = Number(new URL(req.url!, 'http://x').searchParams.get('revision'));
+    res.write([put(4, 'z'), put(5, 'a'), put(5, 'b'), put(6, 'c')].filter((l) => (JSON.parse(l) as { revision: number }).revision > after).join(''));
+  });
+  const urls: string[] = [];
+  for (const s of [first, second]) {
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+    urls.push(`http://127.0.0.1:${(s.address() as net.AddressInfo).port}`);
+  }
+  const client = new ControllerClient(urls.join(','));
+  const abort = new AbortController();
+  t.after(() => {
+    abort.abort();
+    client.close();
+    first.closeAllConnections();
+    second.closeAllConnections();
+    first.close();
+    second.close();
+  });
+  const seen: string[] = [];
+  const watching = client.watchResuming(3, (m) => m.type === 'put' && seen.push(`${m.revision}${(m.object as { name: string }).name}`), abort.signal);
+  await waitFor(() => (seen.length >= 4 && asked.some((a) => a.startsWith('second'))) || undefined, 5000, 'the events through the second replica');
+  assert.deepEqual(seen, ['4z', '5a', '5b', '6c']);
+  assert.ok(asked.includes('second /v1/watch?revision=4'), `resumed from the revision before the cut transaction: ${asked.join(', ')}`);
+  abort.abort();
+  await watching;
 });
