@@ -86,13 +86,13 @@ describe('an incremental policy update in the kernel', { skip }, () => {
     await withScratch('polinc', async (inc) => {
       await withScratch('polful', async (full) => {
         let smaller = 0;
-        for (let seed = base; seed < base + 6; seed++) {
+        for (let seed = base; seed < base + 5; seed++) {
           const r = rng(seed);
           const t = randomTenant(r);
           let known = planOf(t);
           const load = (ns: string, script: string) => run(['ip', 'netns', 'exec', ns, 'nft', '-f', '-'], script);
           load(inc, `flush ruleset\n${rulesetScript(known).script}`);
-          for (let step = 1; step <= 25; step++) {
+          for (let step = 1; step <= 20; step++) {
             const what = edit(r, t);
             const next = planOf(t);
             const k = knownRules(known);

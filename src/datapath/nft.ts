@@ -265,7 +265,7 @@ function inPlaceScript(plan: TenantPlan, hash: string, base: string, old: string
     ...named(gone, 'chain').map((c) => `delete chain ${t} ${c}`),
     ...named(refilled, 'set').map((x) => `flush set ${t} ${x}`),
     ...named(gone, 'set').map((x) => `delete set ${t} ${x}`),
-    ...(declared.length ? [`table ${t} {`, ...declaredInOrder(declared, want), `}`] : []),
+    ...(declared.length ? [`table ${t} {`, ...declared.map((o) => want.get(o)!), `}`] : []), // in the plan's order, which nft accepts
     ...forwardRules(plan, hash).map((r) => `add rule ${t} forward ${r}`),
     ...inputRules(plan, base).map((r) => `add rule ${t} input ${r}`),
     elementsScript(pinElements(plan), pinned)?.trimEnd() ?? '',
@@ -275,12 +275,6 @@ function inPlaceScript(plan: TenantPlan, hash: string, base: string, old: string
 /** A block's first lines up to its contents: `set X {`, `type …`, `flags …` (what `flush` keeps). */
 function header(block: string | undefined): string {
   return (block ?? '').split('\n').filter((l) => !/^\s*elements = /.test(l) && (/^\s*(set|map|chain) |^\s*(type|flags) /.test(l))).join('\n');
-}
-
-/** Sets first, then chains (they use sets), then maps (they jump to chains): an order nft accepts. */
-function declaredInOrder(keys: string[], blocks: ReadonlyMap<string, string>): string[] {
-  const rank = (k: string) => (k.startsWith('set ') ? 0 : k.startsWith('chain ') ? 1 : 2);
-  return [...keys].sort((a, b) => rank(a) - rank(b)).map((k) => blocks.get(k)!);
 }
 
 /** Adds and deletes pinning elements in place; undefined when the set is already right. */
