@@ -65,7 +65,7 @@ export class EtcdStore implements Store {
   }
 
   async txn(compares: Compare[], ops: Op[]): Promise<WriteResult> {
-    return this.commit(compares.map((c) => this.compare(c)), ops.map((op) => this.requestOp(op)), ops);
+    return this.commit(compares.map((c) => this.compare(c)), lastOpPerKey(ops).map((op) => this.requestOp(op)), ops);
   }
 
   watch(prefix: string, afterRevision: number, handlers: WatchHandlers): Watch {
@@ -170,6 +170,20 @@ export class EtcdStore implements Store {
       stream.cancel();
     }
   }
+}
+
+/**
+ * etcd refuses a txn that names a key twice; the contract applies ops in order, so only the
+ * last op on a key decides its state. (A put then a delete of one key is one delete here,
+ * with one event, where the in-process backends show two events of the same revision.)
+ */
+function lastOpPerKey(ops: Op[]): Op[] {
+  const last = new Map<string, Op>();
+  for (const op of ops) {
+    last.delete(op.key);
+    last.set(op.key, op);
+  }
+  return [...last.values()];
 }
 
 /** Opens the store and checks that etcd answers (see open.ts for the error a user sees). */
