@@ -5,6 +5,7 @@
  * modRevision of 0 means "absent" on both sides.
  */
 import type { IKeyValue } from 'etcd3';
+import { TenetError } from '../model/errors.js';
 import type { KeyValue } from './types.js';
 
 export const DEFAULT_ROOT = '/tenet';
@@ -69,4 +70,14 @@ export const etcdMessages = {
 
 export function hasMessage(err: unknown, text: string): boolean {
   return err instanceof Error && err.message.includes(text);
+}
+
+/**
+ * A call etcd did not complete (deadline passed, no member reachable, quorum lost) as the
+ * one-line error a user sees; nothing was applied unless etcd says so, and for a write whose
+ * answer was lost the caller's next read tells.
+ */
+export function unavailable(err: unknown, what: string): TenetError {
+  const text = (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
+  return new TenetError('STORE_UNAVAILABLE', `the store (etcd) did not complete ${what}: ${text}`, 'check that a majority of the etcd members are up (tenet status)');
 }

@@ -6,7 +6,7 @@
  * Leases and the cluster's health are in etcd-leases.ts and etcd-status.ts.
  */
 import type { Etcd3, IRequestOp } from 'etcd3';
-import { compareRev, DEFAULT_ROOT, etcdMessages, fromEtcdRev, hasMessage, KeySpace, toEtcdRev, toKeyValue } from './etcd-codec.js';
+import { compareRev, DEFAULT_ROOT, etcdMessages, fromEtcdRev, hasMessage, KeySpace, toEtcdRev, toKeyValue, unavailable } from './etcd-codec.js';
 import { newEtcdClient, type EtcdConnection } from './etcd-client.js';
 import { EtcdLeases } from './etcd-leases.js';
 import { etcdStatus } from './etcd-status.js';
@@ -28,7 +28,9 @@ export class EtcdStore implements Store {
   }
 
   async get(key: string): Promise<KeyValue | undefined> {
-    const res = await this.client.kv.range({ key: this.space.key(key) });
+    const res = await this.client.kv.range({ key: this.space.key(key) }).catch((err: unknown) => {
+      throw unavailable(err, `a read of ${key}`);
+    });
     return res.kvs[0] && toKeyValue(this.space, res.kvs[0]);
   }
 
@@ -44,7 +46,7 @@ export class EtcdStore implements Store {
     } catch (err) {
       if (revision !== undefined && hasMessage(err, etcdMessages.futureRevision)) return this.list(prefix, undefined, page);
       if (revision !== undefined && hasMessage(err, etcdMessages.compacted)) throw new CompactedError(revision, await this.compactionPoint());
-      throw err;
+      throw unavailable(err, `a list of ${prefix}`);
     }
   }
 
@@ -90,8 +92,15 @@ export class EtcdStore implements Store {
   }
 
   async revision(): Promise<number> {
-    const res = await this.client.kv.range({ key: this.space.probeKey(), count_only: true });
+    const res = await this.client.kv.range({ key: this.space.probeKey(), count_only: true }).catch((err: unknown) => {
+      throw unavailable(err, 'a read of its revision');
+    });
     return fromEtcdRev(res.header.revision);
+  }
+
+  /** One read with etcd's own error (open.ts words it for the user). */
+  async ping(): Promise<void> {
+    await this.client.kv.range({ key: this.space.probeKey(), count_only: true });
   }
 
   grant(ttlMs: number): Promise<Lease> {
@@ -136,7 +145,7 @@ export class EtcdStore implements Store {
       return { ok: res.succeeded, revision: fromEtcdRev(res.header.revision) };
     } catch (err) {
       if (hasMessage(err, etcdMessages.leaseNotFound)) throw new LeaseNotFoundError(await this.endedLease(ops));
-      throw err;
+      throw unavailable(err, 'a write');
     }
   }
 
