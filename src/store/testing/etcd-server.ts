@@ -65,6 +65,8 @@ export interface EtcdCluster {
   kill(member: number): Promise<void>;
   /** Start a killed member again with the same data dir and ports; waits until it is healthy. */
   restart(member: number, waitHealthy?: boolean): Promise<void>;
+  /** Whether the member answers /health with true (it is up and sees a leader). */
+  isHealthy(member: number): Promise<boolean>;
   /** Waits until the member answers /health with true (it has a leader). */
   waitHealthy(member: number, timeoutMs?: number): Promise<void>;
   /** Kills every member and removes every directory. */
@@ -158,6 +160,10 @@ class Cluster implements EtcdCluster {
     await this.kill(member);
     this.spawnMember(member);
     if (waitHealthy) await this.waitHealthy(member, this.opts.readyTimeoutMs);
+  }
+
+  isHealthy(member: number): Promise<boolean> {
+    return this.healthy(this.members[member]!);
   }
 
   async waitHealthy(member: number, timeoutMs = 30_000): Promise<void> {
