@@ -21,8 +21,29 @@ export interface EtcdConnection {
 export const DEFAULT_CALL_TIMEOUT_MS = 5000;
 const DIAL_TIMEOUT_MS = 3000;
 
+/**
+ * grpc-js passes the member's address as the TLS ServerName, and Node warns (DEP0123) when
+ * that is an IP, on stderr, once per process. The warning is harmless (Node ignores the name
+ * and checks the certificate's IP SAN), but a controller's start must be one clean line, so
+ * that one warning, and only it, is dropped.
+ */
+function muteServerNameWarning(): void {
+  const emit = process.emitWarning.bind(process);
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    const code = typeof rest[0] === 'object' ? (rest[0] as { code?: string } | null)?.code : rest[1];
+    if (code === 'DEP0123') return;
+    (emit as (...args: unknown[]) => void)(warning, ...rest);
+  }) as typeof process.emitWarning;
+}
+
+let muted = false;
+
 export function newEtcdClient(conn: EtcdConnection, endpoints = conn.endpoints): Etcd3 {
   const timeout = conn.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+  if (conn.tls && !muted) {
+    muted = true;
+    muteServerNameWarning();
+  }
   return new Etcd3({
     hosts: endpoints,
     credentials: conn.tls && { rootCertificate: conn.tls.ca, certChain: conn.tls.cert, privateKey: conn.tls.key },

@@ -118,5 +118,8 @@ async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 
 function reason(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
-  return text.split('\n')[0]!.replace(/^\w+Error: /, '');
+  return text
+    .split('\n')[0]!
+    .replace(/\s*Resolution note:\s*$/, '')
+    .replace(/^\w+Error: /, '');
 }
