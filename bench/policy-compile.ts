@@ -9,7 +9,11 @@
  * allow and deny alternating every 10 rules at rising priorities (a run breaks every
  * 10 rules: N/10 steps), the shape merging cannot flatten: its lookups grow, ten times slower.
  *
- *   node dist/bench/policy-compile.js [--max 10000]
+ * Then what ONE changed rule costs to load in place (bench/lib/policy-change.ts): every
+ * object of the policy declared again, against only the objects whose text changed
+ * (docs/adr/026), for the update figure's 100-rule policy and for 10,000 rules.
+ *
+ *   node dist/bench/policy-compile.js [--max 10000] [--change-rounds 10]
  */
 import { performance } from 'node:perf_hooks';
 import { formatTable } from '../src/base/table.js';
@@ -20,6 +24,7 @@ import { ep, net, policy } from '../src/policy/testing/objects.js';
 import { nftIn, tenantTable, withScratch } from '../src/policy/testing/scratch.js';
 import type { CompiledPolicy, Step } from '../src/policy/types.js';
 import { intArg, printReproduce, runBench } from './lib/main.js';
+import { changeCost, changeRow } from './lib/policy-change.js';
 
 type Profile = 'allow-list' | 'mixed';
 
@@ -69,7 +74,8 @@ function loadMs(ns: string, text: string): string {
 
 runBench('policy-compile', async () => {
   const max = intArg('max', 10000, 100000);
-  printReproduce('policy-compile', `--max ${max}`);
+  const changeRounds = intArg('change-rounds', 10, 100);
+  printReproduce('policy-compile', `--max ${max} --change-rounds ${changeRounds}`);
   const rows: (string | number)[][] = [];
   await withScratch('polb', (ns) => {
     const empty = tenantTable(renderNft(compileTenant({ ...tenant(0, 'allow-list'), policies: [] })));
@@ -96,4 +102,10 @@ runBench('policy-compile', async () => {
     }
   });
   console.log(formatTable(['rules', 'n', 'compile ms', 'render ms', 'nft -f ms', 'lookups worst', 'lookups last rule', 'steps/elements', 'checkFlow µs'], rows));
+  const change: (string | number)[][] = [];
+  await withScratch('polc', (ns) => {
+    for (const n of [100, 10000].filter((x) => x <= max)) change.push(changeRow(changeCost(ns, n, changeRounds)));
+  });
+  console.log(`\none rule changed, loaded in place (nft -f, spawn included), median of ${changeRounds} each, alternated:`);
+  console.log(formatTable(['rules', 'all objects again ms', 'changed objects only ms', 'ratio', 'floor: empty script ms'], change));
 });

@@ -21,7 +21,7 @@ import { SerialQueue } from '../base/async.js';
 import type { Logger } from '../base/logger.js';
 import { Datapath, type SetResult } from '../datapath/datapath.js';
 import { tenantNs } from '../datapath/names.js';
-import { buildPlan, type TenantPolicy } from '../datapath/plan.js';
+import { buildPlan, type HostPlan, type TenantPolicy } from '../datapath/plan.js';
 import { ObjectCache, type Change } from './cache.js';
 import { runSync } from './sync.js';
 import type { Underlay } from './underlay.js';
@@ -89,6 +89,8 @@ export class Agent {
   /** Releases endpoints whose namespace is gone or another (reclaim.ts). */
   readonly reclaimer: Reclaimer;
   private readonly followers: ViewFollower[] = [];
+  /** Tenant → its last reconcile: the endpoints it planned, the plan and the result (completeAttach). */
+  private readonly lastConverged = new Map<string, { planned: Map<string, Endpoint>; plan: HostPlan; result: SetResult }>();
 
   constructor(readonly opts: AgentOptions) {
     this.namespaces = opts.namespaces ?? kernelNamespaces(() => opts.datapath.ownedIdentities(), opts.logger);
@@ -173,6 +175,25 @@ export class Agent {
    */
   reconcileTenants(tenants: Set<string>, completing?: string): Promise<SetResult> {
     return this.queue.run(() => this.reconcile(tenants, completing));
+  }
+
+  /**
+   * An attach's reconcile of its endpoint `ep` (netns attachments). The watch event of the
+   * controller's create usually arrives before its answer, and the reconcile it starts realizes
+   * the port: when the tenant's last reconcile planned this very endpoint (same generation,
+   * attachment, address) with success, its result is the attach's, and only the status is reported. That
+   * saves a second namespace check, plan and diff of the whole tenant per ADD (docs/benchmarks.md,
+   * CNI). Otherwise, or when nothing planned it yet, the tenant is reconciled as before.
+   */
+  completeAttach(ep: Endpoint): Promise<SetResult> {
+    return this.queue.run(async () => {
+      const last = this.lastConverged.get(ep.tenant);
+      const failed = last && (last.result.failedPorts.has(ep.id) || last.result.failedNamespaces.has(tenantNs(this.opts.nsPrefix, ep.tenant)));
+      // A failure is tried again by a reconcile of its own, as before (it may have been passing).
+      if (!last || failed || !samePlanned(last.planned.get(ep.id), ep)) return this.reconcile(new Set([ep.tenant]), ep.id);
+      await this.status.report(this.host, last.plan, last.result, new Set([ep.tenant]), ep.id);
+      return last.result;
+    });
   }
 
   /** A full reconcile now (serialized), as the periodic resync does; tests count its cost. */
@@ -261,10 +282,18 @@ export class Agent {
     }
   }
 
+  private rememberConverged(tenants: Iterable<string>, live: Endpoint[], plan: HostPlan, result: SetResult): void {
+    const planned = new Map<string, Map<string, Endpoint>>();
+    for (const t of tenants) planned.set(t, new Map());
+    for (const e of live) if (e.host === this.host) planned.get(e.tenant)?.set(e.id, e);
+    for (const [t, eps] of planned) this.lastConverged.set(t, { planned: eps, plan, result });
+  }
+
   private async converge(tenants?: Set<string>, completing?: string): Promise<SetResult> {
     // Only the tenants in question (a full reconcile: every tenant with an endpoint here),
     // from the cache's indexes: an attach costs what its tenant holds, not what the cache does.
-    const scope = this.cache.scopeOf(tenants ?? this.cache.tenantsOn(this.host));
+    const inScope = tenants ?? this.cache.tenantsOn(this.host);
+    const scope = this.cache.scopeOf(inScope);
     const { live, stale, held, checked } = await splitByNamespace(this.host, scope.endpoints, this.namespaces, tenants);
     const plan = buildPlan({
       host: this.host,
@@ -278,6 +307,7 @@ export class Agent {
       policyFor: (tenant) => this.policyFor(tenant),
     });
     const result = await this.opts.datapath.set(plan, tenants, held);
+    this.rememberConverged(inScope, live, plan, result);
     if (!tenants) {
       Object.assign(this.reconciles, { full: this.reconciles.full + 1, lastFullAt: new Date().toISOString(), lastFullChanged: result.changed });
       this.opts.logger.info({ full: true, count: this.reconciles.full, changed: result.changed }, 'full reconcile done');
@@ -290,4 +320,9 @@ export class Agent {
     Object.assign(this.lastReconcile, { planInputs: scope.networks.length + live.length + scope.hosts.length, statusCandidates: candidates, namespaceChecks: checked });
     return result;
   }
+}
+
+/** The same endpoint as planned: same generation, attachment and address (an attach's retry or a watch event ahead of it). */
+function samePlanned(planned: Endpoint | undefined, ep: Endpoint): boolean {
+  return planned !== undefined && planned.createdAt === ep.createdAt && planned.ip === ep.ip && planned.mac === ep.mac && JSON.stringify(planned.attachment) === JSON.stringify(ep.attachment);
 }

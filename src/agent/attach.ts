@@ -60,7 +60,8 @@ export async function attach(agent: Agent, req: AttachRequest, logger: Logger): 
   await untilNetworkKnown(agent.cache, created);
   if (attachment.kind === 'handoff') agent.opts.datapath.readBackNext(tenantNs(agent.opts.nsPrefix, tenant), created.id);
   try {
-    const failure = portFailure(agent, created, await agent.reconcileTenants(new Set([tenant]), created.id));
+    const realized = attachment.kind === 'netns' ? agent.completeAttach(created) : agent.reconcileTenants(new Set([tenant]), created.id);
+    const failure = portFailure(agent, created, await realized);
     if (failure) {
       await rollback(agent, created, logger);
       throw failure;
@@ -102,17 +103,32 @@ export async function detach(agent: Agent, id: string, logger: Logger): Promise<
   return detached;
 }
 
-/** Deletes the endpoint and releases its address; its port goes first if it is attached here. */
-export async function remove(agent: Agent, id: string, logger: Logger): Promise<void> {
+/**
+ * Deletes the endpoint and releases its address; its port goes first if it is attached here.
+ * `overlap` (CNI DEL): the port's removal runs while the controller deletes, so a DEL costs
+ * the longer of the two instead of their sum. The runtime asked for the network to go, so
+ * removing the port before the controller answers is what it wants either way; a refused
+ * delete puts the endpoint back and converges again (its port is made again while its
+ * namespace lives), and the DEL fails for the runtime to retry. Without it (`tenet ep rm`),
+ * a refused delete never touches a live port.
+ */
+export async function remove(agent: Agent, id: string, logger: Logger, overlap = false): Promise<void> {
   const ep = await localEndpoint(agent, id);
   const undo = agent.cache.forgetLocalEndpoint(id, ep);
+  const tenants = new Set([ep.tenant]);
+  const converging = overlap ? agent.reconcileTenants(tenants) : undefined;
   try {
     await agent.opts.controller.deleteEndpoint(id);
   } catch (err) {
-    undo();
+    const gone = err instanceof TenetError && err.code === 'ENDPOINT_NOT_FOUND';
+    if (!(overlap && gone)) undo(); // deleted meanwhile by another: its removal stands
+    if (converging) {
+      await converging.catch(() => undefined);
+      if (!gone) await agent.reconcileTenants(tenants).catch(() => undefined); // its port back; a failure is the next reconcile's
+    }
     throw err;
   }
-  await agent.reconcileTenants(new Set([ep.tenant]));
+  await (converging ?? agent.reconcileTenants(tenants));
   logger.info({ tenant: ep.tenant, network: ep.network, endpoint: id }, 'endpoint removed');
 }
 

@@ -60,9 +60,12 @@ function cniOps(agent: Agent, runner: CommandRunner, logger: Logger): CniOps {
   return {
     attach: (req) => attach(agent, req, logger),
     find: async (id) => local(id),
-    remove: async (id) => {
+    remove: async (id, reclaimed) => {
       try {
-        await remove(agent, id, logger);
+        const ep = reclaimed === undefined ? undefined : local(id);
+        // GC's release is a reclaim: the agent's removal records why (agent.removeEndpoint).
+        if (ep) await agent.removeEndpoint(ep, reclaimed!);
+        else await remove(agent, id, logger, true);
       } catch (err) {
         // Gone already, or not this host's (then it is not this runtime's to delete).
         if (!(err instanceof TenetError) || !['ENDPOINT_NOT_FOUND', 'NOT_LOCAL_HOST'].includes(err.code)) throw err;

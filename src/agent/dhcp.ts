@@ -2,15 +2,14 @@
  * The agent's DHCP service (issue 10, ADR 020): one server per tenant namespace on this host,
  * a UDP socket on 0.0.0.0:67 bound there by a short-lived child (ns-sockets.ts, ADR 019),
  * answering the endpoints of this host by MAC with their Tenet address, from the agent's
- * cache. Like DnsService: `reconciled` binds what is missing and closes what is no longer
- * wanted (keyed by namespace identity, so a namespace made again gets a new socket); the
+ * cache. The servers follow the cache as ns-services.ts says (like DnsService); the
  * MAC index is rebuilt lazily after a watch message, so a new endpoint is answered at once.
  *
  * Only endpoints placed on THIS host are answered: a DISCOVER flooded over VXLAN reaches
  * the other hosts' bridges too, and their agents must stay silent.
  */
-import { CoalescedRunner } from '../base/async.js';
 import { execFile } from 'node:child_process';
+import type dgram from 'node:dgram';
 import { promisify } from 'node:util';
 import type { Logger } from '../base/logger.js';
 import { DEFAULT_DHCP_LIMITS, DhcpLimiter, type DhcpLimits } from '../dhcp/limits.js';
@@ -18,15 +17,13 @@ import { DEFAULT_LEASE_SECONDS, type Binding } from '../dhcp/respond.js';
 import { TenantDhcpServer } from '../dhcp/server.js';
 import { DhcpStats } from '../dhcp/stats.js';
 import { SERVER_PORT } from '../dhcp/wire.js';
-import { NETNS_DIR } from '../datapath/observe.js';
 import { bridgeName, tenantNs } from '../datapath/names.js';
-import { identityText, namespaceIdentity } from '../datapath/ns-identity.js';
 import { networkMtu } from '../datapath/plan.js';
 import type { Network } from '../model/types.js';
 import type { ObjectCache } from './cache.js';
-import { bindInNamespace } from './ns-sockets.js';
+import type { bindInNamespace } from './ns-sockets.js';
+import { NamespaceServers, type Bound, type WantedServer } from './ns-services.js';
 
-const RETRY_MS = 1_000;
 /** Until this host's object arrives (it always does before its endpoints matter). */
 const FALLBACK_UNDERLAY_MTU = 1500;
 const run = promisify(execFile);
@@ -49,11 +46,21 @@ export interface DhcpServiceOptions {
   bind?: typeof bindInNamespace;
   /** Makes `ip` resolve to `mac` on the bridge (default: `ip neigh replace … nud stale`). */
   reach?: (b: HostBinding, ip: string, mac: string) => Promise<void>;
+  /** Called after a sync left every server running (the socket handoff, ns-socket-handoff.ts). */
+  onComplete?: () => void;
 }
 
-interface Running {
-  server: TenantDhcpServer;
-  nsId: string;
+interface Wanted extends WantedServer {
+  tenant: string;
+}
+
+/** What a parked DHCP socket needs to keep answering without the agent (ns-socket-parker.ts). */
+export interface ParkedDhcp {
+  kind: 'dhcp';
+  tenant: string;
+  ns: string;
+  bindings: [string, HostBinding][];
+  leaseSeconds: number;
 }
 
 /** The search list a lease carries: `<network>.<tenant>` then `<tenant>` (ADR 020). */
@@ -72,14 +79,13 @@ export async function reachByNeighbour(b: HostBinding, ip: string, mac: string):
 
 export class DhcpService {
   readonly stats: DhcpStats;
-  private readonly servers = new Map<string, Running>();
   private index?: Map<string, HostBinding>;
-  private readonly syncer = new CoalescedRunner(() => this.sync(), (err) => this.opts.logger.error({ err: err.message }, 'DHCP sync failed; will retry on the next reconcile'));
-  private retry?: NodeJS.Timeout;
-  private stopped = false;
+  private readonly servers: NamespaceServers<Wanted, TenantDhcpServer>;
 
   constructor(private readonly opts: DhcpServiceOptions) {
     this.stats = new DhcpStats(opts.logger.child({ component: 'dhcp' }));
+    const hooks = { name: 'DHCP', logger: opts.logger, wanted: () => this.wanted(), start: (w: Wanted, s: Bound[]) => this.start(w, s) };
+    this.servers = new NamespaceServers({ ...hooks, ...(opts.bind ? { bind: opts.bind } : {}), ...(opts.onComplete ? { onComplete: opts.onComplete } : {}) });
   }
 
   viewChanged(): void {
@@ -88,26 +94,32 @@ export class DhcpService {
 
   reconciled(): void {
     this.index = undefined;
-    if (this.stopped) return;
-    this.syncer.request();
+    this.servers.request();
   }
 
   stop(): void {
-    this.stopped = true;
-    clearTimeout(this.retry);
-    for (const r of this.servers.values()) r.server.close();
-    this.servers.clear();
+    this.servers.stop();
   }
 
   /** Tenants served now. */
   get listening(): string[] {
-    return [...this.servers.keys()].sort();
+    return this.servers.keys;
   }
 
   /** The endpoint of this host with this MAC in `tenant`, if it is attached. */
   lookup(tenant: string, mac: string): HostBinding | undefined {
     const b = this.bindings().get(mac.toLowerCase());
     return b?.tenant === tenant ? b : undefined;
+  }
+
+  /** Each tenant's socket with its bindings, for the parker that answers while the agent restarts. */
+  parkable(): { udp: dgram.Socket; spec: ParkedDhcp }[] {
+    const all = [...this.bindings()];
+    const leaseSeconds = this.opts.leaseSeconds ?? DEFAULT_LEASE_SECONDS;
+    return this.servers.servers.flatMap(({ wanted: w, sockets }) => {
+      const udp = sockets[0]?.udp;
+      return udp ? [{ udp, spec: { kind: 'dhcp' as const, tenant: w.tenant, ns: w.ns, bindings: all.filter(([, b]) => b.tenant === w.tenant), leaseSeconds } }] : [];
+    });
   }
 
   private bindings(): Map<string, HostBinding> {
@@ -128,36 +140,16 @@ export class DhcpService {
     return index;
   }
 
-  private async sync(): Promise<void> {
-    const tenants = [...this.opts.cache.tenantsOn(this.opts.host)];
-    const nsIds = new Map<string, string | undefined>();
-    for (const t of tenants) nsIds.set(t, await namespaceIdentity(`${NETNS_DIR}/${tenantNs(this.opts.nsPrefix, t)}`).then(identityText, () => undefined));
-    for (const [t, r] of this.servers) {
-      if (nsIds.get(t) === r.nsId) continue;
-      r.server.close();
-      this.servers.delete(t);
-    }
-    const missing = tenants.filter((t) => !this.servers.has(t) && nsIds.get(t) !== undefined);
-    const results = await Promise.all(missing.map((t) => this.bindTenant(t, nsIds.get(t)!)));
-    if (results.includes(false) && !this.stopped) {
-      clearTimeout(this.retry);
-      this.retry = setTimeout(() => this.reconciled(), RETRY_MS);
-    }
+  private wanted(): Wanted[] {
+    const port = this.opts.port ?? SERVER_PORT;
+    return [...this.opts.cache.tenantsOn(this.opts.host)].map((tenant) => ({ key: tenant, tenant, ns: tenantNs(this.opts.nsPrefix, tenant), requests: [{ key: tenant, proto: 'udp' as const, address: '0.0.0.0', port }] }));
   }
 
-  private async bindTenant(tenant: string, nsId: string): Promise<boolean> {
-    const ns = tenantNs(this.opts.nsPrefix, tenant);
-    const [bound] = await (this.opts.bind ?? bindInNamespace)(`${NETNS_DIR}/${ns}`, [{ key: tenant, proto: 'udp', address: '0.0.0.0', port: this.opts.port ?? SERVER_PORT }]);
-    const udp = bound?.ok ? bound.udp : undefined;
-    if (!udp || this.stopped) {
-      udp?.close();
-      if (!this.stopped) this.opts.logger.warn({ tenant, err: bound && !bound.ok ? bound.error : 'no socket' }, 'DHCP server not bound; retrying');
-      return false;
-    }
+  private start(w: Wanted, [bound]: Bound[]): TenantDhcpServer {
     const reach = this.opts.reach ?? reachByNeighbour;
-    const server = new TenantDhcpServer(udp, {
-      tenant,
-      lookup: (mac) => this.lookup(tenant, mac),
+    return new TenantDhcpServer(bound!.udp!, {
+      tenant: w.tenant,
+      lookup: (mac) => this.lookup(w.tenant, mac),
       reach: (b, ip, mac) => reach(b as HostBinding, ip, mac),
       stats: this.stats,
       limiter: new DhcpLimiter(this.opts.limits ?? DEFAULT_DHCP_LIMITS),
@@ -165,9 +157,5 @@ export class DhcpService {
       leaseSeconds: this.opts.leaseSeconds ?? DEFAULT_LEASE_SECONDS,
       ...(this.opts.clientPort ? { clientPort: this.opts.clientPort } : {}),
     });
-    this.servers.get(tenant)?.server.close();
-    this.servers.set(tenant, { server, nsId });
-    this.opts.logger.info({ tenant, ns }, 'DHCP server listening');
-    return true;
   }
 }

@@ -12,7 +12,7 @@ import { sleep } from '../base/async.js';
 import { TenetError, isTenetError } from '../model/errors.js';
 import type { Endpoint } from '../model/types.js';
 import type { ContainerInspect, DockerEngine } from '../docker/engine.js';
-import { attachKey, containerName, CONTAINER_LABEL, monitorKey, shortId, type AttachIntent } from '../docker/markers.js';
+import { attachKey, containerName, CONTAINER_LABEL, endpointNameOf, monitorKey, shortId, type AttachIntent } from '../docker/markers.js';
 import type { MonitorTarget } from '../docker/monitor.js';
 import type { Agent } from './agent.js';
 import { attach, idFromKey } from './attach.js';
@@ -46,7 +46,21 @@ export function monitorTarget(agent: Agent, logger: Logger): MonitorTarget {
     attach: (c, intent) => attachIntent(agent, c, intent, monitorKey(c.Id, intent), logger),
     containerEndpoints: () => containerEndpoints(agent),
     remove: (ep, why) => agent.removeEndpoint(ep, why),
+    nameEndpoint: (id, name) => nameEndpoint(agent, id, name),
   };
+}
+
+/**
+ * Names an endpoint of this host (Docker's driver made it, unnamed: libnetwork never passes
+ * the container's name). The cache answers for ids that are not Tenet's (a bridge network's
+ * EndpointID) without a controller call; one made a moment ago and not yet in the cache is
+ * asked for. False when the id is no endpoint of this host.
+ */
+async function nameEndpoint(agent: Agent, id: string, name: string): Promise<boolean> {
+  const ep = agent.cache.endpoints.get(id) ?? (await agent.opts.controller.getEndpoint(id).catch(() => undefined));
+  if (!ep || ep.host !== agent.host) return false;
+  if (ep.name !== name) await agent.opts.controller.nameEndpoint(id, name);
+  return true;
 }
 
 function containerEndpoints(agent: Agent): Endpoint[] {
@@ -55,14 +69,13 @@ function containerEndpoints(agent: Agent): Endpoint[] {
 
 /** Attaches with the container's name as the endpoint's name when the name rule allows it. */
 async function attachIntent(agent: Agent, c: ContainerInspect, intent: AttachIntent, key: string, logger: Logger, labels: Record<string, string> = {}): Promise<Endpoint> {
-  const name = containerName(c);
   const req = {
     tenant: intent.tenant,
     network: intent.network,
     pid: c.State.Pid,
     ip: intent.ip,
     ifname: intent.ifname,
-    name: /^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$/.test(name) ? name : undefined,
+    name: endpointNameOf(c),
     labels: { ...labels, [CONTAINER_LABEL]: shortId(c.Id) },
     idempotencyKey: key,
   };

@@ -21,7 +21,8 @@ export type SocketReply = { key: string; ok: true } | { key: string; ok: false; 
 
 function bindUdp(r: SocketRequest): Promise<dgram.Socket> {
   return new Promise((resolve, reject) => {
-    const s = dgram.createSocket({ type: 'udp4' });
+    // SO_REUSEADDR: a new agent binds next to the socket the parker holds and takes over at once (ADR 024).
+    const s = dgram.createSocket({ type: 'udp4', reuseAddr: true });
     s.once('error', reject);
     s.bind({ address: r.address, port: r.port, exclusive: true }, () => resolve(s));
   });

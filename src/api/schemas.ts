@@ -87,6 +87,10 @@ export const CreateEndpointBody = Body({
 });
 export const AttachEndpointBody = Body({ host: Text(), attachment: AttachmentBody });
 export const LabelPatchBody = Body({ set: Opt(LabelsSchema), remove: Opt(Type.Array(Text(MAX_LABEL_KEY), { maxItems: MAX_LABELS_IN_REQUEST })) });
+export const DockerTenantsBody = Body({ tenants: Type.Array(Text(32), { maxItems: 64 }) });
+export const DockerTenantsSchema = Type.Object({ host: Str(), tenants: Type.Array(Str()) });
+/** Shape only: validateEndpointName checks the characters, with INVALID_NAME. */
+export const EndpointNameBody = Body({ name: Text(63) });
 /** Shape only: validatePorts (model/ports.ts) checks ranges and clashes, with INVALID_PORT. */
 export const EndpointPortsBody = Body({
   ports: Type.Array(Body({ hostPort: Int(), port: Int(), proto: Text(16), hostIp: Opt(Text(64)) }), { maxItems: MAX_PORTS }),

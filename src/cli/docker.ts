@@ -6,10 +6,12 @@
  *   tenet detach web [--net green]     removes the endpoint(s), releasing the address(es)
  * Containers started with TENET_TENANT/TENET_NETWORK (or tenet.* labels) need neither:
  * the agent's event monitor attaches them (src/docker/monitor.ts).
+ *   tenet docker allow HOST [TENANT...]   (admin) lets a host joined over https create and
+ *                                         delete networks of these tenants for Docker; none: takes it back
  */
 import type { Command } from 'commander';
 import { attachedColumns } from './columns.js';
-import { printDone, printOne } from './context.js';
+import { printDone, printOne, withController } from './context.js';
 import { AGENT_HELP, labelOption, retryingAttach, withAgent } from './ep.js';
 
 interface ContainerAttachOptions {
@@ -46,5 +48,18 @@ export function addDockerCommands(program: Command): void {
     .action(async (container: string, o: { net?: string; agent?: string }, cmd: Command) => {
       const { removed } = await withAgent(o.agent, (a) => a.detachContainer({ container, network: o.net }));
       printDone(cmd, `detached ${container}: removed endpoint${removed.length === 1 ? '' : 's'} ${removed.join(', ')}`);
+    });
+}
+
+/** `tenet docker allow`, in the `docker` group (made by src/cmd/docker-setup.ts). */
+export function addDockerAllow(docker: Command): void {
+  docker
+    .command('allow')
+    .description('(admin) let HOST\'s agent create and delete networks of these tenants through docker network create/rm; no tenant takes the grant back (ADR 014)')
+    .argument('<host>', 'a host joined with a join token')
+    .argument('[tenants...]', 'tenant names')
+    .action(async (host: string, tenants: string[], _o: unknown, cmd: Command) => {
+      const r = await withController(cmd, (c) => c.setDockerTenants(host, tenants));
+      printDone(cmd, r.tenants.length ? `host ${r.host} may manage the Docker networks of ${r.tenants.join(', ')}` : `host ${r.host} may manage no Docker networks`);
     });
 }

@@ -8,6 +8,7 @@ import { buildCniApp, DEFAULT_CNI_SOCKET } from '../agent/cni-server.js';
 import { attach, attachExisting, detach, remove } from '../agent/attach.js';
 import { DhcpService } from '../agent/dhcp.js';
 import { DnsService } from '../agent/dns.js';
+import { SocketHandoff } from '../agent/ns-socket-handoff.js';
 import { monitorTarget } from '../agent/docker.js';
 import { PortPublisher } from '../agent/ports.js';
 import { startDockerDriver } from '../docker/driver.js';
@@ -26,6 +27,7 @@ import { VERSION } from './version.js';
 
 export interface AgentConfig {
   host?: string;
+  /** The controller's address, or its replicas' comma-separated (ADR 023). */
   controller: string;
   socket: string;
   /** Group allowed on the agent's socket (mode 0660); root only (0600) without. */
@@ -62,12 +64,18 @@ export async function startAgent(cfg: AgentConfig, baseLogger: Logger): Promise<
   const controller = new ControllerClient(cfg.controller, credentials);
   const ports = new PortPublisher(runner, { nsPrefix: cfg.nsPrefix }, logger);
   const agent = new Agent({ host, nsPrefix: cfg.nsPrefix, underlay, controller, datapath: new Datapath(runner, logger), logger, claimWindowMs: cfg.claimWindowMs, reclaimMs: cfg.reclaimMs, ports });
-  agent.follow(new DnsService({ host, nsPrefix: cfg.nsPrefix, cache: agent.cache, logger: logger.child({ component: 'dns' }) }));
-  agent.follow(new DhcpService({ host, nsPrefix: cfg.nsPrefix, cache: agent.cache, logger: logger.child({ component: 'dhcp' }) }));
+  // DNS and DHCP keep answering through a restart: parked by the old agent, taken back here (ADR 024).
+  const handoff = new SocketHandoff(`${cfg.socket}.parker.pid`, ['DNS', 'DHCP'], logger.child({ component: 'handoff' }));
+  const dns = new DnsService({ host, nsPrefix: cfg.nsPrefix, cache: agent.cache, logger: logger.child({ component: 'dns' }), onComplete: () => handoff.completed('DNS') });
+  const dhcp = new DhcpService({ host, nsPrefix: cfg.nsPrefix, cache: agent.cache, logger: logger.child({ component: 'dhcp' }), onComplete: () => handoff.completed('DHCP') });
+  agent.follow(dns);
+  agent.follow(dhcp);
   await untilReachable(() => agent.start(), logger);
   // Whatever started is stopped again if a later step fails (a socket in use, say), so the
   // process exits with its one-line error instead of hanging on open handles.
   const started: (() => unknown)[] = [() => (runner instanceof NftSessionRunner ? runner.close() : undefined), () => controller.close(), () => agent.stop()];
+  let serving = false;
+  started.push(() => (serving ? handoff.park([...dns.parkable(), ...dhcp.parkable()]) : undefined));
   const stopAll = async () => {
     for (const stop of [...started].reverse()) await stop();
   };
@@ -86,6 +94,7 @@ export async function startAgent(cfg: AgentConfig, baseLogger: Logger): Promise<
     started.push(async () => { await cni.close(); removeSocket(cniSocket); });
     const driver = cfg.docker && (await startDocker(cfg, agent, controller, logger));
     if (driver) started.push(() => driver.close());
+    serving = true;
     logger.info({ socket: cfg.socket, controller: cfg.controller, vtep: underlay.vtep, underlayDev: underlay.dev, underlayMtu: underlay.mtu, underlay: underlay.name, nsPrefix: cfg.nsPrefix, docker: docker?.socketPath ?? 'none' }, 'agent serving on its socket');
   } catch (err) {
     await stopAll();

@@ -14,7 +14,7 @@ import { startGarbageCollector } from '../controller/gc.js';
 import { LeaderElection, newControllerId, type LeaderTask } from '../controller/leader.js';
 import { checkStoreFormat } from '../controller/store-format.js';
 import { startCompactor } from '../store/compactor.js';
-import { openSqliteStore } from '../store/sqlite.js';
+import { openStore, parseStoreFlags, type StoreFlags } from '../store/open.js';
 import type { Store } from '../store/types.js';
 import { listenUnix, parseHostPort, removeSocket } from './listen.js';
 import { ensureAdminToken } from './secrets.js';
@@ -36,6 +36,11 @@ export interface ControllerConfig {
   leaderLeaseMs?: number;
   /** How often that lease is kept alive (default a fifth of its TTL). */
   leaderKeepAliveMs?: number;
+  /** --store and --etcd-* (store/open.ts); the SQLite store in dataDir without them. */
+  store?: StoreFlags['store'];
+  etcdCa?: string;
+  etcdCert?: string;
+  etcdKey?: string;
 }
 
 export interface RunningController {
@@ -49,12 +54,17 @@ export interface RunningController {
 }
 
 export async function startController(cfg: ControllerConfig, logger: Logger): Promise<RunningController> {
+  parseStoreFlags(cfg); // a bad --store or --etcd-* flag is refused before anything is written
   const tcp = cfg.listen ? parseHostPort(cfg.listen) : undefined;
   const tls = tcp ? ensureControllerTls(cfg.dataDir, tcp.host, cfg.tlsSan ?? [], logger) : undefined;
   const admin = tcp ? ensureAdminToken(cfg.dataDir) : undefined;
   const shared = { caPem: tls?.caPem, caHash: tls?.caHash };
-  const store = openSqliteStore(cfg.dataDir);
-  await checkStoreFormat(store, cfg.dataDir);
+  const opened = await openStore(cfg);
+  const store = opened.store;
+  await checkStoreFormat(store, opened.where).catch(async (err: unknown) => {
+    await store.close();
+    throw err;
+  });
   // What must run once cluster-wide runs on the elected leader only (ADR 022).
   const leaderTasks: LeaderTask[] = [
     // Agents resume watches from recent revisions; keep enough history for a few minutes of churn.
@@ -81,7 +91,7 @@ export async function startController(cfg: ControllerConfig, logger: Logger): Pr
   const record = { id: newControllerId(), urls, version: VERSION, startedAt: new Date().toISOString() };
   const election = new LeaderElection({ store, logger, record, tasks: leaderTasks, ttlMs: cfg.leaderLeaseMs, keepAliveMs: cfg.leaderKeepAliveMs });
   await election.start();
-  logger.info({ dataDir: cfg.dataDir, store: 'sqlite', socket: cfg.socket || undefined, https: url, revision: await store.revision(), controller: record.id }, 'controller serving API /v1');
+  logger.info({ dataDir: cfg.dataDir, store: opened.backend === 'sqlite' ? 'sqlite' : opened.where, socket: cfg.socket || undefined, https: url, revision: await store.revision(), controller: record.id }, 'controller serving API /v1');
   return {
     store,
     apps,

@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
+import { addDockerAllow } from '../cli/docker.js';
 import { DEFAULT_PLUGIN_SOCKET } from '../docker/driver.js';
 import { DEFAULT_DOCKER_SOCKET, DockerEngine } from '../docker/engine.js';
 import { DRIVER_NAME } from '../docker/options.js';
@@ -23,6 +24,7 @@ interface SetupFlags {
 
 export function addDockerCommands(program: Command, out: (line: string) => void = (l) => void process.stdout.write(`${l}\n`)): void {
   const docker = program.command('docker').description('Docker integration');
+  addDockerAllow(docker);
   docker
     .command('setup')
     .description('check dockerd, make it find the tenet plugin (writes a spec file if needed), say what was done')

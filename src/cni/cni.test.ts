@@ -175,8 +175,8 @@ function fakeOps(): FakeOps {
       return ep;
     },
     find: async (id) => eps.get(id),
-    remove: async (id) => {
-      removed.push(id);
+    remove: async (id, reclaimed) => {
+      removed.push(reclaimed === undefined ? id : `${id} (${reclaimed})`);
       eps.delete(id);
     },
     check: async () => undefined,
@@ -202,6 +202,9 @@ test('handler: ADD with IP=, DEL twice, CHECK without an endpoint, GC keeps the 
   const gc = await handleCni({ CNI_COMMAND: 'GC' }, conf({ cniVersion: '1.1.0', 'cni.dev/valid-attachments': [{ containerID: 'keep', ifname: 'eth0' }] }), ops);
   assert.ok(gc.ok);
   assert.deepEqual([...ops.eps.keys()], [endpointId('keep', 'eth0')]);
+  // DEL is no reclaim; GC's release says why, for `tenet ep ls --stale`.
+  assert.deepEqual(ops.removed.slice(-1), [`${endpointId('drop', 'eth0')} (CNI GC: the runtime no longer lists container drop eth0 among the 1 valid attachments of network red of tenant admin)`]);
+  assert.ok(!ops.removed[0]!.includes('('), 'a DEL is recorded as a plain delete');
   const bad = await handleCni({ ...ENV, CNI_COMMAND: 'ADD' }, conf({ cniVersion: '0.4.0', runtimeConfig: { ips: 'x' } }), ops);
   assert.ok(!bad.ok && bad.error.code === 7 && bad.error.cniVersion === '1.0.0');
 });

@@ -11,7 +11,7 @@ import { TenetError } from '../model/errors.js';
 import type { Endpoint, PublishedPort } from '../model/types.js';
 import { parseConfig } from './config.js';
 import { parseEnv } from './env.js';
-import { cniLabels, cniName, endpointId, isCniEndpoint } from './identity.js';
+import { cniLabels, cniName, CONTAINER_LABEL, endpointId, IFNAME_LABEL, isCniEndpoint } from './identity.js';
 import { addResult, cniError, versionResult } from './result.js';
 import type { CniConfig, CniEnv, CniError, CniResult } from './types.js';
 
@@ -19,8 +19,12 @@ export interface CniOps {
   attach(req: AttachRequest): Promise<Endpoint>;
   /** This host's endpoint of that id, if any. */
   find(id: string): Promise<Endpoint | undefined>;
-  /** Deletes the endpoint and releases its address; an endpoint already gone is fine. */
-  remove(id: string): Promise<void>;
+  /**
+   * Deletes the endpoint and releases its address; an endpoint already gone is fine.
+   * `reclaimed`: why the plugin releases it on its own (GC), recorded by the controller
+   * with the delete (`tenet ep ls --stale`); a runtime's DEL is no reclaim.
+   */
+  remove(id: string, reclaimed?: string): Promise<void>;
   /** Throws CNI_CHECK_FAILED when the kernel differs from the endpoint. */
   check(ep: Endpoint, env: CniEnv): Promise<void>;
   /** Throws when an ADD to the network could not succeed now. */
@@ -117,5 +121,12 @@ async function check(env: CniEnv, config: CniConfig, ops: CniOps): Promise<void>
 async function gc(config: CniConfig, ops: CniOps): Promise<void> {
   const valid = new Set((config.validAttachments ?? []).map((a) => endpointId(a.containerId, a.ifname)));
   const stale = ops.localEndpoints().filter((ep) => isCniEndpoint(ep) && ep.tenant === config.tenant && ep.network === config.network && !valid.has(ep.id));
-  for (const ep of stale) await ops.remove(ep.id);
+  for (const ep of stale) await ops.remove(ep.id, gcReason(config, ep));
+}
+
+/** The line `tenet ep ls --stale` shows for an endpoint GC released. */
+export function gcReason(config: CniConfig, ep: Endpoint): string {
+  const container = ep.labels[CONTAINER_LABEL] ?? '?';
+  const ifname = ep.labels[IFNAME_LABEL] ?? '?';
+  return `CNI GC: the runtime no longer lists container ${container} ${ifname} among the ${config.validAttachments?.length ?? 0} valid attachments of network ${config.network} of tenant ${config.tenant}`;
 }

@@ -4,12 +4,23 @@
  * agents read (health, lists, and snapshot and watch filtered to its own view or unfiltered), write its own host record (no VTEP hijack of
  * another host), keep its own lease alive and report its own realized revision, and create, report on, publish the ports of and delete endpoints on its own host. Everything
  * else, including any route added later and not listed here, is admin-only: deny by default.
+ *
+ * Docker (ADR 014 addendum): every host may hold a short-lived `request` reservation (TTL at
+ * most HOST_REQUEST_TTL_MAX) and release one, which is what `docker run --net=X` costs (IPAM
+ * RequestAddress comes before any endpoint exists). That grants nothing a host lacks: it may
+ * already create endpoints on itself in any network, holding an address with no TTL at all.
+ * Creating and deleting networks, and reservations without a TTL (`--aux-address`), are only
+ * for tenants the admin granted to the host (docker-grants.ts).
  */
 import type { FastifyRequest } from 'fastify';
 import type { Caller } from '../api/credentials.js';
+import { parseIp } from '../base/cidr.js';
 import { TenetError } from '../model/errors.js';
 import { keys } from '../model/keys.js';
 import type { Endpoint } from '../model/types.js';
+import { dockerGranted } from './docker-grants.js';
+import { parseReservation } from './ipam.js';
+import { requireNetwork } from './lookups.js';
 import { getObj, type Ctx } from './repo.js';
 
 type HostRule = (ctx: Ctx, host: string, req: FastifyRequest) => Promise<string | undefined>;
@@ -32,8 +43,53 @@ const HOST_RULES: Record<string, HostRule> = {
   'DELETE /v1/endpoints/:id/attachment': endpointOnHost,
   // Published ports (ADR 016): Docker's -p and CNI portMappings go through the host's agent.
   'PUT /v1/endpoints/:id/ports': endpointOnHost,
+  // Docker's driver endpoints are named after their containers once they start (ADR 014).
+  'PUT /v1/endpoints/:id/name': endpointOnHost,
   'DELETE /v1/endpoints/:id': endpointOnHost,
+  'POST /v1/tenants/:tenant/networks': dockerTenant('create networks'),
+  'DELETE /v1/tenants/:tenant/networks/:network': async (ctx, host, req) => {
+    // One already gone is let through (NETWORK_NOT_FOUND): dockerd's DeleteNetwork of a network Tenet removed must succeed.
+    const p = req.params as { tenant: string; network: string };
+    if (!(await requireNetwork(ctx.store, p.tenant, p.network).catch(() => undefined))) return undefined;
+    return dockerTenant('delete networks')(ctx, host, req);
+  },
+  'POST /v1/tenants/:tenant/networks/:network/addresses': hostReservation,
+  'DELETE /v1/tenants/:tenant/networks/:network/addresses/:ip': hostRelease,
 };
+
+/** Docker's RequestAddress reserves for 120 s (src/docker/ipam-driver.ts); a host may ask for a little more. */
+export const HOST_REQUEST_TTL_MAX = 300;
+
+/** Allowed for tenants the admin granted to the host for Docker (PUT /v1/hosts/:name/docker-tenants). */
+function dockerTenant(what: string): HostRule {
+  return async (ctx, host, req) => {
+    const tenant = (req.params as { tenant?: string }).tenant ?? '';
+    return (await dockerGranted(ctx, host, tenant)) ? undefined : `host ${host} may not ${what} in tenant ${tenant}: the admin has not granted it that tenant for Docker (tenet docker allow ${host} ${tenant})`;
+  };
+}
+
+/** A `request` reservation with a short TTL, in any network; anything else as dockerTenant. */
+async function hostReservation(ctx: Ctx, host: string, req: FastifyRequest): Promise<string | undefined> {
+  const b = (req.body ?? {}) as { owner?: { kind?: unknown }; ttlSeconds?: unknown };
+  const ttl = b.ttlSeconds;
+  const short = (b.owner?.kind ?? 'request') === 'request' && typeof ttl === 'number' && ttl >= 1 && ttl <= HOST_REQUEST_TTL_MAX;
+  return short ? undefined : dockerTenant(`reserve addresses other than requests of at most ${HOST_REQUEST_TTL_MAX} s`)(ctx, host, req);
+}
+
+/**
+ * A short-lived `request` reservation may be released by any host (Docker's ReleaseAddress);
+ * an address not reserved, or held by an endpoint or gateway, is let through for the route
+ * to answer (it refuses those itself). Anything else as dockerTenant.
+ */
+async function hostRelease(ctx: Ctx, host: string, req: FastifyRequest): Promise<string | undefined> {
+  const p = req.params as { tenant: string; network: string; ip: string };
+  const net = await requireNetwork(ctx.store, p.tenant, p.network).catch(() => undefined);
+  const ip = parseIp(p.ip);
+  const kv = net && ip !== undefined ? await ctx.store.get(keys.addr(net.obj.id, ip)) : undefined;
+  const r = kv && parseReservation(kv);
+  if (!r || r.owner.kind === 'endpoint' || r.owner.kind === 'gateway' || (r.owner.kind === 'request' && r.expiresAt)) return undefined;
+  return dockerTenant('release reservations without a TTL')(ctx, host, req);
+}
 
 /** The route's :name must be the caller's own host. */
 function ownHost(what: string): HostRule {

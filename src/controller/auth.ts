@@ -15,6 +15,7 @@ import { parseBearer, sameDigest, sha256Hex, type Caller } from '../api/credenti
 import { TenetError } from '../model/errors.js';
 import { authorize } from './access.js';
 import type { Ctx } from './repo.js';
+import { dockerGrantRoutes } from './docker-grants.js';
 import { tokenRoutes, verifyHostCredential } from './tokens.js';
 
 export interface ControllerAuth {
@@ -51,6 +52,7 @@ export function installAuth(app: FastifyInstance, ctx: Ctx, auth: ControllerAuth
     return reply.type('application/x-pem-file').send(auth.caPem);
   });
   tokenRoutes(app, ctx, auth.caHash);
+  dockerGrantRoutes(app, ctx);
   app.addHook('onRequest', async (req) => {
     if (PUBLIC_ROUTES.has(routeOf(req))) return;
     callers.set(req, auth.transport === 'unix' ? { role: 'admin' } : await authenticate(ctx, auth, req));

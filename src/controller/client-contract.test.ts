@@ -27,6 +27,7 @@ test('client contract: every ControllerClient method is served', async () => {
     assert.equal((await c.snapshot()).objects.endpoint.length, 1);
     await assert.rejects(c.deleteNetwork('acme', 'web'), (e: TenetError) => e.code === 'NETWORK_IN_USE');
     assert.deepEqual((await c.labelEndpoint('e1', { set: { app: 'web' } })).labels, { app: 'web' });
+    assert.equal((await c.nameEndpoint('e1', 'web1')).name, 'web1');
     assert.equal((await c.detachEndpoint('e1')).status, 'detached');
     assert.equal((await c.attachEndpoint('e1', { host: 'h1', attachment: att('/run/netns/y') })).status, 'pending');
     const r = await c.reserveAddress('acme', 'web', { ttlSeconds: 60 });

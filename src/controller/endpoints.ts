@@ -1,6 +1,6 @@
 /**
  * Endpoint routes: create (endpoint-create.ts), attach/detach (endpoint-attachment.ts),
- * labels (endpoint-labels.ts), published ports (endpoint-ports.ts), list/get, status reports from agents, delete.
+ * labels (endpoint-labels.ts), names (endpoint-name.ts), published ports (endpoint-ports.ts), list/get, status reports from agents, delete.
  */
 import type { FastifyInstance } from 'fastify';
 import { TenetError } from '../model/errors.js';
@@ -15,6 +15,7 @@ import { bodyObject, optionalString } from './body.js';
 import { attachEndpoint, detachEndpoint } from './endpoint-attachment.js';
 import { createEndpoint } from './endpoint-create.js';
 import { matchesLabels, patchLabels } from './endpoint-labels.js';
+import { nameEndpoint } from './endpoint-name.js';
 import { setPorts } from './endpoint-ports.js';
 import { parseReservation } from './ipam.js';
 import { livenessOf, realizedOn } from './liveness.js';
@@ -64,6 +65,8 @@ export function endpointRoutes(app: FastifyInstance, ctx: Ctx, index: Realizatio
   app.delete<IdParams>('/v1/endpoints/:id/attachment', async (req) => detachEndpoint(ctx, req.params.id));
 
   app.patch<IdParams>('/v1/endpoints/:id/labels', async (req) => patchLabels(ctx, req.params.id, req.body));
+
+  app.put<IdParams>('/v1/endpoints/:id/name', async (req) => nameEndpoint(ctx, req.params.id, req.body));
 
   app.put<IdParams>('/v1/endpoints/:id/ports', async (req) => setPorts(ctx, req.params.id, req.body));
 

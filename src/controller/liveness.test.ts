@@ -9,7 +9,8 @@ import { keys } from '../model/keys.js';
 import { internalKeys } from './repo.js';
 import { EP_URL, assertError, att, seed, testApp, type TestApp } from './testing.js';
 
-const TTL = 500;
+// Long enough that a keep-alive every TTL/3 survives event-loop stalls of a loaded 2-core machine.
+const TTL = 1_000;
 /** Expiry is checked every 100 ms by the store: the TTL plus a margin bounds the wait. */
 const DOWN_WITHIN = TTL + 2_000;
 

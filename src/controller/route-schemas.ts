@@ -40,12 +40,13 @@ export const CONTROLLER_ROUTES: RouteSchemas = {
     description:
       'An NDJSON stream (content-type application/x-ndjson), one message per line: {"type":"put"|"delete","kind","revision","object"}, ' +
       '{"type":"bookmark","revision"} when idle, or {"type":"compacted","revision"} (then the stream ends: list again with GET /v1/snapshot). ' +
-      'With host (and no revision): the host\'s view as put lines, then {"type":"synced","revision"}, then the changes that concern it (ADR 011). ' +
+      'With host: the host\'s view as put lines, then {"type":"synced","revision"}, then the changes that concern it (ADR 011); with host and revision, ' +
+      'the view is at that revision or later (this replica waits for its fan-out to reach it, else 503 REPLICA_BEHIND; ADR 023). ' +
       'A watcher that falls behind is sent {"type":"resync","revision","reason"} and the stream ends: list again. ' +
       'The response is written directly, not through a response schema.',
     querystring: Type.Object(
       {
-        revision: Type.Optional(Str({ pattern: '^[0-9]+$', maxLength: 16, description: 'store revision to start after (unfiltered stream)' })),
+        revision: Type.Optional(Str({ pattern: '^[0-9]+$', maxLength: 16, description: 'store revision to start after (unfiltered stream), or that the host has applied already (with host)' })),
         host: Type.Optional(Str({ maxLength: MAX_TEXT, description: 'only what concerns this host (a host credential may name only itself)' })),
       },
       { additionalProperties: false },
@@ -118,6 +119,12 @@ export const CONTROLLER_ROUTES: RouteSchemas = {
   'PUT /v1/endpoints/:id/attachment': { params: id, body: W.AttachEndpointBody, response: { 200: EndpointSchema } },
   'DELETE /v1/endpoints/:id/attachment': { params: id, response: { 200: EndpointSchema } },
   'PATCH /v1/endpoints/:id/labels': { params: id, body: W.LabelPatchBody, response: { 200: EndpointSchema } },
+  'PUT /v1/endpoints/:id/name': {
+    summary: "Name or rename an endpoint (Docker's driver names its endpoints after their containers); ENDPOINT_NAME_IN_USE: another endpoint of the network has the name",
+    params: id,
+    body: W.EndpointNameBody,
+    response: { 200: EndpointSchema },
+  },
   'PUT /v1/endpoints/:id/ports': {
     summary: "Replace the endpoint's published ports ([] clears them); its host's agent realizes them (ADR 016). HOST_PORT_IN_USE: another endpoint of the host publishes one",
     params: id,
@@ -156,5 +163,11 @@ export const CONTROLLER_ROUTES: RouteSchemas = {
   'GET /v1/tokens': { response: { 200: list(W.TokenInfoSchema) } },
   'DELETE /v1/tokens/:id': { params: id, response: NO_CONTENT },
   'DELETE /v1/hosts/:name/credential': { params: params('name'), response: NO_CONTENT },
+  'PUT /v1/hosts/:name/docker-tenants': {
+    summary: "Let a joined host's agent create and delete networks (docker network create/rm) and hold reservations without a TTL in these tenants; [] takes it back. Admin only",
+    params: params('name'),
+    body: W.DockerTenantsBody,
+    response: { 200: W.DockerTenantsSchema },
+  },
   'POST /v1/join': { summary: 'Exchange a join token for a host credential; no bearer needed', body: W.JoinBody, response: { 201: W.JoinResponseSchema } },
 };

@@ -86,7 +86,7 @@ export function diffTenant(ns: string, plan: TenantPlan, state: TenantState): Te
     steps.tenant.push(...portFixes(port, link));
     if (link.mtu !== port.mtu) steps.workloadFixes.push({ plan: port, commands: port.handoff !== undefined ? handoffMtuFix(port) : [`link set ${port.ifname} mtu ${port.mtu}`] });
   }
-  const nft = rulesetScript(plan, { base: state.nftBase, objects: state.nftObjects, pinned: state.pinned });
+  const nft = rulesetScript(plan, { base: state.nftBase, objects: state.nftObjects, texts: state.nftTexts, pinned: state.pinned });
   const whole = nft.hash !== state.nftHash;
   steps.nft = whole ? nft.script : elementsScript(pinElements(plan), state.pinned);
   if (!whole && steps.nft) steps.nftInPlace = true;

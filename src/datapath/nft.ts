@@ -97,6 +97,9 @@ function dnsFloodRule(plan: TenantPlan, bridges: string): string[] {
 /** The kernel's per-source DNS limit; exported for the kernel test and the docs' numbers. */
 export const DNS_FLOOD = { meter: 'dns-flood', perSecond: 400, burst: 800, sources: 65535, timeoutSeconds: 10 } as const;
 
+/** The kernel's per-port limit on DHCP from unconfigured clients (ADR 024); the agent keeps a total per tenant. */
+export const DHCP_FLOOD = { meter: 'dhcp-flood', perSecond: 5, burst: 10, ports: 65535, timeoutSeconds: 10 } as const;
+
 const BASE_TAG = 'tenet-base:';
 
 /**
@@ -110,20 +113,57 @@ export function baseHash(): string {
 
 /** `set NAME`, `map NAME`, `chain NAME`: the policy's objects at table level, from its text. */
 export function policyObjects(plan: TenantPlan): string[] {
-  const text = plan.policy ? `${plan.policy.sets}\n${plan.policy.chains}` : '';
-  return [...text.matchAll(/^\s*(set|map|chain) (\S+) \{/gm)].map((m) => `${m[1]} ${m[2]}`);
+  return [...policyBlocks(plan).keys()];
 }
 
-/** What the kernel holds of `inet tenet`, for an in-place update: its structure and its policy's objects. */
+/**
+ * What the kernel holds of `inet tenet`, for an in-place update: its structure, its policy's
+ * objects and, when the datapath loaded them itself (the fast path's known state), their text:
+ * then only the objects whose text changed are rewritten (docs/adr/026).
+ */
 export interface LoadedRules {
   base?: string;
   objects?: string[];
+  texts?: ReadonlyMap<string, string>;
 }
 
 /** What a table this code loaded from `plan` holds (the fast path's known state). */
-export function knownRules(plan: TenantPlan): { nftBase: string; nftObjects: string[] } {
-  return { nftBase: baseHash(), nftObjects: policyObjects(plan) };
+export function knownRules(plan: TenantPlan): { nftBase: string; nftObjects: string[]; nftTexts: ReadonlyMap<string, string> } {
+  const texts = policyBlocks(plan);
+  return { nftBase: baseHash(), nftObjects: [...texts.keys()], nftTexts: texts };
 }
+
+/**
+ * The policy's table-level objects, `set NAME` / `map NAME` / `chain NAME` → their block as
+ * this code declares it (re-indented). Kept per plan: the next plan's blocks are compared
+ * with these, not re-read from the kernel.
+ */
+export function policyBlocks(plan: TenantPlan): ReadonlyMap<string, string> {
+  const known = blocksOf.get(plan);
+  if (known) return known;
+  const out = new Map<string, string>();
+  if (plan.policy) {
+    let key: string | undefined;
+    let lines: string[] = [];
+    for (const line of indent(`${plan.policy.sets}\n${plan.policy.chains}`, 1).split('\n')) {
+      const start = /^\s*(set|map|chain) (\S+) \{(.*\}$)?/.exec(line);
+      if (!key && start?.[3] !== undefined) {
+        out.set(`${start[1]} ${start[2]}`, line); // a block on one line
+        continue;
+      }
+      if (!key && start) [key, lines] = [`${start[1]} ${start[2]}`, [line]];
+      else if (key) lines.push(line);
+      if (key && line.trim() === '}') {
+        out.set(key, lines.join('\n'));
+        key = undefined;
+      }
+    }
+  }
+  blocksOf.set(plan, out);
+  return out;
+}
+
+const blocksOf = new WeakMap<TenantPlan, ReadonlyMap<string, string>>();
 
 /** Re-indents a fragment's non-empty lines, so the table reads as one text. */
 function indent(text: string, level: number): string {
@@ -155,6 +195,8 @@ export function pinningBody(elements: string[]): string {
     // Lookups first: most frames are a port's own traffic and leave at the first rule. Putting
     // two wildcard iifname rules first cost 20 % of throughput (docs/adr/002).
     `    ether type ip ip saddr != ${UNCONFIGURED} iifname . ether saddr . ip saddr @ports accept`,
+    // A client with no address yet is limited per port, which it cannot forge (its chaddr it can): ADR 024.
+    `    ether type ip ip saddr ${UNCONFIGURED} udp dport 67 iifname "tnv*" iifname != "tnvx*" meter ${DHCP_FLOOD.meter} size ${DHCP_FLOOD.ports} { iifname timeout ${DHCP_FLOOD.timeoutSeconds}s limit rate over ${DHCP_FLOOD.perSecond}/second burst ${DHCP_FLOOD.burst} packets } counter drop`,
     // From 0.0.0.0 only a DHCP client's broadcast to the server, with the port's own MAC.
     `    ether type ip ip saddr ${UNCONFIGURED} ip daddr 255.255.255.255 udp sport 68 udp dport 67 iifname . ether saddr . ip saddr @ports accept`,
     `    ether type arp iifname . ether saddr . arp saddr ip @ports iifname . arp saddr ether . arp saddr ip @ports accept`,
@@ -179,7 +221,7 @@ export function rulesetHash(body: string): string {
 export function rulesetScript(plan: TenantPlan, have: LoadedRules & { pinned?: string[] } = {}): { hash: string; script: string; inPlace: boolean } {
   const hash = rulesetHash(`${rulesetBody(plan)}\n${pinningBody([])}`);
   const base = baseHash();
-  if (have.base === base && have.objects && have.pinned) return { hash, script: inPlaceScript(plan, hash, base, have.objects, have.pinned), inPlace: true };
+  if (have.base === base && have.objects && have.pinned) return { hash, script: inPlaceScript(plan, hash, base, have.objects, have.pinned, have.texts), inPlace: true };
   const script = [
     `table inet ${NFT_TABLE} {}`,
     `delete table inet ${NFT_TABLE}`,
@@ -202,23 +244,42 @@ export function rulesetScript(plan: TenantPlan, have: LoadedRules & { pinned?: s
  * (chains emptied first, then maps, which jump to chains, then chains, then sets), declare the
  * new ones, and fill the base chains again. The tables and their hooks are never touched, so
  * the kernel re-registers nothing; packets see the old ruleset or the new one, never a mix.
+ *
+ * With the old objects' text known (`texts`, docs/adr/026) only what changed is rewritten: an
+ * object of the same text is left alone; a changed chain, map or set of the same header is
+ * emptied (`flush`) and declared again, which refills it; a set whose header (type, flags)
+ * changed is deleted and declared anew, and so is every chain that uses it (its match names
+ * the key's dimensions, so its text changed too). A one-rule change of a large policy then
+ * sends the one step set and chain it touched, not the whole policy.
  */
-function inPlaceScript(plan: TenantPlan, hash: string, base: string, old: string[], pinned: string[]): string {
+function inPlaceScript(plan: TenantPlan, hash: string, base: string, old: string[], pinned: string[], texts?: ReadonlyMap<string, string>): string {
   const t = `inet ${NFT_TABLE}`;
-  const of = (kind: string) => old.filter((o) => o.startsWith(`${kind} `)).map((o) => o.slice(kind.length + 1));
-  const declarations = plan.policy ? [indent(plan.policy.sets, 1), indent(plan.policy.chains, 1)].filter((x) => x) : [];
+  const want = policyBlocks(plan);
+  const same = (o: string) => texts !== undefined && texts.get(o) === want.get(o);
+  const refill = (o: string) => texts !== undefined && want.has(o) && !same(o) && header(texts.get(o)) === header(want.get(o));
+  const gone = old.filter((o) => !same(o) && !refill(o));
+  const named = (list: string[], kind: string) => list.filter((o) => o.startsWith(`${kind} `)).map((o) => o.slice(kind.length + 1));
+  const refilled = old.filter(refill);
+  const declared = [...want.keys()].filter((o) => !same(o));
   return [
     `flush chain ${t} forward`,
     `flush chain ${t} input`,
-    ...of('chain').map((c) => `flush chain ${t} ${c}`),
-    ...of('map').map((m) => `delete map ${t} ${m}`),
-    ...of('chain').map((c) => `delete chain ${t} ${c}`),
-    ...of('set').map((x) => `delete set ${t} ${x}`),
-    ...(declarations.length ? [`table ${t} {`, ...declarations, `}`] : []),
+    ...named([...refilled, ...gone], 'chain').map((c) => `flush chain ${t} ${c}`),
+    ...named(refilled, 'map').map((m) => `flush map ${t} ${m}`),
+    ...named(gone, 'map').map((m) => `delete map ${t} ${m}`),
+    ...named(gone, 'chain').map((c) => `delete chain ${t} ${c}`),
+    ...named(refilled, 'set').map((x) => `flush set ${t} ${x}`),
+    ...named(gone, 'set').map((x) => `delete set ${t} ${x}`),
+    ...(declared.length ? [`table ${t} {`, ...declared.map((o) => want.get(o)!), `}`] : []), // in the plan's order, which nft accepts
     ...forwardRules(plan, hash).map((r) => `add rule ${t} forward ${r}`),
     ...inputRules(plan, base).map((r) => `add rule ${t} input ${r}`),
     elementsScript(pinElements(plan), pinned)?.trimEnd() ?? '',
   ].filter((x) => x).join('\n') + '\n';
+}
+
+/** A block's first lines up to its contents: `set X {`, `type …`, `flags …` (what `flush` keeps). */
+function header(block: string | undefined): string {
+  return (block ?? '').split('\n').filter((l) => !/^\s*elements = /.test(l) && (/^\s*(set|map|chain) |^\s*(type|flags) /.test(l))).join('\n');
 }
 
 /** Adds and deletes pinning elements in place; undefined when the set is already right. */

@@ -12,8 +12,7 @@
  * mount in /proc/self/mountinfo ("net:[INODE]"). fstat on the same descriptor gives the
  * identity of what was checked, not of whatever the path names later.
  */
-import { constants } from 'node:fs';
-import { open, readFile, readlink, stat, statfs } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, openSync, readFileSync, readlinkSync, statfsSync, statSync, type BigIntStats } from 'node:fs';
 
 export const NSFS_MAGIC = 0x6e736673;
 
@@ -73,35 +72,52 @@ function remember(key: string): void {
   provenNet.add(key);
 }
 
+/**
+ * Synchronous system calls on purpose: the files are nsfs and procfs (memory, no disk I/O),
+ * and each asynchronous call is a hop through libuv's thread pool, which on a loaded host
+ * costs milliseconds per hop (measured: 22 async stats 5-34 ms at load 14, synchronous
+ * 0.4-1.3 ms). An attach reads one namespace in six calls and every reconcile re-reads each
+ * endpoint's: docs/benchmarks.md, CNI. The async signature stays for the callers.
+ */
 async function readNamespace(path: string): Promise<{ identity: NamespaceIdentity; ctimeNs: bigint }> {
-  const st = await stat(path, { bigint: true }).catch((err: NodeJS.ErrnoException) => {
-    throw new NotANamespace(path, err.code === 'EACCES' ? 'unreadable' : 'missing', err.code === 'EACCES' ? 'permission denied' : 'no such file');
-  });
+  return readNamespaceSync(path);
+}
+
+function readNamespaceSync(path: string): { identity: NamespaceIdentity; ctimeNs: bigint } {
+  let st: BigIntStats;
+  try {
+    st = statSync(path, { bigint: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new NotANamespace(path, code === 'EACCES' ? 'unreadable' : 'missing', code === 'EACCES' ? 'permission denied' : 'no such file');
+  }
   if (!st.isFile()) throw new NotANamespace(path, 'not-netns', st.isDirectory() ? 'a directory' : 'not a namespace file');
   // dev:ino:ctime proven before names that very nsfs inode: no statfs, no open.
   const key = `${st.dev}:${st.ino}:${st.ctimeNs}`;
   if (provenNet.has(key)) return { identity: { dev: Number(st.dev), ino: Number(st.ino) }, ctimeNs: st.ctimeNs };
-  const fs = await statfs(path);
-  if (fs.type !== NSFS_MAGIC) throw new NotANamespace(path, 'not-netns', 'an ordinary file, not a namespace');
-  const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY).catch(() => {
-    throw new NotANamespace(path, 'unreadable', 'cannot be opened');
-  });
+  if (statfsSync(path).type !== NSFS_MAGIC) throw new NotANamespace(path, 'not-netns', 'an ordinary file, not a namespace');
+  let fd: number;
   try {
-    const id = await handle.stat({ bigint: true });
-    const kind = await namespaceKind(await readlink(`/proc/self/fd/${handle.fd}`), Number(id.ino));
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  } catch {
+    throw new NotANamespace(path, 'unreadable', 'cannot be opened');
+  }
+  try {
+    const id = fstatSync(fd, { bigint: true });
+    const kind = namespaceKind(readlinkSync(`/proc/self/fd/${fd}`), Number(id.ino));
     if (kind !== 'net') throw new NotANamespace(path, 'not-netns', `a ${kind} namespace, not a network namespace`);
     remember(`${id.dev}:${id.ino}:${id.ctimeNs}`);
     return { identity: { dev: Number(id.dev), ino: Number(id.ino) }, ctimeNs: id.ctimeNs };
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
 
 /** "net", "uts", …: from the fd's link text, or from the nsfs mount at that path. */
-async function namespaceKind(link: string, ino: number): Promise<string> {
+function namespaceKind(link: string, ino: number): string {
   const direct = /^(\w+):\[\d+\]$/.exec(link);
   if (direct) return direct[1]!;
-  const mounts = await readFile('/proc/self/mountinfo', 'utf8');
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8');
   for (const line of mounts.split('\n').reverse()) {
     const [fields, fs] = line.split(' - ');
     const f = fields?.split(' ') ?? [];

@@ -55,6 +55,8 @@ export interface TenantState {
   nftBase?: string;
   /** The policy's sets, maps and chains in `inet tenet` (`set NAME`…): what an in-place update deletes. */
   nftObjects?: string[];
+  /** Their text as this Datapath loaded them (known state only): an in-place update rewrites only what changed. */
+  nftTexts?: ReadonlyMap<string, string>;
   /** Elements of the port-pinning set, spelled as nft.ts pinElements() spells them. */
   pinned: string[];
 }

@@ -140,7 +140,7 @@ test('two tenants with identical addresses: each server answers its own endpoint
   oth.close();
 });
 
-test('a flood of DISCOVERs from one MAC is limited; another MAC is still answered', async () => {
+test('a flood from one source address is limited; another source is still answered', async () => {
   let now = 0;
   const mac2 = '0a:58:c0:a8:0a:07';
   const stats = new DhcpStats(silentLogger);
@@ -152,11 +152,31 @@ test('a flood of DISCOVERs from one MAC is limited; another MAC is still answere
     limiter: new DhcpLimiter({ perSecond: 10, burst: 20, maxSources: 100, totalPerSecond: 1000 }, () => now),
     logger: silentLogger,
   });
-  for (let i = 0; i < 200; i++) await server.handle(clientPacket(MessageType.DISCOVER));
-  assert.equal(stats.get('offer'), 20);
+  for (let i = 0; i < 200; i++) await server.handle(clientPacket(MessageType.REQUEST), '192.168.10.5');
   assert.equal(stats.get('rate-limited'), 180);
-  assert.equal((await server.handle(clientPacket(MessageType.DISCOVER, { mac: mac2 }))).result, 'offer', 'another container is not starved');
+  assert.equal((await server.handle(clientPacket(MessageType.DISCOVER, { mac: mac2 }), '192.168.10.7')).result, 'offer', 'another container is not starved');
   now += 1000;
-  assert.equal((await server.handle(clientPacket(MessageType.DISCOVER))).result, 'offer', 'the bucket refills');
+  assert.notEqual((await server.handle(clientPacket(MessageType.REQUEST), '192.168.10.5')).result, 'rate-limited', 'the bucket refills');
+  server.close();
+});
+
+test("a forged chaddr cannot drain another client's bucket (the limit follows the pinned source, not the payload)", async () => {
+  const victim = '0a:58:c0:a8:0a:07';
+  const stats = new DhcpStats(silentLogger);
+  const server = new TenantDhcpServer(fakeSocket(), {
+    tenant: 'acme',
+    lookup: (m) => (m === MAC ? B : m === victim ? { ...B, ip: '192.168.10.7' } : undefined),
+    reach: async () => {},
+    stats,
+    limiter: new DhcpLimiter({ perSecond: 10, burst: 20, maxSources: 100, totalPerSecond: 100_000 }, () => 0),
+    logger: silentLogger,
+  });
+  // The attacker at 192.168.10.5 sends 500 messages claiming the victim's MAC, from its address
+  // and unconfigured (0.0.0.0: the kernel limits those per port, see nft.ts DHCP_FLOOD).
+  for (let i = 0; i < 250; i++) await server.handle(clientPacket(MessageType.DISCOVER, { mac: victim }), '192.168.10.5');
+  for (let i = 0; i < 250; i++) await server.handle(clientPacket(MessageType.DISCOVER, { mac: victim }), '0.0.0.0');
+  assert.equal(stats.get('rate-limited'), 230, "the attacker's own source is limited");
+  assert.equal((await server.handle(clientPacket(MessageType.DISCOVER, { mac: victim }), '0.0.0.0')).result, 'offer', 'the victim, unconfigured, is answered');
+  assert.equal((await server.handle(clientPacket(MessageType.DISCOVER, { mac: victim }), '192.168.10.7')).result, 'offer', 'the victim, configured, is answered');
   server.close();
 });

@@ -1,9 +1,11 @@
 /**
  * Rate limits of the DHCP server (issue 10: a flood of DISCOVERs from one port cannot starve
- * the others). Every unconfigured client sends from 0.0.0.0, so the source is the client's
- * hardware address (pinning already dropped frames whose Ethernet source is not the port's
- * own MAC), and a global bucket per socket bounds what any mix of sources costs. Token
- * buckets; the per-source table is bounded, forgetting idle sources first, then the oldest.
+ * the others). A source is what the client cannot forge: its IP source address, pinned to its
+ * port. Every unconfigured client sends from 0.0.0.0 and its chaddr is mere payload (keying
+ * by it let a client drain another MAC's bucket), so those are limited per port by the
+ * kernel (src/datapath/nft.ts, DHCP_FLOOD) and here only by the total. A global bucket per
+ * socket bounds what any mix of sources costs. Token buckets; the per-source table is
+ * bounded, forgetting idle sources first, then the oldest.
  */
 import { SourceLimiter, spend, type Bucket } from '../base/rate-limit.js';
 export interface DhcpLimits {
@@ -34,6 +36,11 @@ export class DhcpLimiter {
     if (!this.sources.take(source, now)) return 'rate-limited';
     if (!spend(this.total, now, this.opts.totalPerSecond, this.opts.totalPerSecond)) return 'total-limited';
     return 'ok';
+  }
+
+  /** Only the total: for sources the kernel limits already (unconfigured clients, per port). */
+  takeTotal(): 'ok' | 'total-limited' {
+    return spend(this.total, this.now(), this.opts.totalPerSecond, this.opts.totalPerSecond) ? 'ok' : 'total-limited';
   }
 
   get size(): number {

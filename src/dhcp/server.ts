@@ -31,12 +31,14 @@ export interface TenantDhcpOptions {
   clientPort?: number;
 }
 
+const UNCONFIGURED = '0.0.0.0';
+
 export class TenantDhcpServer {
   constructor(
     private readonly udp: dgram.Socket,
     private readonly opts: TenantDhcpOptions,
   ) {
-    udp.on('message', (msg) => void this.handle(msg).catch((err) => opts.logger.warn({ err: (err as Error).message, tenant: opts.tenant }, 'DHCP reply not sent')));
+    udp.on('message', (msg, rinfo) => void this.handle(msg, rinfo.address).catch((err) => opts.logger.warn({ err: (err as Error).message, tenant: opts.tenant }, 'DHCP reply not sent')));
     udp.on('error', (err) => opts.logger.warn({ err: err.message, tenant: opts.tenant }, 'DHCP socket error'));
   }
 
@@ -48,8 +50,14 @@ export class TenantDhcpServer {
     }
   }
 
-  /** Answers one datagram; resolves with what was decided (tests read it). */
-  async handle(packet: Buffer): Promise<Outcome> {
+  /**
+   * Answers one datagram from `from` (its IP source); resolves with what was decided (tests
+   * read it). The rate limit is keyed by what a client cannot forge: a configured client's
+   * source address (pinned to its port). `chaddr` is only payload, so a client with no address
+   * yet (source 0.0.0.0) is limited per port by the kernel (the bridge table's dhcp-flood
+   * meter, src/datapath/nft.ts) and here only by the namespace's total (ADR 024).
+   */
+  async handle(packet: Buffer, from = UNCONFIGURED): Promise<Outcome> {
     const where: Record<string, unknown> = { tenant: this.opts.tenant };
     const parsed = parseClientMessage(packet);
     if (!parsed.ok) return this.counted({ result: parsed.reason }, where);
@@ -58,7 +66,7 @@ export class TenantDhcpServer {
     const binding = this.opts.lookup(msg.chaddr);
     // Unknown MACs cost a lookup and a count, never a token: they cannot drain anyone's bucket.
     if (!binding) return this.counted({ result: 'unknown-mac' }, where);
-    const limit = this.opts.limiter.take(msg.chaddr);
+    const limit = from === UNCONFIGURED ? this.opts.limiter.takeTotal() : this.opts.limiter.take(from);
     if (limit !== 'ok') return this.counted({ result: limit }, where);
     const out = respond(msg, () => binding, this.opts.leaseSeconds);
     this.counted(out, { ...where, network: binding.network });

@@ -19,7 +19,7 @@ export interface DockerNetwork {
   Options: Record<string, string> | null;
   /** `docker network create --internal`. */
   Internal?: boolean;
-  IPAM: { Driver: string; Config: { Subnet?: string; Gateway?: string }[] | null };
+  IPAM: { Driver: string; Config: { Subnet?: string; Gateway?: string; AuxiliaryAddresses?: Record<string, string> | null }[] | null };
   Containers?: Record<string, unknown> | null;
 }
 
@@ -27,7 +27,7 @@ export interface CreateDockerNetwork {
   Name: string;
   Driver: string;
   Options: Record<string, string>;
-  IPAM: { Driver: string; Config: { Subnet: string; Gateway?: string }[] };
+  IPAM: { Driver: string; Config: { Subnet: string; Gateway?: string }[]; Options?: Record<string, string> };
   CheckDuplicate: boolean;
 }
 
@@ -46,6 +46,8 @@ export interface ContainerInspect {
   State: { Running: boolean; Pid: number };
   Config: { Env: string[] | null; Labels: Record<string, string> | null };
   HostConfig?: { NetworkMode?: string };
+  /** Per docker network the container is on: its EndpointID is a Tenet endpoint's id when the network is Tenet's. */
+  NetworkSettings?: { Networks?: Record<string, { NetworkID?: string; EndpointID?: string }> | null };
 }
 
 /** One message of the /events stream (the fields we read). */
@@ -98,12 +100,12 @@ export class DockerEngine {
   }
 
   /**
-   * Streams container events (the given actions) to `onEvent` until the stream ends or
+   * Streams events of the given types (containers by default) and actions to `onEvent` until the stream ends or
    * `signal` aborts; resolves then. Rejects when dockerd cannot be reached. `onOpen` runs
    * once the stream is established: a caller lists after subscribing, so nothing falls between.
    */
-  events(actions: string[], onEvent: (e: DockerEvent) => void, signal: AbortSignal, onOpen?: () => void): Promise<void> {
-    const filters = encodeURIComponent(JSON.stringify({ type: ['container'], event: actions }));
+  events(actions: string[], onEvent: (e: DockerEvent) => void, signal: AbortSignal, onOpen?: () => void, types: string[] = ['container']): Promise<void> {
+    const filters = encodeURIComponent(JSON.stringify({ type: types, event: actions }));
     return new Promise((resolve, reject) => {
       const req = http.request({ socketPath: this.socketPath, path: `${API}/events?filters=${filters}`, method: 'GET', signal }, (res) => {
         if (res.statusCode !== 200) {

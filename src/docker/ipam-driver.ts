@@ -7,15 +7,19 @@
  * `--ip-range` is kept here, per pool: Tenet networks allocate from the whole subnet, so
  * dockerd's requests without an address are answered with the first free one of the range
  * (an explicit `--ip` may be anywhere in the subnet, as with Docker's own IPAM).
+ * Pool ids describe themselves (pool-id.ts): a pool whose record was lost with the state
+ * file is rebuilt from its id and the network's binding, which the sync rebuilds from dockerd.
  */
 import { randomBytes } from 'node:crypto';
+import { sleep } from '../base/async.js';
 import { contains, formatIp, parseCidr, parseIp, usableRange, type Cidr } from '../base/cidr.js';
 import { TenetError } from '../model/errors.js';
-import { validateSubnet } from '../model/validate.js';
+import { validateName, validateSubnet } from '../model/validate.js';
 import { boundNetwork, isGone, type DriverContext } from './context.js';
 import { refuse } from './options.js';
 import type { Handler } from './plugin-server.js';
-import type { PoolRecord } from './state.js';
+import { formatPoolId, parsePoolId, type PoolIdFields } from './pool-id.js';
+import type { BindingRecord, PoolRecord } from './state.js';
 
 const GATEWAY_REQUEST = 'com.docker.network.gateway';
 /** Long enough for dockerd to go from RequestAddress to CreateEndpoint, even on a loaded host. */
@@ -39,7 +43,7 @@ function requestPool(ctx: DriverContext, b: Record<string, unknown>) {
   // The checks Tenet's create would make, now: the Tenet network itself is made after dockerd recorded it.
   const subnet = validateSubnet(pool);
   const range = typeof b.SubPool === 'string' && b.SubPool ? ipRange(subnet, b.SubPool) : undefined;
-  const id = `tenet-${randomBytes(8).toString('hex')}`;
+  const id = formatPoolId({ subnet: pool, range, ...namedIn(b.Options) });
   ctx.state.pools.set(id, { id, subnet: pool, aux: [], ...(range ? { range } : {}) });
   ctx.state.save();
   return { PoolID: id, Pool: pool, Data: {} };
@@ -56,7 +60,7 @@ function releasePool(ctx: DriverContext, id: string) {
 }
 
 async function requestAddress(ctx: DriverContext, b: Record<string, unknown>) {
-  const pool = knownPool(ctx, String(b.PoolID ?? ''));
+  const pool = await knownPool(ctx, String(b.PoolID ?? ''));
   const wanted = typeof b.Address === 'string' && b.Address ? b.Address : undefined;
   const prefix = parseCidr(pool.subnet)!.prefixLen;
   const options = (b.Options ?? {}) as Record<string, unknown>;
@@ -125,7 +129,9 @@ function gatewayOf(ctx: DriverContext, pool: PoolRecord, wanted: string | undefi
 }
 
 async function releaseAddress(ctx: DriverContext, poolId: string, address: string) {
-  const pool = ctx.state.pools.get(poolId);
+  // No wait: an address whose network cannot be told (yet) keeps its reservation until its TTL ends.
+  const found = await poolOf(ctx, poolId, false);
+  const pool = typeof found === 'object' ? found : undefined;
   const binding = pool?.dockerId ? ctx.state.bindings.get(pool.dockerId) : undefined;
   // Unknown pools (after a rollback), the gateway and aux addresses: nothing to release here.
   if (!pool || !binding?.network || address === pool.gateway || pool.aux.includes(address)) return {};
@@ -138,9 +144,56 @@ async function releaseAddress(ctx: DriverContext, poolId: string, address: strin
   return {};
 }
 
-function knownPool(ctx: DriverContext, id: string): PoolRecord {
-  const pool = ctx.state.pools.get(id);
+async function knownPool(ctx: DriverContext, id: string): Promise<PoolRecord> {
+  const pool = await poolOf(ctx, id, true);
+  if (pool === 'ambiguous') throw new TenetError('NETWORK_NOT_FOUND', `IPAM pool ${id} was made before this agent lost its state, and two Tenet networks on this dockerd have its subnet`, 'remove the docker network and create it again with --ipam-driver tenet');
   if (!pool) throw new TenetError('NETWORK_NOT_FOUND', `IPAM pool ${id} is not known to this agent`, 'remove the docker network and create it again with --ipam-driver tenet');
+  return pool;
+}
+
+/** `--ipam-opt tenant= --ipam-opt network=` (the sync passes them when it mirrors a Tenet network): written into the pool id. */
+function namedIn(options: unknown): Pick<PoolIdFields, 'tenant' | 'network'> {
+  const o = (options ?? {}) as Record<string, unknown>;
+  try {
+    return o.tenant && o.network ? { tenant: validateName('tenant', o.tenant), network: validateName('network', o.network) } : {};
+  } catch {
+    return {}; // not ours to refuse: the pool id just says less
+  }
+}
+
+/**
+ * The pool behind a PoolID: the state file's record, or, when that was lost, one rebuilt
+ * from the id and the binding of its network (the sync rebuilds bindings from dockerd's
+ * record of the networks; `wait`: give it a bounded moment after a restart).
+ */
+async function poolOf(ctx: DriverContext, id: string, wait: boolean): Promise<PoolRecord | 'ambiguous' | undefined> {
+  const known = ctx.state.pools.get(id);
+  const fields = known ? undefined : parsePoolId(id);
+  if (known || !fields) return known;
+  const deadline = Date.now() + (wait ? ctx.bindWaitMs : 0);
+  for (let delay = 20; ; delay = Math.min(delay * 2, 250)) {
+    const b = bindingFor(ctx, fields);
+    if (b === 'ambiguous') return b;
+    if (b) return rebuiltPool(ctx, id, fields, b);
+    if (Date.now() >= deadline) return undefined;
+    ctx.kickSync();
+    await sleep(delay);
+  }
+}
+
+/** The bound network a pool id stands for: named in it, else the only one of its subnet on this dockerd. */
+function bindingFor(ctx: DriverContext, f: PoolIdFields): BindingRecord | 'ambiguous' | undefined {
+  if (f.tenant && f.network) return ctx.state.bindingOf(f.tenant, f.network);
+  const same = [...ctx.state.bindings.values()].filter((b) => b.network && b.subnet === f.subnet);
+  return same.length > 1 ? 'ambiguous' : same[0];
+}
+
+function rebuiltPool(ctx: DriverContext, id: string, f: PoolIdFields, b: BindingRecord): PoolRecord {
+  const pool: PoolRecord = { id, subnet: f.subnet, aux: b.aux ?? [], dockerId: b.dockerId, ...(f.range ? { range: f.range } : {}), ...(b.gateway ? { gateway: b.gateway } : {}) };
+  ctx.state.pools.set(id, pool);
+  b.poolId ??= id;
+  ctx.state.save();
+  ctx.logger.info({ pool: id, tenant: b.tenant, network: b.network }, 'IPAM pool rebuilt from its id (the driver state had lost it)');
   return pool;
 }
 

@@ -23,6 +23,12 @@ export const shortId = (id: string): string => id.slice(0, 12);
 /** The container's name without Docker's leading slash. */
 export const containerName = (c: Pick<ContainerInspect, 'Name'>): string => c.Name.replace(/^\//, '');
 
+/** The container's name as an endpoint name, when it follows Tenet's naming rule (Docker allows more). */
+export function endpointNameOf(c: Pick<ContainerInspect, 'Name'>): string | undefined {
+  const name = containerName(c);
+  return /^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$/.test(name) ? name : undefined;
+}
+
 const FIELDS = { tenant: 'TENANT', network: 'NETWORK', ip: 'IP', ifname: 'IFNAME' } as const;
 
 /** The intent a container carries, or undefined when it names no tenant and network. */

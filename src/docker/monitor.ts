@@ -14,7 +14,7 @@ import { sleep } from '../base/async.js';
 import type { Logger } from '../base/logger.js';
 import type { Endpoint } from '../model/types.js';
 import type { ContainerInspect, DockerEngine, DockerEvent } from './engine.js';
-import { CONTAINER_LABEL, intentOf, shortId, type AttachIntent } from './markers.js';
+import { CONTAINER_LABEL, containerName, endpointNameOf, intentOf, shortId, type AttachIntent } from './markers.js';
 
 /** What the monitor needs of the agent. */
 export interface MonitorTarget {
@@ -27,9 +27,13 @@ export interface MonitorTarget {
   /** This host's endpoints made for containers (they carry CONTAINER_LABEL). */
   containerEndpoints(): Endpoint[];
   remove(ep: Endpoint, why: string): Promise<void>;
+  /** Names endpoint `id` (Docker's EndpointID) when it is an endpoint of this host; false otherwise. */
+  nameEndpoint(id: string, name: string): Promise<boolean>;
 }
 
-const ACTIONS = ['start', 'die', 'destroy'];
+/** Container start/die/destroy/rename, and network connect (a running container joins a Tenet network). */
+const ACTIONS = ['start', 'die', 'destroy', 'rename', 'connect'];
+const TYPES = ['container', 'network'];
 const MAX_BACKOFF_MS = 5000;
 
 export class DockerMonitor {
@@ -63,7 +67,7 @@ export class DockerMonitor {
         await this.engine.events(ACTIONS, (e) => this.enqueue(() => this.onEvent(e)), this.abort.signal, () => {
           delay = 100; // connected: the next loss starts the backoff afresh
           this.enqueue(() => this.catchUp());
-        });
+        }, TYPES);
         if (!this.abort.signal.aborted) this.logger.warn({ socket: this.engine.socketPath }, 'dockerd closed the event stream; reconnecting');
       } catch (err) {
         this.logger.warn({ err: (err as Error).message, retryInMs: delay }, 'cannot watch dockerd events; retrying');
@@ -77,20 +81,59 @@ export class DockerMonitor {
   }
 
   private async onEvent(e: DockerEvent): Promise<void> {
+    if (e.Type === 'network') {
+      const container = e.Actor.Attributes?.container;
+      if (e.Action === 'connect' && container) await this.inspected(container, (c) => this.nameDriverEndpoints(c));
+      return;
+    }
     if (e.Type !== 'container') return;
     if (e.Action === 'start') await this.started(e.Actor.ID);
+    else if (e.Action === 'rename') await this.inspected(e.Actor.ID, (c) => this.nameDriverEndpoints(c));
     else await this.gone(new Set(), shortId(e.Actor.ID), `its container ${shortId(e.Actor.ID)} ${e.Action === 'die' ? 'died' : 'was removed'}`);
   }
 
-  /** A started container with markers is attached; one without is none of our business. */
+  /**
+   * A started container: its endpoints on Tenet networks (`--net=red`, the driver's) get its
+   * name; one with markers is attached; one with neither is none of our business.
+   */
   private async started(id: string): Promise<void> {
+    await this.inspected(id, async (c) => {
+      await this.nameDriverEndpoints(c);
+      await this.attachMarked(c);
+    });
+  }
+
+  private async inspected(id: string, step: (c: ContainerInspect) => Promise<void>): Promise<void> {
     let c: ContainerInspect;
     try {
       c = await this.engine.inspect(id);
     } catch (err) {
-      this.logger.warn({ container: shortId(id), err: (err as Error).message }, 'cannot inspect a started container');
+      this.logger.warn({ container: shortId(id), err: (err as Error).message }, 'cannot inspect a container');
       return;
     }
+    await step(c);
+  }
+
+  /**
+   * libnetwork never tells a remote driver the container's name, so the driver's endpoints
+   * are made unnamed; here, outside any plugin handler (dockerd's API may be called), each
+   * gets the container's name. A name another endpoint of the network holds is logged and
+   * left: the endpoint stays unnamed rather than the container unstarted.
+   */
+  private async nameDriverEndpoints(c: ContainerInspect): Promise<void> {
+    const name = endpointNameOf(c);
+    if (!name) return;
+    for (const s of Object.values(c.NetworkSettings?.Networks ?? {})) {
+      if (!s.EndpointID) continue;
+      try {
+        if (await this.target.nameEndpoint(s.EndpointID, name)) this.logger.debug({ container: shortId(c.Id), endpoint: s.EndpointID, name }, 'docker endpoint named after its container');
+      } catch (err) {
+        this.logger.warn({ container: containerName(c), endpoint: s.EndpointID, err: (err as Error).message }, 'could not name the endpoint after its container');
+      }
+    }
+  }
+
+  private async attachMarked(c: ContainerInspect): Promise<void> {
     const intent = intentOf(c);
     if (!intent || !c.State.Running || c.State.Pid <= 0 || this.target.attached(c, intent)) return;
     try {

@@ -90,7 +90,8 @@ export class NetworkSync {
     const named = o.network ? { tenant: o.tenant ?? this.ctx.defaultTenant, network: o.network } : safeName(d.Name, o.tenant, this.ctx.defaultTenant);
     const subnet = d.IPAM.Config?.[0]?.Subnet;
     if (!named || !subnet) return;
-    const b: BindingRecord = { dockerId: d.Id, ...named, subnet, gateway: d.IPAM.Config?.[0]?.Gateway, internal: d.Internal === true, createdAt: new Date().toISOString() };
+    const aux = Object.values(d.IPAM.Config?.[0]?.AuxiliaryAddresses ?? {});
+    const b: BindingRecord = { dockerId: d.Id, ...named, subnet, gateway: d.IPAM.Config?.[0]?.Gateway, internal: d.Internal === true, aux, createdAt: new Date().toISOString() };
     this.ctx.state.bindings.set(d.Id, b);
     this.ctx.state.save();
   }
@@ -133,7 +134,8 @@ export class NetworkSync {
         Driver: DRIVER_NAME,
         CheckDuplicate: true,
         Options: { tenant: n.tenant, network: n.name },
-        IPAM: { Driver: DRIVER_NAME, Config: [{ Subnet: n.subnet, Gateway: n.gateway }] },
+        // The IPAM options reach RequestPool, whose pool id then names the network (pool-id.ts).
+        IPAM: { Driver: DRIVER_NAME, Config: [{ Subnet: n.subnet, Gateway: n.gateway }], Options: { tenant: n.tenant, network: n.name } },
       });
       this.logger.info({ docker: name, tenant: n.tenant, network: n.name }, 'Tenet network created in dockerd');
     } catch (err) {

@@ -5,7 +5,8 @@
  * else (networks, endpoints, addresses) lives in the controller. dockerd never replays
  * CreateNetwork and never re-activates a plugin after a restart (protocols.md §5.1-5.2), so
  * the map is written to disk before a handler answers. The network sync can rebuild a lost
- * entry from dockerd's own record of the network (its name and `-o` options).
+ * binding from dockerd's own record of the network (its name and `-o` options), and a lost
+ * pool is rebuilt from its self-describing id (pool-id.ts) and that binding.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -37,6 +38,8 @@ export interface BindingRecord {
   /** `--internal`: no default route in the containers. Rebuilt from dockerd's `Internal` flag when the map is lost. */
   internal: boolean;
   poolId?: string;
+  /** `--aux-address` values as dockerd records them (set when the binding is rebuilt from dockerd). */
+  aux?: string[];
   createdAt: string;
 }
 

@@ -59,7 +59,8 @@ test('up builds the underlay in one batch per namespace, starts agents, and down
   assert.deepEqual(runner.transcript().split('\n').slice(0, 4), ['ip -j netns list', 'ip -batch -', `  netns add ${prefix}-ul`, `  netns add ${prefix}-h1`]);
   assert.equal(runner.calls.filter((c) => c.argv.includes('-batch')).length, 4); // netns add, ul, h1, h2
   const listing = lab.ls();
-  assert.deepEqual(listing.processes.map((p) => [p.name, p.alive]), [['agent h1', true], ['agent h2', true]]);
+  assert.deepEqual(listing.processes.map((p) => [p.name, p.kind, p.host, p.alive]), [['agent h1', 'agent', 'h1', true], ['agent h2', 'agent', 'h2', true]]);
+  assert.deepEqual(listing.processes.map((p) => p.pid), state.hosts.map((h) => h.pid), 'every process the lab started, by PID');
   assert.equal(listing.hosts[1]?.vtep, '10.99.0.3');
 
   await assert.rejects(lab.up(1), { code: 'LAB_ERROR', message: /already up.*run `tenet lab down` first/ });

@@ -9,9 +9,9 @@ import type { Endpoint } from '../model/types.js';
 import { resolveConfig, type LabConfig, type ResolvedConfig } from './config.js';
 import { labExec, labExecCapture, labRm, labRun, requireState, type RunOptions } from './containers.js';
 import { labDocker } from './docker-cli.js';
-import { isDockerd } from './dockerd.js';
 import { labDown, type DownReport } from './down.js';
-import { agentAlive, readCmdline } from './procs.js';
+import { labProcesses, type LabProcess } from './processes.js';
+import { agentAlive } from './procs.js';
 import { loadState, type LabContainer, type LabState } from './state.js';
 import { labRestartAgent } from './restart.js';
 import { labUp, type UpOptions } from './up.js';
@@ -20,9 +20,11 @@ export interface LabListing {
   prefix: string;
   up: boolean;
   controllerSocket?: string;
-  hosts: { name: string; netns: string; vtep: string; pid?: number; alive: boolean; socket: string; dockerSocket?: string }[];
+  /** `nsPrefix`: the host agent's namespace prefix (its tenant namespaces are `<nsPrefix><tenant>`). */
+  hosts: { name: string; netns: string; nsPrefix: string; vtep: string; pid?: number; alive: boolean; socket: string; dockerSocket?: string }[];
   containers: LabContainer[];
-  processes: { name: string; pid?: number; alive: boolean; log: string }[];
+  /** Every process the lab started (processes.ts): the PIDs failure tests kill. */
+  processes: LabProcess[];
 }
 
 export class Lab {
@@ -83,14 +85,12 @@ export class Lab {
       prefix: this.prefix,
       up: state !== undefined,
       controllerSocket: state?.controllerSocket,
-      hosts: hosts.map(({ name, netns, vtep, pid, alive, socket, docker }) => ({ name, netns, vtep, pid, alive, socket, dockerSocket: docker?.socket })),
+      hosts: hosts.map(({ name, netns, nsPrefix, vtep, pid, alive, socket, docker }) => ({ name, netns, nsPrefix, vtep, pid, alive, socket, dockerSocket: docker?.socket })),
       containers: state?.containers ?? [],
-      processes: [
-        ...hosts.map((h) => ({ name: `agent ${h.name}`, pid: h.pid, alive: h.alive, log: h.log })),
-        ...hosts.filter((h) => h.docker).map((h) => ({ name: `dockerd ${h.name}`, pid: h.dockerPid, alive: h.dockerPid !== undefined && isDockerd(readCmdline(h.dockerPid), h.docker!.dir), log: h.docker!.log })),
-      ],
+      processes: labProcesses(state),
     };
   }
 }
 
+export type { LabProcess, LabProcessKind } from './processes.js';
 export type { LabConfig, RunOptions, DownReport, LabState, UpOptions };

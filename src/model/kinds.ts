@@ -50,7 +50,8 @@ export const KINDS: KindRegistry = {
     tenant: (e) => e.tenant,
     // Labels too: group: selectors of policies (issue 7) match them, so a label change is enforced.
     // Published ports (ADR 016): only their host acts on them, but it must hear of a change.
-    realized: (e) => JSON.stringify([e.host ?? '', e.mac, e.ip, e.attachment ?? null, e.labels ?? {}, e.ports ?? []]),
+    // The name: DNS (issue 10) answers it on every host of the tenant, and it may change (PUT .../name).
+    realized: (e) => JSON.stringify([e.host ?? '', e.mac, e.ip, e.attachment ?? null, e.labels ?? {}, e.ports ?? [], e.name ?? '']),
   },
   host: {
     prefix: `${ROOT}hosts/`,

@@ -4,7 +4,10 @@
  * After `tenet lab restart`, half of the callers retry with their key and get the endpoint
  * they were (or would have been) given, up and reachable; the others never retry, and once
  * the claim window (short here: TENET_CLAIM_WINDOW_MS) is over their unfinished endpoints
- * are gone: from the store, from the network's addresses, and from the kernel.
+ * are gone: from the store, from the network's addresses, and from the kernel. Then (issue 11,
+ * failure test 4) no address is held but by an existing, realized endpoint, and neither host
+ * (h2 holds a peer, so its kernel has FDB and neighbour entries for h1's endpoints) keeps a
+ * kernel object that names no endpoint (test/support/leaks.ts).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -17,6 +20,7 @@ import { kernelSkip } from '../../src/datapath/testing/kernel-env.js';
 import type { LabListing } from '../../src/lab/lab.js';
 import { isTenetError } from '../../src/model/errors.js';
 import type { Endpoint } from '../../src/model/types.js';
+import { assertNoLeakedAddress, assertNoOrphanKernelObjects } from '../support/leaks.js';
 import { TenetEnv } from '../support/procs.js';
 
 const t = new TenetEnv();
@@ -27,6 +31,8 @@ const WINDOW = { TENET_CLAIM_WINDOW_MS: String(WINDOW_MS) };
 const RUN = t.prefix + Date.now().toString(36);
 const workloadNs = (i: number) => `${t.prefix}-w${i}`;
 const probeNs = () => `${t.prefix}-c-probe`;
+/** Lab containers (not callers of the test): the probe on h1, the peer on h2. */
+const LAB_WORKLOADS = ['probe', 'peer'];
 
 interface Caller {
   i: number;
@@ -44,9 +50,15 @@ async function ok(env: NodeJS.ProcessEnv, ...args: string[]): Promise<string> {
 
 type LabHost = LabListing['hosts'][number];
 
-async function labHost(): Promise<LabHost> {
+async function labHost(name = 'h1'): Promise<LabHost> {
   const ls = await t.json<LabListing>('lab', 'ls');
-  return ls.hosts.find((h) => h.name === 'h1')!;
+  return ls.hosts.find((h) => h.name === name)!;
+}
+
+/** Retries a check that holds once agents have converged (bounded); then runs it once more to fail with its message. */
+async function eventually(what: string, check: () => Promise<void>): Promise<void> {
+  await waitFor(() => check().then(() => true, () => undefined), 30_000, what, 500).catch(() => undefined);
+  await check();
 }
 
 const storeEndpoints = () => t.json<Endpoint[]>('ep', 'ls');
@@ -77,7 +89,7 @@ async function attachesUnderSigkill(host: LabHost): Promise<Caller[]> {
     const count = (es: Endpoint[], status: string) => es.filter((e) => e.status === status).length;
     await waitFor(async () => {
       const es = await controller.listEndpoints();
-      return count(es, 'up') >= 3 && count(es, 'pending') >= 4 ? true : undefined; // the probe + 2
+      return count(es, 'up') >= 4 && count(es, 'pending') >= 4 ? true : undefined; // the probe, the peer + 2
     }, 60_000, '2 attaches complete and 4 in flight', 5);
     process.kill(host.pid!, 'SIGKILL');
     await Promise.all(calls);
@@ -92,8 +104,9 @@ describe('an agent killed with SIGKILL during concurrent attaches', { skip: kern
     await t.startController();
     await ok({}, 'tenant', 'create', 'acme');
     await ok({}, 'net', 'create', 'red', '--tenant', 'acme', '--subnet', '192.168.60.0/24');
-    await ok(WINDOW, 'lab', 'up', '--hosts', '1');
+    await ok(WINDOW, 'lab', 'up', '--hosts', '2');
     await ok({}, 'lab', 'run', 'h1', 'probe', '--tenant', 'acme', '--net', 'red');
+    await ok({}, 'lab', 'run', 'h2', 'peer', '--tenant', 'acme', '--net', 'red');
     // Named under the lab prefix, so `lab down` removes them even if this test fails.
     for (let i = 0; i < COUNT; i++) {
       const r = await t.run(['ip', 'netns', 'add', workloadNs(i)]);
@@ -159,25 +172,42 @@ describe('an agent killed with SIGKILL during concurrent attaches', { skip: kern
     const kept = silent.filter((c) => complete.has(c.id));
     const expected = new Set([...retried.map((e) => e.id), ...kept.map((c) => c.id)]);
     await waitFor(async () => {
-      const ids = (await storeEndpoints()).filter((e) => e.name !== 'probe').map((e) => e.id);
+      const ids = (await storeEndpoints()).filter((e) => !LAB_WORKLOADS.includes(e.name!)).map((e) => e.id);
       return ids.length === expected.size && ids.every((id) => expected.has(id)) ? true : undefined;
     }, WINDOW_MS + 40_000, 'the store to hold only the retried and the complete endpoints', 500).catch(() => undefined);
     const store = await storeEndpoints();
-    const strays = store.filter((e) => e.name !== 'probe' && !expected.has(e.id));
+    const strays = store.filter((e) => !LAB_WORKLOADS.includes(e.name!) && !expected.has(e.id));
     assert.deepEqual(strays.map((e) => `${e.id} ${e.status} ${e.ip}`), [], 'no endpoint left but the retried and the complete ones');
-    assert.equal(store.length, retried.length + kept.length + 1, 'retried + complete before the kill (silent half) + the probe');
+    assert.equal(store.length, retried.length + kept.length + 2, 'retried + complete before the kill (silent half) + the probe and the peer');
     for (const e of store) assert.equal(e.status, 'up', `${e.id} is up`);
 
     const held = new Set((await t.json<Reservation[]>('ip', 'ls', '--tenant', 'acme', '--net', 'red')).map((r) => r.ip));
     for (const e of retried) assert.ok(held.has(e.ip), `positive control: retried ${e.ip} is listed`);
     for (const e of rolledBack) assert.ok(!held.has(e.ip), `rolled back ${e.ip} was released`);
 
-    const wanted = store.map(portOf).filter((p): p is string => p !== undefined).sort();
+    const wanted = store.filter((e) => e.host === 'h1').map(portOf).filter((p): p is string => p !== undefined).sort();
     const ports = await waitFor(async () => {
       const now = await tenantPorts();
       return JSON.stringify(now) === JSON.stringify(wanted) ? now : undefined;
     }, 30_000, 'the tenant namespace to hold exactly the ports of the stored endpoints', 500).catch(async () => tenantPorts());
     assert.deepEqual(ports, wanted, 'one port per stored endpoint, no stray port');
     for (const e of rolledBack) assert.ok(!ports.includes(portOf(e)!), `no port left for rolled back ${e.id}`);
+
+    // Issue 11 (4): no leaked address, no orphan kernel object, on either host.
+    const api = new ControllerClient(`unix:${t.socket}`);
+    try {
+      await assertNoLeakedAddress(api, 'acme', 'red');
+      for (const name of ['h1', 'h2']) {
+        const h = await labHost(name);
+        await eventually(`${name} to hold no kernel object without an endpoint`, () => assertNoOrphanKernelObjects(api, h));
+      }
+    } finally {
+      api.close();
+    }
+    for (const e of rolledBack) {
+      const c = callers.find((x) => x.id === e.id)!;
+      const left = await t.run(['ip', '-n', workloadNs(c.i), '-o', 'link', 'show']);
+      assert.deepEqual(left.stdout.match(/^\d+: [^:@]+/gm)?.map((l) => l.split(': ')[1]), ['lo'], `rolled back ${e.id}: its workload namespace holds nothing of Tenet`);
+    }
   });
 });

@@ -147,6 +147,11 @@ describe('the tenet CNI plugin, invoked as a runtime does', { skip: kernelSkip('
     assert.equal(gc.code, 0, gc.out);
     const left = (await c.agent('h1').listEndpoints()).filter((e) => e.labels['tenet.cni.container']?.startsWith('gc')).map((e) => e.labels['tenet.cni.container']);
     assert.deepEqual(left, ['gckeep'], 'the valid attachment stays (positive control), the other is released');
+    // What GC released is recorded like the agent's own reclaims (`tenet ep ls --stale`); the kept one is not.
+    const records = (await c.controller.listReclaimed({ host: 'h1' })).filter((r) => r.labels['tenet.cni.container']?.startsWith('gc'));
+    assert.deepEqual(records.map((r) => r.labels['tenet.cni.container']), ['gcdrop'], 'one record, for the released endpoint');
+    assert.match(records[0]!.why, /^CNI GC: the runtime no longer lists container gcdrop eth0 among the 1 valid attachments of network red of tenant admin$/);
+    assert.equal(records[0]!.attachment?.kind === 'netns' ? records[0]!.attachment.netns : '', drop, 'the record names the namespace it was attached to');
     assert.equal((await tenet('DEL', 'gckeep', keep, '1.1.0')).code, 0);
   });
 

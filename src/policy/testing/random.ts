@@ -25,6 +25,14 @@ export function randomTenant(r: Rand): CompileInput {
     const labels = Object.fromEntries(LABELS.filter(() => r() < 0.3).map((l) => l.split('=') as [string, string]).slice(0, 1));
     return ep(`e${i}`, n, `${n.subnet.split('.').slice(0, 3).join('.')}.${10 + i}`, labels);
   });
+  const ruleText = () => randomRule(r, nets, endpoints);
+  const policies = Array.from({ length: int(r, 1, 4) }, (_, i) => policy(`p${i}`, Array.from({ length: int(r, 1, 8) }, ruleText)));
+  for (const n of nets) n.policies = policies.filter(() => r() < 0.4).map((p) => p.name);
+  return { networks: nets, endpoints, policies };
+}
+
+/** One random rule over the tenant's networks and endpoints: the shapes that go wrong, densely. */
+export function randomRule(r: Rand, nets: { name: string; subnet: string }[], endpoints: { id: string }[]): string {
   const selector = (): string => {
     const n = pick(r, nets);
     const x = r();
@@ -35,15 +43,10 @@ export function randomTenant(r: Rand): CompileInput {
     if (x < 0.85) return `cidr:${pick(r, [`${base}.0/25`, `${base}.128/25`, '10.0.0.0/8', '192.168.77.0/24', n.subnet])}`;
     return `ep:${pick(r, endpoints).id}`;
   };
-  const ruleText = (): string => {
-    const proto = pick(r, ['any', 'tcp', 'udp', 'icmp'] as const);
-    const ports = (proto === 'tcp' || proto === 'udp') && r() < 0.6 ? ` port ${pick(r, PORTS)}` : '';
-    const priority = r() < 0.5 ? ` priority ${pick(r, [5, 10, 100])}` : '';
-    return `${pick(r, ['allow', 'allow', 'deny', 'reject'])} ${proto === 'any' && r() < 0.5 ? '' : `${proto} `}from ${selector()} to ${selector()}${ports}${priority}${r() < 0.1 ? ' log' : ''}`;
-  };
-  const policies = Array.from({ length: int(r, 1, 4) }, (_, i) => policy(`p${i}`, Array.from({ length: int(r, 1, 8) }, ruleText)));
-  for (const n of nets) n.policies = policies.filter(() => r() < 0.4).map((p) => p.name);
-  return { networks: nets, endpoints, policies };
+  const proto = pick(r, ['any', 'tcp', 'udp', 'icmp'] as const);
+  const ports = (proto === 'tcp' || proto === 'udp') && r() < 0.6 ? ` port ${pick(r, PORTS)}` : '';
+  const priority = r() < 0.5 ? ` priority ${pick(r, [5, 10, 100])}` : '';
+  return `${pick(r, ['allow', 'allow', 'deny', 'reject'])} ${proto === 'any' && r() < 0.5 ? '' : `${proto} `}from ${selector()} to ${selector()}${ports}${priority}${r() < 0.1 ? ' log' : ''}`;
 }
 
 export function randomFlow(r: Rand, t: CompileInput): Flow {
