@@ -95,6 +95,8 @@ test('a join token becomes a host credential that reads, but cannot administer',
     assert.equal((await call('POST', '/v1/tokens', { kind: 'agent' }, cred)).status, 403);
     assert.equal((await call('DELETE', '/v1/hosts/h1', undefined, cred)).status, 403);
     assert.equal((await call('GET', '/v1/tokens', undefined, admin.token)).status, 200);
+    assert.equal((await call('GET', '/v1/status', undefined, cred)).status, 403, 'the cluster status is admin business');
+    assert.equal((await call('GET', '/v1/status', undefined, admin.token)).status, 200);
     // The store keeps hashes only, under keys no watch or snapshot forwards.
     const stored = (await store.get(authKeys.host('h1')))!.value;
     assert.ok(!stored.includes(cred.split('.')[1]!));
