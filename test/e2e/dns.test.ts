@@ -78,10 +78,12 @@ describe('DNS on every network, served by the agents', { skip: kernelSkip('DNS i
     assert.match(conf, /^search red\.acme acme$/m);
     // No server on the command line: the resolver of the container's own resolv.conf.
     for (const name of ['c2', 'c2.red']) {
-      const r = await t.tenet('lab', 'exec', 'c1', '--', 'busybox', 'nslookup', name);
-      assert.equal(r.code, 0, `nslookup ${name}: ${r.stdout}${r.stderr}`);
-      assert.match(r.stdout, new RegExp(`Address:\\s+${c2ip.replace(/\./g, '\\.')}`));
+      const r = await t.tenet('lab', 'exec', 'c1', '--', 'dig', '+time=1', '+tries=2', '+search', '+short', name);
+      assert.equal(r.stdout.trim(), c2ip, `dig +search ${name}: ${r.stdout}${r.stderr}`);
     }
+    // busybox tries every search domain at once and exits 1 when one of them is NXDOMAIN: read its output.
+    const bb = await t.tenet('lab', 'exec', 'c1', '--', 'busybox', 'nslookup', 'c2');
+    assert.match(bb.stdout, new RegExp(`Name:\\s+c2\\.red\\.acme\\s+Address:\\s+${c2ip.replace(/\./g, '\\.')}`));
     await t.ok('lab', 'run', 'h1', 'n1', '--tenant', 'acme', '--net', 'red', '--no-resolv');
     assert.doesNotMatch(await t.ok('lab', 'exec', 'n1', '--', 'cat', '/etc/resolv.conf'), /192\.168\.71\.1/, "--no-resolv: the host's file");
     const r = await t.tenet('lab', 'exec', 'n1', '--', 'dig', '+time=1', '+tries=1', '+search', 'c2');
