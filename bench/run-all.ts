@@ -1,5 +1,5 @@
 /**
- * `make bench`: the three benchmarks of issue #2 in sequence, each in its own process (its
+ * `make bench`: the three benchmarks of issue #2 and the DNS/DHCP ones of issue 10 in sequence, each in its own process (its
  * own lab, controller and cleanup), with the issue's counts. A signal is passed on to the
  * running benchmark, which cleans up; no further one starts.
  *
@@ -12,6 +12,8 @@ const BENCHES: { name: string; args: string[] }[] = [
   { name: 'throughput', args: ['--rounds', '3'] },
   { name: 'attach', args: ['--count', '200'] },
   { name: 'convergence', args: ['--count', '100'] },
+  { name: 'dns', args: ['--rounds', '5'] },
+  { name: 'dhcp', args: ['--count', '50', '--rounds', '2'] },
 ];
 
 let interrupted = false;

@@ -97,10 +97,11 @@ export function addLabCommands(program: Command): void {
     .option('--mac <mac>', 'requested MAC')
     .option('--label <key=value>', 'a label of its endpoint (repeatable)', labelOption)
     .option('--dhcp', 'start with no address and get it from the DHCP server of the agent (busybox udhcpc)')
-    .action(async (host: string, name: string, opts: { tenant: string; net: string; ip?: string; mac?: string; label?: Record<string, string>; dhcp?: boolean }, cmd: Command) => {
+    .option('--no-resolv', "no resolv.conf of its own: the container sees the host's (default: nameserver = the network's gateway, Tenet's DNS)")
+    .action(async (host: string, name: string, opts: { tenant: string; net: string; ip?: string; mac?: string; label?: Record<string, string>; dhcp?: boolean; resolv: boolean }, cmd: Command) => {
       requireRoot('run');
       const { lab, format, out, err } = context(cmd);
-      const ep = await lab.run(host, name, { tenant: opts.tenant, network: opts.net, ip: opts.ip, mac: opts.mac, labels: opts.label, dhcp: opts.dhcp });
+      const ep = await lab.run(host, name, { tenant: opts.tenant, network: opts.net, ip: opts.ip, mac: opts.mac, labels: opts.label, dhcp: opts.dhcp, resolv: opts.resolv });
       if (format === 'json') return out(`${JSON.stringify(ep, null, 2)}\n`);
       // stdout carries only the address, so `IP=$(tenet lab run …)` works; the rest is for people.
       err(`${name} on ${host}: endpoint ${ep.id}, ${ep.ip}/${ep.prefixLen} in ${ep.tenant}/${ep.network}\n`);

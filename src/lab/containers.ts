@@ -11,7 +11,7 @@ import { isTenetError, TenetError } from '../model/errors.js';
 import type { Endpoint } from '../model/types.js';
 import { validateName } from '../model/validate.js';
 import { containerNs, type ResolvedConfig } from './config.js';
-import { configureByDhcp, removeResolv } from './dhcp-client.js';
+import { configureByDhcp, removeResolv, writeResolv } from './dhcp-client.js';
 import { addContainerNamespace, deleteNamespaces, listNamespaces } from './netns.js';
 import { loadState, updateState as updateLabState, type LabContainer, type LabHost, type LabState } from './state.js';
 
@@ -23,6 +23,8 @@ export interface RunOptions {
   labels?: Record<string, string>;
   /** Drop the attach's address and get it again from Tenet's DHCP server with busybox udhcpc. */
   dhcp?: boolean;
+  /** false: no resolv.conf of its own (the container sees the host's). Default: the network's DNS. */
+  resolv?: boolean;
 }
 
 export function requireState(c: ResolvedConfig): LabState {
@@ -69,6 +71,7 @@ export async function labRun(c: ResolvedConfig, hostName: string, name: string, 
       removeResolv(ns);
       throw err;
     });
+    else if (opts.resolv !== false) writeResolv(ns, ep);
     const record: LabContainer = { name, host: host.name, netns: ns, tenant: ep.tenant, network: ep.network, endpointId: ep.id, ip: ep.ip, prefixLen: ep.prefixLen };
     updateState(c, (s) => s.containers.push(record));
     c.logger.info({ container: name, host: host.name, endpoint: ep.id, ip: ep.ip }, 'lab container attached');

@@ -58,6 +58,18 @@ export async function configureByDhcp(runner: CommandRunner, labDir: string, ns:
   }
 }
 
+/**
+ * The resolv.conf of a container without --dhcp: the network's DNS server (the agent's, on
+ * the gateway) and the search list the DHCP server hands out (`<network>.<tenant>`,
+ * `<tenant>`), so `nslookup c2` works as it does in a Docker or CNI container.
+ * `ip netns exec` (hence `tenet lab exec`) mounts it over /etc/resolv.conf.
+ */
+export function writeResolv(ns: string, ep: { gateway: string; network: string; tenant: string }): void {
+  mkdirSync(resolvDir(ns), { recursive: true });
+  const search = `${ep.network}.${ep.tenant} ${ep.tenant}`.toLowerCase();
+  writeFileSync(`${resolvDir(ns)}/resolv.conf`, `# Written by tenet lab run: Tenet's DNS server of ${ep.tenant}/${ep.network}\nnameserver ${ep.gateway}\nsearch ${search}\n`);
+}
+
 export function removeResolv(ns: string): void {
   rmSync(resolvDir(ns), { recursive: true, force: true });
 }

@@ -8,6 +8,7 @@ import { readdirSync, rmSync } from 'node:fs';
 import { AgentClient, ControllerClient } from '../api/client.js';
 import { isTenetError } from '../model/errors.js';
 import { dockerDirPattern, hostNsPattern, labNsPrefix, type ResolvedConfig } from './config.js';
+import { removeResolv } from './dhcp-client.js';
 import { planDockerd, removeDockerdDir, stopDockerd, type DockerdPlan } from './dockerd.js';
 import { deleteNamespaces, listNamespaces } from './netns.js';
 import { agentAlive, isAnyLabAgent, readCmdline, scanLabAgents, stopProcesses } from './procs.js';
@@ -30,6 +31,7 @@ export async function labDown(c: ResolvedConfig): Promise<DownReport> {
   for (const { plan } of dockerds) await removeDockerdDir(plan);
   const namespacesDeleted = (await listNamespaces(c.runner)).filter((n) => n.startsWith(labNsPrefix(c.prefix)));
   await deleteNamespaces(c.runner, namespacesDeleted, c.ownership);
+  namespacesDeleted.forEach(removeResolv); // containers' /etc/netns/NS (lab run writes one for each)
   const hostNames = new Set(state?.hosts.map((h) => h.name) ?? []);
   for (const ns of namespacesDeleted) {
     const m = hostNsPattern(c.prefix).exec(ns);

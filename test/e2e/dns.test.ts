@@ -4,7 +4,8 @@
  * name through the gateway address (the agent's server in the tenant namespace); another
  * tenant with a network of the same name and subnet gets NXDOMAIN for it, next to its own
  * name resolving; a detached name disappears; the server answers again after an agent
- * restart (the gap is printed, not asserted: timings are never asserted).
+ * restart (the gap is printed, not asserted: timings are never asserted); a lab container's
+ * own resolv.conf names the gateway without --dhcp (`--no-resolv`: the host's).
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -69,6 +70,26 @@ describe('DNS on every network, served by the agents', { skip: kernelSkip('DNS i
       assert.equal(r.code, 0, `nslookup ${name}: ${r.out}`);
       assert.match(r.out, name === c2ip ? /c2\.red\.acme/ : new RegExp(`Address:\\s+${c2ip.replace(/\./g, '\\.')}`));
     }
+  });
+
+  it('a lab container gets a resolv.conf naming its gateway without --dhcp; --no-resolv opts out (control)', async () => {
+    const conf = await t.ok('lab', 'exec', 'c1', '--', 'cat', '/etc/resolv.conf');
+    assert.match(conf, /^nameserver 192\.168\.71\.1$/m);
+    assert.match(conf, /^search red\.acme acme$/m);
+    // No server on the command line: the resolver of the container's own resolv.conf.
+    for (const name of ['c2', 'c2.red']) {
+      const r = await t.tenet('lab', 'exec', 'c1', '--', 'dig', '+time=1', '+tries=2', '+search', '+short', name);
+      assert.equal(r.stdout.trim(), c2ip, `dig +search ${name}: ${r.stdout}${r.stderr}`);
+    }
+    // busybox tries every search domain at once and exits 1 when one of them is NXDOMAIN: read its output.
+    const bb = await t.tenet('lab', 'exec', 'c1', '--', 'busybox', 'nslookup', 'c2');
+    assert.match(bb.stdout, new RegExp(`Name:\\s+c2\\.red\\.acme\\s+Address:\\s+${c2ip.replace(/\./g, '\\.')}`));
+    await t.ok('lab', 'run', 'h1', 'n1', '--tenant', 'acme', '--net', 'red', '--no-resolv');
+    assert.doesNotMatch(await t.ok('lab', 'exec', 'n1', '--', 'cat', '/etc/resolv.conf'), /192\.168\.71\.1/, "--no-resolv: the host's file");
+    const r = await t.tenet('lab', 'exec', 'n1', '--', 'dig', '+time=1', '+tries=1', '+search', 'c2');
+    assert.doesNotMatch(r.stdout, new RegExp(`\\s${c2ip.replace(/\./g, '\\.')}$`, 'm'), 'the host resolver knows no c2');
+    assert.deepEqual((await dig('n1', 'c2')).answers, [`A ${c2ip}`], 'positive control: the server is reachable from n1');
+    await t.ok('lab', 'rm', 'n1');
   });
 
   it("another tenant with the same network name and subnet gets NXDOMAIN for acme's container, and its own name", async () => {
