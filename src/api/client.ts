@@ -40,6 +40,11 @@ import type { Policy } from '../model/policy.js';
 import type { Endpoint, Network, PublishedPort, Tenant } from '../model/types.js';
 
 const enc = encodeURIComponent;
+/**
+ * POSTs and PATCHes that set state rather than add to it (labels, status, a heartbeat, a
+ * check that changes nothing): sent again to another replica after an ambiguous failure.
+ */
+const SETS_FIELDS = { idempotent: true } as const;
 const WATCH_TYPES = new Set(['put', 'delete', 'bookmark', 'compacted', 'synced', 'resync']);
 
 /** One NDJSON line of a watch stream; anything else is a broken stream, never an event. */
@@ -61,6 +66,51 @@ export function parseWatchLine(line: string): WatchMessage {
 /** The TenetError an HTTP error answer carries ({"error":{code,message}}), whatever its body. */
 /** Six bookmark intervals of the controller (DEFAULT_BOOKMARK_MS, 5 s) without a line. */
 export const WATCH_IDLE_MS = 30_000;
+
+/**
+ * Where a resumed watch starts, and which of its first events were passed on already. One
+ * store revision may hold several events (a transaction), and a stream may break between
+ * them: it then resumes from the revision before (`after`), and the events of that revision
+ * already passed on are recognised and dropped. A revision is known complete once a later
+ * one or a bookmark at it has arrived (the stream is in order).
+ */
+class ResumePoint {
+  private open = 0;
+  private readonly seen = new Set<string>();
+
+  constructor(public after: number) {}
+
+  /** True when `m` is to be passed on: not an event already passed on. */
+  fresh(m: WatchMessage): boolean {
+    if (m.type !== 'put' && m.type !== 'delete') {
+      if (m.type === 'bookmark' && m.revision > this.after) this.complete(m.revision);
+      return true;
+    }
+    if (m.revision <= this.after) return false;
+    if (m.revision > this.open) {
+      this.complete(m.revision - 1);
+      this.open = m.revision;
+    }
+    const id = JSON.stringify(m);
+    if (this.seen.has(id)) return false;
+    this.seen.add(id);
+    return true;
+  }
+
+  private complete(revision: number): void {
+    this.after = Math.max(this.after, revision);
+    if (this.open <= this.after) this.seen.clear();
+  }
+}
+
+/** Waits `ms`, or less when `signal` aborts. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => (clearTimeout(timer), signal.removeEventListener('abort', done), resolve());
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
 
 async function errorAnswer(res: IncomingMessage): Promise<TenetError> {
   res.setEncoding('utf8');
@@ -98,7 +148,7 @@ export class ControllerClient {
   deleteNetwork = (tenant: string, name: string) =>
     this.transport.request<void>('DELETE', `/v1/tenants/${enc(tenant)}/networks/${enc(name)}`);
   updateNetwork = (tenant: string, name: string, req: UpdateNetworkRequest) =>
-    this.transport.request<Network>('PATCH', `/v1/tenants/${enc(tenant)}/networks/${enc(name)}`, req);
+    this.transport.request<Network>('PATCH', `/v1/tenants/${enc(tenant)}/networks/${enc(name)}`, req, SETS_FIELDS);
 
   listPolicies = (tenant?: string) => this.transport.request<Policy[]>('GET', tenant ? `/v1/tenants/${enc(tenant)}/policies` : '/v1/policies');
   getPolicy = (tenant: string, name: string) => this.transport.request<PolicyDetail>('GET', `/v1/tenants/${enc(tenant)}/policies/${enc(name)}`);
@@ -108,7 +158,7 @@ export class ControllerClient {
   setPolicyRate = (tenant: string, name: string, req: PolicyRateRequest) =>
     this.transport.request<Policy>('PUT', `/v1/tenants/${enc(tenant)}/policies/${enc(name)}/rates`, req);
   deletePolicy = (tenant: string, name: string) => this.transport.request<void>('DELETE', `/v1/tenants/${enc(tenant)}/policies/${enc(name)}`);
-  checkPolicy = (tenant: string, req: PolicyCheckRequest) => this.transport.request<PolicyCheckResult>('POST', `/v1/tenants/${enc(tenant)}/policy-check`, req);
+  checkPolicy = (tenant: string, req: PolicyCheckRequest) => this.transport.request<PolicyCheckResult>('POST', `/v1/tenants/${enc(tenant)}/policy-check`, req, SETS_FIELDS);
 
   listEndpoints = (filter: { tenant?: string; network?: string; host?: string; labels?: string[] } = {}) => {
     const { labels = [], ...plain } = filter;
@@ -118,10 +168,11 @@ export class ControllerClient {
   };
   getEndpoint = (id: string) => this.transport.request<Endpoint>('GET', `/v1/endpoints/${enc(id)}`);
   endpointRealization = (id: string) => this.transport.request<EndpointRealization>('GET', `/v1/endpoints/${enc(id)}/realized`);
+  /** With a caller-chosen id the create is idempotent (the same id and placement answers the same endpoint), so it may go to another replica after a failure. */
   createEndpoint = (tenant: string, network: string, req: CreateEndpointRequest) =>
-    this.transport.request<Endpoint>('POST', `/v1/tenants/${enc(tenant)}/networks/${enc(network)}/endpoints`, req);
+    this.transport.request<Endpoint>('POST', `/v1/tenants/${enc(tenant)}/networks/${enc(network)}/endpoints`, req, { idempotent: req.id !== undefined });
   setEndpointStatus = (id: string, req: EndpointStatusRequest) =>
-    this.transport.request<Endpoint>('PATCH', `/v1/endpoints/${enc(id)}/status`, req);
+    this.transport.request<Endpoint>('PATCH', `/v1/endpoints/${enc(id)}/status`, req, SETS_FIELDS);
   /** `reclaimed`: why an agent releases it on its own; the controller records it (GET /v1/reclaimed). */
   deleteEndpoint = (id: string, reclaimed?: string) =>
     this.transport.request<void>('DELETE', `/v1/endpoints/${enc(id)}${reclaimed ? `?${new URLSearchParams({ reclaimed })}` : ''}`);
@@ -134,7 +185,7 @@ export class ControllerClient {
     this.transport.request<Endpoint>('PUT', `/v1/endpoints/${enc(id)}/attachment`, req);
   detachEndpoint = (id: string) => this.transport.request<Endpoint>('DELETE', `/v1/endpoints/${enc(id)}/attachment`);
   labelEndpoint = (id: string, req: LabelPatchRequest) =>
-    this.transport.request<Endpoint>('PATCH', `/v1/endpoints/${enc(id)}/labels`, req);
+    this.transport.request<Endpoint>('PATCH', `/v1/endpoints/${enc(id)}/labels`, req, SETS_FIELDS);
   /** Admin: the tenants whose networks this host's agent may create and delete for Docker ([] takes the grant back). */
   setDockerTenants = (host: string, tenants: string[]) =>
     this.transport.request<{ host: string; tenants: string[] }>('PUT', `/v1/hosts/${enc(host)}/docker-tenants`, { tenants });
@@ -157,11 +208,11 @@ export class ControllerClient {
     this.transport.request<HostRegistration>('PUT', `/v1/hosts/${enc(name)}`, req);
   /** A keep-alive of the host's lease; LEASE_EXPIRED means: register again. */
   heartbeat = (name: string, lease: number) =>
-    this.transport.request<void>('POST', `/v1/hosts/${enc(name)}/heartbeat`, { lease } satisfies HeartbeatRequest);
+    this.transport.request<void>('POST', `/v1/hosts/${enc(name)}/heartbeat`, { lease } satisfies HeartbeatRequest, SETS_FIELDS);
   reportRealized = (name: string, revision: number) =>
     this.transport.request<void>('PUT', `/v1/hosts/${enc(name)}/realized`, { revision } satisfies RealizedReport);
   /** Removes a down host with its endpoints; HOST_UP while its lease is alive. */
-  evictHost = (name: string) => this.transport.request<void>('POST', `/v1/hosts/${enc(name)}/evict`);
+  evictHost = (name: string) => this.transport.request<void>('POST', `/v1/hosts/${enc(name)}/evict`, undefined, SETS_FIELDS);
   /** Decommissions a host, up or down (its lease is revoked). */
   deleteHost = (name: string) => this.transport.request<void>('DELETE', `/v1/hosts/${enc(name)}`);
 
@@ -184,8 +235,37 @@ export class ControllerClient {
    * live changes; a `resync` ends the stream (list again by calling this again). Resolves
    * and rejects as watch() does.
    */
-  watchHost(host: string, onMessage: (m: WatchMessage) => void, signal?: AbortSignal, idleMs = WATCH_IDLE_MS): Promise<void> {
-    return this.follow(`/v1/watch?host=${enc(host)}`, onMessage, signal, idleMs);
+  watchHost(host: string, onMessage: (m: WatchMessage) => void, signal?: AbortSignal, idleMs = WATCH_IDLE_MS, applied = 0): Promise<void> {
+    // `applied`: the revision this host has applied; the view is never older (ADR 023),
+    // which matters when the stream resumes on another replica.
+    return this.follow(`/v1/watch?host=${enc(host)}${applied > 0 ? `&revision=${applied}` : ''}`, onMessage, signal, idleMs);
+  }
+
+  /**
+   * watch() that survives the loss of a replica: when a stream ends or fails to connect, it
+   * opens the next one, on whichever replica answers, from where the last one stopped.
+   * Revisions are the store's, the same on every replica, so every event arrives exactly
+   * once and in order (ADR 023). Returns when `signal` aborts; rejects on an answer that is
+   * not a connection failure (410 COMPACTED: list again), and after `attempts` connection
+   * failures in a row (default: never gives up).
+   */
+  async watchResuming(revision: number, onMessage: (m: WatchMessage) => void, signal: AbortSignal, opts: { idleMs?: number; attempts?: number } = {}): Promise<void> {
+    const resume = new ResumePoint(revision);
+    let failures = 0;
+    const pass = (m: WatchMessage) => {
+      if (m.type === 'compacted') throw new TenetError('COMPACTED', `revision ${resume.after} was compacted (oldest kept: ${m.revision})`, 'list again (GET /v1/snapshot)');
+      failures = 0;
+      if (resume.fresh(m)) onMessage(m);
+    };
+    while (!signal.aborted) {
+      try {
+        await this.watch(resume.after, pass, signal, opts.idleMs);
+      } catch (err) {
+        if (!(err instanceof TenetError) || err.code !== 'CONTROLLER_UNREACHABLE') throw err;
+        if (++failures >= (opts.attempts ?? Infinity)) throw err;
+        await pause(Math.min(100 * 2 ** failures, 2_000), signal);
+      }
+    }
   }
 
   /** GET /v1/snapshot?host=H: the host's view as one Snapshot. */
@@ -215,7 +295,10 @@ export class ControllerClient {
         }
       }
     } catch (err) {
-      if (!signal?.aborted) throw err;
+      if (signal?.aborted) return;
+      // A connection lost mid-stream is a controller gone, as a refused one is: resumable.
+      if (err instanceof TenetError) throw err;
+      throw new TenetError('CONTROLLER_UNREACHABLE', `the watch stream from ${this.transport.currentAddress} broke (${(err as Error).message})`, 'resume from the last revision (the agent does)');
     } finally {
       signal?.removeEventListener('abort', abort);
     }

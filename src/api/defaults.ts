@@ -2,6 +2,8 @@
  * Where a local `tenet up` listens by default, so the CLI finds it with no flags, and how a
  * client finds its way to a remote controller: TENET_API / --api, TENET_TOKEN / --token (or
  * TENET_TOKEN_FILE / --token-file), TENET_CA / --ca. TENET_AGENT / --agent for the agent.
+ * TENET_API / --api may list several controller replicas, comma-separated
+ * (https://a:7400,https://b:7400): the client fails over between them (transport.ts, ADR 023).
  */
 import { readFileSync } from 'node:fs';
 import { TenetError } from '../model/errors.js';
@@ -24,6 +26,7 @@ export interface ConnectionFlags {
   ca?: string;
 }
 
+/** The controller address, or a comma-separated list of replicas of one store. */
 export function controllerAddress(flag?: string): string {
   return flag ?? process.env.TENET_API ?? `unix:${DEFAULT_CONTROLLER_SOCKET}`;
 }

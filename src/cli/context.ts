@@ -16,7 +16,7 @@ export interface GlobalOptions extends ConnectionFlags {
 /** The global options that say how to reach and authenticate to the controller. */
 export function addConnectionOptions(program: Command): Command {
   return program
-    .option('--api <address>', 'controller address: https://host:port or unix:/path (default: $TENET_API or the local socket)')
+    .option('--api <address>', 'controller address: https://host:port or unix:/path; replicas comma-separated, https://a:7400,https://b:7400 (default: $TENET_API or the local socket)')
     .option('--token <token>', 'bearer token for a controller over TCP (default: $TENET_TOKEN)')
     .option('--token-file <file>', 'read the token from a file, e.g. DATA_DIR/admin.token (default: $TENET_TOKEN_FILE)')
     .option('--ca <file>', "the controller's CA certificate, DATA_DIR/tls/ca.crt on it (default: $TENET_CA)");
@@ -54,7 +54,7 @@ export function note(cmd: Command, text: string): void {
   write(text);
 }
 
-/** Runs `fn` with a controller client for --api / TENET_API (and token, CA), closing its sockets afterwards. */
+/** Runs `fn` with a controller client for --api / TENET_API (one address or a list of replicas; and token, CA), closing its sockets afterwards. */
 export async function withController<T>(cmd: Command, fn: (c: ControllerClient) => Promise<T>): Promise<T> {
   const { address, options } = controllerConnection(globals(cmd));
   const client = new ControllerClient(address, options);

@@ -26,6 +26,7 @@ import { VERSION } from './version.js';
 
 export interface AgentConfig {
   host?: string;
+  /** The controller's address, or its replicas' comma-separated (ADR 023). */
   controller: string;
   socket: string;
   /** Group allowed on the agent's socket (mode 0660); root only (0600) without. */

@@ -71,7 +71,7 @@ export function addDaemonCommands(program: Command): void {
   });
   const agent = program.command('agent').description('run an agent only (one per host)');
   agentOptions(agent)
-    .requiredOption('--controller <address>', 'controller address: https://host:port or unix:/path')
+    .requiredOption('--controller <address>', 'controller address: https://host:port or unix:/path; replicas comma-separated, fails over between them (https://a:7400,https://b:7400)')
     .option('--join-token <token>', 'first start only: a token from `tenet token create --agent` (default: $TENET_JOIN_TOKEN)')
     .option('--listen <path>', 'agent API socket', DEFAULT_AGENT_SOCKET)
     .option(SOCKET_GROUP, SOCKET_GROUP_HELP)

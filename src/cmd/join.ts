@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { caCertHash, parseJoinToken, sameDigest } from '../api/credentials.js';
 import { ControllerClient } from '../api/client.js';
 import { tokenApi } from '../api/token-client.js';
-import type { TransportOptions } from '../api/transport.js';
+import { splitAddresses, type TransportOptions } from '../api/transport.js';
 import type { Logger } from '../base/logger.js';
 import { TenetError } from '../model/errors.js';
 import { writeSecretFile } from './secrets.js';
@@ -24,7 +24,9 @@ export interface JoinConfig {
 
 /** Transport options for this agent's controller client; joins first when it has to. */
 export async function agentCredentials(cfg: JoinConfig, host: string, logger: Logger): Promise<TransportOptions> {
-  if (!cfg.controller.startsWith('https://')) return {}; // the unix socket is root-only: no token
+  // The unix socket is root-only: no token. Replicas share one CA and the store's credentials
+  // (ADR 023), so one join is good for every address of the list.
+  if (!splitAddresses(cfg.controller).some((a) => a.startsWith('https://'))) return {};
   const files = { ca: join(cfg.stateDir, 'controller-ca.crt'), credential: join(cfg.stateDir, 'credential') };
   if (existsSync(files.credential) && existsSync(files.ca)) {
     return { ca: readFileSync(files.ca, 'utf8'), token: readFileSync(files.credential, 'utf8').trim() };
@@ -56,7 +58,8 @@ async function fetchCheckedCa(controller: string, expectedHash: string): Promise
       // not a certificate: refused below
     }
     if (!sameDigest(hash, expectedHash)) {
-      throw new TenetError('UNAUTHENTICATED', `the CA served by ${controller} does not match the join token`, 'check the address (something else may answer there) and the token');
+      // Name the replica that answered: replicas must share one CA (ADR 023).
+      throw new TenetError('UNAUTHENTICATED', `the CA served by ${untrusted.transport.currentAddress} does not match the join token`, 'check the address (something else may answer there) and the token; controller replicas must share DATA_DIR/tls/ca.crt and ca.key');
     }
     return pem;
   } finally {

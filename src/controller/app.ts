@@ -41,6 +41,8 @@ export interface ControllerAppOptions {
    * sync) before it is cut off with a `resync` line (ADR 011). Default 8 MiB.
    */
   watchBufferBytes?: number;
+  /** How long a host watch resuming from a revision waits for this replica to reach it (ADR 023). */
+  watchCatchUpMs?: number;
   /** Who may call (default: the unix socket's "everyone is admin"); see auth.ts. */
   auth?: ControllerAuth;
   /** Serve https with this key and certificate (required when auth.transport is 'tcp'). */
@@ -80,6 +82,6 @@ export async function buildControllerApp(opts: ControllerAppOptions): Promise<Fa
   addressRoutes(app, ctx);
   reclaimedRoutes(app, ctx);
   hostRoutes(app, ctx, opts.hostLeaseMs ?? DEFAULT_HOST_LEASE_MS);
-  watchRoutes(app, ctx, { bookmarkMs: opts.bookmarkMs ?? DEFAULT_BOOKMARK_MS, bufferBytes: opts.watchBufferBytes ?? DEFAULT_WATCH_BUFFER_BYTES, fanout });
+  watchRoutes(app, ctx, { bookmarkMs: opts.bookmarkMs ?? DEFAULT_BOOKMARK_MS, bufferBytes: opts.watchBufferBytes ?? DEFAULT_WATCH_BUFFER_BYTES, fanout, catchUpMs: opts.watchCatchUpMs });
   return app;
 }

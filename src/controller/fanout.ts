@@ -28,6 +28,8 @@ export class Fanout {
   private watch?: Watch;
   private stopped = false;
   private readonly sinks = new Map<string, Set<HostSink>>();
+  /** Streams waiting for the index to reach a revision (a resume on a replica that lags). */
+  private readonly waiters = new Set<{ revision: number; wake: () => void }>();
 
   constructor(
     private readonly store: Store,
@@ -46,6 +48,7 @@ export class Fanout {
       if (this.stopped) return;
       this.index = index;
       this.revision = revision;
+      this.wakeWaiters();
       this.watch = this.store.watch(ROOT, revision, { onEvents: (events) => this.onEvents(events), onError: (err) => this.onError(err) });
       this.log.debug({ revision, objects: index.byKey.size }, 'fan-out index loaded');
     });
@@ -81,6 +84,29 @@ export class Fanout {
     return { lines, revision: this.revision, cancel };
   }
 
+  /**
+   * Resolves true once the index reflects `revision`, false if it has not after `ms`. With
+   * several replicas on one store each follows it at its own pace: an agent resuming here
+   * from a revision another replica served must not get an older view (ADR 023).
+   */
+  caughtUp(revision: number, ms: number): Promise<boolean> {
+    if (this.revision >= revision) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const waiter = { revision, wake: () => finish(true) };
+      const timer = setTimeout(() => finish(false), ms);
+      const finish = (ok: boolean) => {
+        clearTimeout(timer);
+        this.waiters.delete(waiter);
+        resolve(ok);
+      };
+      this.waiters.add(waiter);
+    });
+  }
+
+  private wakeWaiters(): void {
+    for (const w of [...this.waiters]) if (w.revision <= this.revision) w.wake();
+  }
+
   /** The host's view as one Snapshot, at the fan-out's revision. */
   snapshotOf(host: string): Snapshot {
     const objects = Object.fromEntries(KIND_NAMES.map((k) => [k, [] as AnyObject[]])) as Record<string, AnyObject[]>;
@@ -93,6 +119,7 @@ export class Fanout {
       const out = applyBatch(this.index, events, (h) => this.sinks.has(h));
       this.revision = Math.max(this.revision, events[0]?.kv.modRevision ?? 0);
       for (const [host, lines] of out) for (const sink of [...(this.sinks.get(host) ?? [])]) sink.write(lines);
+      this.wakeWaiters();
     } catch (err) {
       this.onError(err as Error);
     }

@@ -38,12 +38,13 @@ export const CONTROLLER_ROUTES: RouteSchemas = {
     description:
       'An NDJSON stream (content-type application/x-ndjson), one message per line: {"type":"put"|"delete","kind","revision","object"}, ' +
       '{"type":"bookmark","revision"} when idle, or {"type":"compacted","revision"} (then the stream ends: list again with GET /v1/snapshot). ' +
-      'With host (and no revision): the host\'s view as put lines, then {"type":"synced","revision"}, then the changes that concern it (ADR 011). ' +
+      'With host: the host\'s view as put lines, then {"type":"synced","revision"}, then the changes that concern it (ADR 011); with host and revision, ' +
+      'the view is at that revision or later (this replica waits for its fan-out to reach it, else 503 REPLICA_BEHIND; ADR 023). ' +
       'A watcher that falls behind is sent {"type":"resync","revision","reason"} and the stream ends: list again. ' +
       'The response is written directly, not through a response schema.',
     querystring: Type.Object(
       {
-        revision: Type.Optional(Str({ pattern: '^[0-9]+$', maxLength: 16, description: 'store revision to start after (unfiltered stream)' })),
+        revision: Type.Optional(Str({ pattern: '^[0-9]+$', maxLength: 16, description: 'store revision to start after (unfiltered stream), or that the host has applied already (with host)' })),
         host: Type.Optional(Str({ maxLength: MAX_TEXT, description: 'only what concerns this host (a host credential may name only itself)' })),
       },
       { additionalProperties: false },

@@ -2,8 +2,11 @@
  * GET /v1/watch: changes as NDJSON, one api WatchMessage per line, in two forms.
  *
  * `?host=H` (what agents use; ADR 011): H's view (interest.ts) from the fan-out's index as
- * `put` lines, one `synced` line, then only the changes that concern H. No resume from a
- * revision: a reconnecting agent gets its view again, which is cheap for one host.
+ * `put` lines, one `synced` line, then only the changes that concern H. A reconnecting agent
+ * gets its view again, which is cheap for one host. `&revision=R` (ADR 023): the agent has
+ * applied R (from another replica, say), so the view must not be older: the stream waits
+ * for this replica's fan-out to reach R, and answers 503 REPLICA_BEHIND if it does not
+ * within `catchUpMs` (the agent then tries another replica, or again).
  *
  * `?revision=N` (admin tools, the CLI): every put and delete of an object of a registered
  * kind (model/kinds.ts) after revision N, then live ones. Allocation and other internal keys
@@ -35,7 +38,11 @@ export interface WatchOptions {
   bookmarkMs: number;
   bufferBytes: number;
   fanout: Fanout;
+  /** How long a host stream resuming from a revision waits for the fan-out to reach it. */
+  catchUpMs?: number;
 }
+
+export const DEFAULT_CATCH_UP_MS = 10_000;
 
 interface Stream {
   writer: BoundedWriter;
@@ -77,8 +84,11 @@ export function watchRoutes(app: FastifyInstance, ctx: Ctx, opts: WatchOptions):
   app.get<WatchQuery>('/v1/watch', async (req, reply) => {
     if (req.query.host !== undefined) {
       const host = validateHostName(req.query.host);
-      if (req.query.revision !== undefined) throw new TenetError('BAD_REQUEST', 'a watch filtered by host does not resume from a revision', 'leave out revision: the stream starts with the host\'s view');
+      const applied = req.query.revision === undefined ? 0 : revisionField('revision', req.query.revision);
       await opts.fanout.ready();
+      if (!(await opts.fanout.caughtUp(applied, opts.catchUpMs ?? DEFAULT_CATCH_UP_MS))) {
+        throw new TenetError('REPLICA_BEHIND', `this controller has followed the store to revision ${opts.fanout.revision} only, and host ${host} has applied ${applied}`, 'the agent tries another replica or again by itself; if it persists, the agent was pointed at controllers of another store');
+      }
       followHost(openStream(req, reply, { host }, () => opts.fanout.revision), opts.fanout, host);
       return;
     }

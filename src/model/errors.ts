@@ -77,6 +77,7 @@ export const CATALOG = {
   CNI_INVALID_CONFIG: { status: 400, cni: 7, summary: 'The CNI network config (stdin) is not valid JSON or a field is missing or wrong.' },
   CNI_CHECK_FAILED: { status: 409, cni: 150, summary: 'CNI CHECK found the container interface other than Tenet made it.' },
   CNI_UNAVAILABLE: { status: 503, cni: 50, summary: 'CNI STATUS: an ADD to the network could not succeed now (controller unreachable, network gone).' },
+  REPLICA_BEHIND: { status: 503, cni: 11, summary: 'This controller replica has not yet followed the store as far as the caller has already seen.' },
   INTERNAL: { status: 500, cni: 999, summary: 'A bug: the logs have the details.' },
 } as const satisfies Record<string, CatalogEntry>;
 
