@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { kernelSkip } from '../../src/datapath/testing/kernel-env.js';
 import { ClusterLab, createAttached, viewsMatchStore } from '../support/cluster-lab.js';
 import { waitFor } from '../../src/base/async.js';
+import type { Endpoint } from '../../src/model/types.js';
 
 const lab = new ClusterLab();
 const HOSTS = ['h1', 'h2'];
@@ -40,7 +41,7 @@ describe('a controller replica killed with SIGKILL', { skip: kernelSkip('control
     ctx.diagnostic(`killed controller c1 (pid ${pid})`);
     const survivor = lab.api(60_000, 'c2');
     try {
-      const made = [];
+      const made: Endpoint[] = [];
       for (let i = 0; i < 6; i++) made.push(await createAttached(survivor, 'acme', 'red', `after${i}`, HOSTS[i % 2]!));
       await survivor.deleteEndpoint(early.id);
       const storeRevision = (await survivor.health()).revision;
