@@ -13,7 +13,7 @@ import { buildControllerApp } from '../controller/app.js';
 import { startGarbageCollector } from '../controller/gc.js';
 import { checkStoreFormat } from '../controller/store-format.js';
 import { startCompactor } from '../store/compactor.js';
-import { openSqliteStore } from '../store/sqlite.js';
+import { openStore, parseStoreFlags, type StoreFlags } from '../store/open.js';
 import type { Store } from '../store/types.js';
 import { listenUnix, parseHostPort, removeSocket } from './listen.js';
 import { ensureAdminToken } from './secrets.js';
@@ -31,6 +31,11 @@ export interface ControllerConfig {
   tlsSan?: string[];
   /** TTL of host leases (controller/liveness.ts; default 30 s). */
   hostLeaseMs?: number;
+  /** --store and --etcd-* (store/open.ts); the SQLite store in dataDir without them. */
+  store?: StoreFlags['store'];
+  etcdCa?: string;
+  etcdCert?: string;
+  etcdKey?: string;
 }
 
 export interface RunningController {
@@ -42,13 +47,18 @@ export interface RunningController {
 }
 
 export async function startController(cfg: ControllerConfig, logger: Logger): Promise<RunningController> {
+  parseStoreFlags(cfg); // a bad --store or --etcd-* flag is refused before anything is written
   const tcp = cfg.listen ? parseHostPort(cfg.listen) : undefined;
   const tls = tcp ? ensureControllerTls(cfg.dataDir, tcp.host, cfg.tlsSan ?? [], logger) : undefined;
   const admin = tcp ? ensureAdminToken(cfg.dataDir) : undefined;
   const shared = { caPem: tls?.caPem, caHash: tls?.caHash };
-  const store = openSqliteStore(cfg.dataDir);
+  const opened = await openStore(cfg);
+  const store = opened.store;
+  await checkStoreFormat(store, opened.where).catch(async (err: unknown) => {
+    await store.close();
+    throw err;
+  });
   // Agents resume watches from recent revisions; keep enough history for a few minutes of churn.
-  await checkStoreFormat(store, cfg.dataDir);
   const compactor = startCompactor(store, { keepRevisions: 10_000, intervalMs: 60_000, logger });
   const gc = startGarbageCollector(store, logger);
   const apps: FastifyInstance[] = [];
@@ -67,7 +77,7 @@ export async function startController(cfg: ControllerConfig, logger: Logger): Pr
     url = `https://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`;
     logger.info({ https: url, ca: tls?.caPath, adminToken: admin.path }, 'TCP API: https with bearer tokens (agents join with `tenet token create --agent`)');
   }
-  logger.info({ dataDir: cfg.dataDir, store: 'sqlite', socket: cfg.socket || undefined, https: url, revision: await store.revision() }, 'controller serving API /v1');
+  logger.info({ dataDir: cfg.dataDir, store: opened.backend === 'sqlite' ? 'sqlite' : opened.where, socket: cfg.socket || undefined, https: url, revision: await store.revision() }, 'controller serving API /v1');
   return {
     store,
     apps,

@@ -44,6 +44,10 @@ interface DaemonFlags {
   dockerPluginSocket: string;
   dockerDefaultTenant: string;
   cniSocket: string;
+  store?: string;
+  etcdCa?: string;
+  etcdCert?: string;
+  etcdKey?: string;
 }
 
 export function addDaemonCommands(program: Command): void {
@@ -86,7 +90,11 @@ export function addDaemonCommands(program: Command): void {
 
 function controllerOptions(cmd: Command): Command {
   return cmd
-    .option('--data-dir <dir>', 'where the embedded store keeps its data', DEFAULT_DATA_DIR)
+    .option('--data-dir <dir>', 'where the embedded store keeps its data (and the controller its TLS files)', DEFAULT_DATA_DIR)
+    .addOption(new Option('--store <store>', 'sqlite (in --data-dir), or an etcd cluster: etcd://host:port,host:port (etcds:// for TLS)').env('TENET_STORE').default(undefined, 'sqlite'))
+    .option('--etcd-ca <file>', "CA of the etcd members' certificates (turns TLS on)")
+    .option('--etcd-cert <file>', 'client certificate for etcd (with --etcd-key)')
+    .option('--etcd-key <file>', 'key of --etcd-cert')
     .addOption(new Option('--listen <host:port>', 'serve the API on TCP too, over https with bearer tokens, e.g. 0.0.0.0:7400').default(DEFAULT_HTTP_LISTEN, 'off'))
     .addOption(new Option('--tls-san <name>', 'another DNS name or IP for the server certificate (repeatable)').argParser(collect).default([], 'none'))
     .option('--socket <path>', 'API unix socket (root only)', DEFAULT_CONTROLLER_SOCKET)

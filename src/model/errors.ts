@@ -78,6 +78,9 @@ export const CATALOG = {
   CNI_CHECK_FAILED: { status: 409, cni: 150, summary: 'CNI CHECK found the container interface other than Tenet made it.' },
   CNI_UNAVAILABLE: { status: 503, cni: 50, summary: 'CNI STATUS: an ADD to the network could not succeed now (controller unreachable, network gone).' },
   REPLICA_BEHIND: { status: 503, cni: 11, summary: 'This controller replica has not yet followed the store as far as the caller has already seen.' },
+  STORE_CONFIG_INVALID: { status: 400, cni: 7, summary: 'The --store address or an --etcd-* flag is malformed, or a file it names cannot be read.' },
+  STORE_UNAVAILABLE: { status: 503, cni: 11, summary: 'The store (etcd) did not answer in time or refused the connection: members down, quorum lost, a wrong address or certificate.' },
+  STORE_INCOMPATIBLE: { status: 409, cni: 152, summary: 'The store was written by another Tenet version, in a format this one does not read.' },
   INTERNAL: { status: 500, cni: 999, summary: 'A bug: the logs have the details.' },
 } as const satisfies Record<string, CatalogEntry>;
 

@@ -9,13 +9,13 @@ import { CompactedError, type Store } from './types.js';
  * 7 txn (put /h/d, delete /h/c); /h/a's row at 2 and /h/c's at 5 are superseded above 4.
  */
 async function writeHistory(store: Store): Promise<void> {
-  await mustWrite(store.create('/h/a', 'a1'));
-  await mustWrite(store.update('/h/a', 'a2', 1));
-  await mustWrite(store.create('/h/b', 'b'));
-  await mustWrite(store.delete('/h/b'));
-  await mustWrite(store.create('/h/c', 'c'));
-  await mustWrite(store.update('/h/a', 'a6', 2));
-  await mustWrite(store.txn([], [{ type: 'put', key: '/h/d', value: 'd' }, { type: 'delete', key: '/h/c' }]));
+  await mustWrite(() => store.create('/h/a', 'a1'));
+  await mustWrite(() => store.update('/h/a', 'a2', 1));
+  await mustWrite(() => store.create('/h/b', 'b'));
+  await mustWrite(() => store.delete('/h/b'));
+  await mustWrite(() => store.create('/h/c', 'c'));
+  await mustWrite(() => store.update('/h/a', 'a6', 2));
+  await mustWrite(() => store.txn([], [{ type: 'put', key: '/h/d', value: 'd' }, { type: 'delete', key: '/h/c' }]));
 }
 
 /** Everything a client can observe that must survive compaction above and a restart. */
@@ -43,7 +43,7 @@ export function historyCases(open: OpenStore): void {
       assert.ok(err instanceof CompactedError && err.compacted === 4, `expected CompactedError, got ${err}`);
       const cancelled = new Recorder();
       store.watch('/h/', 3, cancelled).cancel();
-      await mustWrite(store.create('/h/late', 'x'));
+      await mustWrite(() => store.create('/h/late', 'x'));
       await settle();
       assert.deepEqual(rec.events, [], 'a failed watch must deliver nothing');
       assert.deepEqual(cancelled.errors, [], 'a cancelled watch must not report its error');
@@ -72,7 +72,7 @@ export function historyCases(open: OpenStore): void {
       await store.compact(7);
       const rec = new Recorder();
       store.watch('/h/', 7, rec);
-      await mustWrite(store.update('/h/a', 'a8', 6), store.delete('/h/d'));
+      await mustWrite(() => store.update('/h/a', 'a8', 6), () => store.delete('/h/d'));
       assert.deepEqual((await rec.waitForEvents(2)).map(brief), ['put /h/a@1/8=a8 (was /h/a@1/6=a6)', 'delete /h/d@9 (was /h/d@7/7=d)']);
     });
 

@@ -109,9 +109,18 @@ export async function assertCompacted(promise: Promise<unknown>, compacted: numb
   });
 }
 
-/** Writes that must succeed; returns each write's revision. */
-export async function mustWrite(...writes: Promise<{ ok: boolean; revision: number }>[]): Promise<number[]> {
-  const results = await Promise.all(writes);
-  results.forEach((r, i) => assert.ok(r.ok, `write ${i} unexpectedly failed`));
-  return results.map((r) => r.revision);
+/**
+ * Writes that must succeed, made one after the other (each starts when the one before has
+ * answered): the revision order is then the order written, on every backend. Calls in flight
+ * together may be applied in any order by a networked store (etcd), and the contract does
+ * not say otherwise.
+ */
+export async function mustWrite(...writes: (() => Promise<{ ok: boolean; revision: number }>)[]): Promise<number[]> {
+  const revisions: number[] = [];
+  for (const [i, write] of writes.entries()) {
+    const r = await write();
+    assert.ok(r.ok, `write ${i} unexpectedly failed`);
+    revisions.push(r.revision);
+  }
+  return revisions;
 }

@@ -24,7 +24,7 @@ export function leaseRestartCases(open: OpenStore): void {
   describe('leases across a restart', () => {
     storeCase(open, 'a lease and its keys survive a reopen with a full TTL again, and revoke then deletes the keys', async (opened, t) => {
       const lease = await opened.store.grant(10_000);
-      await mustWrite(opened.store.create('/h/a', 'a', lease.id), opened.store.create('/h/b', 'b', lease.id));
+      await mustWrite(() => opened.store.create('/h/a', 'a', lease.id), () => opened.store.create('/h/b', 'b', lease.id));
       await sleep(500);
       const before = await opened.store.timeToLive(lease.id);
       assert.ok(before !== undefined && before <= 9500, `timeToLive ${before} after 500 ms`);
@@ -47,7 +47,7 @@ export function leaseRestartCases(open: OpenStore): void {
 
     storeCase(open, 'a lease not kept alive after a reopen expires and deletes its keys', async (opened, t) => {
       const lease = await opened.store.grant(SHORT_TTL_MS);
-      await mustWrite(opened.store.create('/e/a', 'a', lease.id), opened.store.create('/e/free', 'f'));
+      await mustWrite(() => opened.store.create('/e/a', 'a', lease.id), () => opened.store.create('/e/free', 'f'));
       const store = await restart(opened, t);
       if (!store) return;
       const rec = new Recorder();
@@ -61,7 +61,7 @@ export function leaseRestartCases(open: OpenStore): void {
 
     storeCase(open, 'a revoked lease stays ended after a reopen', async (opened, t) => {
       const lease = await opened.store.grant(60_000);
-      await mustWrite(opened.store.create('/v/a', 'a', lease.id));
+      await mustWrite(() => opened.store.create('/v/a', 'a', lease.id));
       await opened.store.revoke(lease.id);
       const store = await restart(opened, t);
       if (!store) return;
@@ -73,13 +73,13 @@ export function leaseRestartCases(open: OpenStore): void {
     storeCase(open, 'keys deleted or unbound before a reopen, even compacted away, are not bound again', async (opened, t) => {
       const lease = await opened.store.grant(60_000);
       const s = opened.store;
-      await mustWrite(s.create('/b/deleted', 'd', lease.id), s.create('/b/unbound', 'u', lease.id), s.create('/b/bound', 'b', lease.id));
-      await mustWrite(s.delete('/b/deleted'), s.update('/b/unbound', 'u2', 2));
+      await mustWrite(() => s.create('/b/deleted', 'd', lease.id), () => s.create('/b/unbound', 'u', lease.id), () => s.create('/b/bound', 'b', lease.id));
+      await mustWrite(() => s.delete('/b/deleted'), () => s.update('/b/unbound', 'u2', 2));
       await s.compact(await s.revision());
       const store = await restart(opened, t);
       if (!store) return;
       assert.equal(await store.get('/b/deleted'), undefined, 'a deleted leased key stays deleted');
-      await mustWrite(store.create('/b/deleted', 'again'));
+      await mustWrite(() => store.create('/b/deleted', 'again'));
       assert.equal(await store.revoke(lease.id), true);
       assert.deepEqual((await store.list('/b/')).items.map((kv) => [kv.key, kv.value, kv.lease]), [
         ['/b/deleted', 'again', undefined],

@@ -51,7 +51,7 @@ export function leaseCases(open: OpenStore): void {
 
     storeCase(open, 'keys of an expired lease vanish in one revision, with delete events that carry prevKv', async ({ store }) => {
       const lease = await store.grant(SHORT_TTL_MS);
-      await mustWrite(store.create('/l/a', 'a', lease.id), store.create('/l/b', 'b', lease.id), store.create('/l/free', 'f'));
+      await mustWrite(() => store.create('/l/a', 'a', lease.id), () => store.create('/l/b', 'b', lease.id), () => store.create('/l/free', 'f'));
       const rev = await store.revision();
       const rec = new Recorder();
       store.watch('/l/', rev, rec);
@@ -65,7 +65,7 @@ export function leaseCases(open: OpenStore): void {
 
     storeCase(open, 'revoke deletes the keys at once in one revision and ends the lease', async ({ store }) => {
       const lease = await store.grant(60_000);
-      await mustWrite(store.create('/r/a', 'a', lease.id), store.txn([], [{ type: 'put', key: '/r/b', value: 'b', lease: lease.id }]));
+      await mustWrite(() => store.create('/r/a', 'a', lease.id), () => store.txn([], [{ type: 'put', key: '/r/b', value: 'b', lease: lease.id }]));
       const rec = new Recorder();
       store.watch('/r/', 2, rec);
       assert.equal(await store.revoke(lease.id), true);
@@ -80,7 +80,7 @@ export function leaseCases(open: OpenStore): void {
 
     storeCase(open, 'once its TTL has passed a lease has ended, for revoke too, and its keys go', async ({ store }) => {
       const lease = await store.grant(200);
-      await mustWrite(store.create('/t/a', 'a', lease.id));
+      await mustWrite(() => store.create('/t/a', 'a', lease.id));
       await waitFor(async () => ((await store.timeToLive(lease.id)) === undefined ? true : undefined), 3000, 'the TTL to pass');
       // Whether or not the expiry loop has come by yet, the lease is over.
       assert.equal(await store.revoke(lease.id), false);
@@ -102,7 +102,7 @@ export function leaseCases(open: OpenStore): void {
       // hundred ms, and a keep-alive that comes late would fail the case for the wrong reason.
       const ttl = 5 * SHORT_TTL_MS;
       const lease = await store.grant(ttl);
-      await mustWrite(store.create('/k/a', 'a', lease.id));
+      await mustWrite(() => store.create('/k/a', 'a', lease.id));
       const rec = new Recorder();
       store.watch('/k/', 1, rec);
       // Longer than the TTL, a keep-alive every tenth of it.
@@ -120,7 +120,7 @@ export function leaseCases(open: OpenStore): void {
     storeCase(open, 'a put with an ended or unknown lease throws LeaseNotFoundError and a txn holding it applies nothing', async ({ store }) => {
       const ended = await store.grant(60_000);
       await store.revoke(ended.id);
-      await mustWrite(store.create('/keep', 'v'));
+      await mustWrite(() => store.create('/keep', 'v'));
       const rec = new Recorder();
       store.watch('', 1, rec);
       for (const id of [ended.id, ended.id + 1000]) {
@@ -138,8 +138,8 @@ export function leaseCases(open: OpenStore): void {
 
     storeCase(open, 'a put without a lease unbinds the key, a put with another lease moves it', async ({ store }) => {
       const [first, second] = await Promise.all([store.grant(60_000), store.grant(60_000)]);
-      await mustWrite(store.create('/u/free', 'a', first!.id), store.create('/u/moved', 'b', first!.id), store.create('/u/gone', 'c', first!.id));
-      await mustWrite(store.update('/u/free', 'a2', 1), store.update('/u/moved', 'b2', 2, second!.id));
+      await mustWrite(() => store.create('/u/free', 'a', first!.id), () => store.create('/u/moved', 'b', first!.id), () => store.create('/u/gone', 'c', first!.id));
+      await mustWrite(() => store.update('/u/free', 'a2', 1), () => store.update('/u/moved', 'b2', 2, second!.id));
       assert.equal(await store.revoke(first!.id), true);
       assert.deepEqual(await keysUnder(store, '/u/'), ['/u/free', '/u/moved']);
       assert.equal((await store.get('/u/free'))?.lease, undefined);
@@ -150,14 +150,14 @@ export function leaseCases(open: OpenStore): void {
 
     storeCase(open, 'a key deleted before its lease ends causes no event when the lease expires', async ({ store }) => {
       const lease = await store.grant(SHORT_TTL_MS);
-      await mustWrite(store.create('/x/deleted', 'd', lease.id), store.create('/x/marker', 'm', lease.id));
-      await mustWrite(store.delete('/x/deleted'));
+      await mustWrite(() => store.create('/x/deleted', 'd', lease.id), () => store.create('/x/marker', 'm', lease.id));
+      await mustWrite(() => store.delete('/x/deleted'));
       const rec = new Recorder();
       store.watch('/x/', 3, rec);
       await rec.waitForEvents(1);
       await settle();
       assert.deepEqual(rec.events.map(brief), ['delete /x/marker@4 (was /x/marker@2/2=m)']);
-      await mustWrite(store.create('/x/deleted', 'again'));
+      await mustWrite(() => store.create('/x/deleted', 'again'));
       assert.equal((await store.get('/x/deleted'))?.value, 'again');
     });
 
@@ -165,7 +165,7 @@ export function leaseCases(open: OpenStore): void {
       const lease = await store.grant(60_000);
       const rec = new Recorder();
       store.watch('/s/', 0, rec);
-      await mustWrite(store.create('/s/bound', 'b', lease.id), store.create('/s/free', 'f'));
+      await mustWrite(() => store.create('/s/bound', 'b', lease.id), () => store.create('/s/free', 'f'));
       const items = (await store.list('/s/')).items;
       assert.deepEqual(items, [
         { key: '/s/bound', value: 'b', createRevision: 1, modRevision: 1, lease: lease.id },

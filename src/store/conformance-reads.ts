@@ -9,13 +9,13 @@ import type { Store, WatchEvent } from './types.js';
  * /ab/x and /a (outside the /a/ prefix) are written at 6 and 7.
  */
 async function writeHistory(store: Store): Promise<void> {
-  await mustWrite(store.create('/a/1', 'one'));
-  await mustWrite(store.create('/a/2', 'two'));
-  await mustWrite(store.update('/a/1', 'one-b', 1));
-  await mustWrite(store.delete('/a/2'));
-  await mustWrite(store.create('/a/3', 'three'));
-  await mustWrite(store.create('/ab/x', 'x'));
-  await mustWrite(store.create('/a', 'a'));
+  await mustWrite(() => store.create('/a/1', 'one'));
+  await mustWrite(() => store.create('/a/2', 'two'));
+  await mustWrite(() => store.update('/a/1', 'one-b', 1));
+  await mustWrite(() => store.delete('/a/2'));
+  await mustWrite(() => store.create('/a/3', 'three'));
+  await mustWrite(() => store.create('/ab/x', 'x'));
+  await mustWrite(() => store.create('/a', 'a'));
 }
 
 function scribble(event: WatchEvent): void {
@@ -26,7 +26,7 @@ export function readCases(open: OpenStore): void {
   describe('list', () => {
     storeCase(open, 'list returns the keys under a prefix in key order', async ({ store }) => {
       for (const key of ['/a/c', '/ab/x', '/a/a', '/a', '/a/b/deep', '/b/1', '/a/b', '/a0']) {
-        await mustWrite(store.create(key, key));
+        await mustWrite(() => store.create(key, key));
       }
       assert.deepEqual(await keysUnder(store, '/a/'), ['/a/a', '/a/b', '/a/b/deep', '/a/c']);
       assert.deepEqual(await keysUnder(store, '/a/b'), ['/a/b', '/a/b/deep']);
@@ -52,7 +52,7 @@ export function readCases(open: OpenStore): void {
 
     storeCase(open, 'list reads a page: keys from a key on, at most limit of them', async ({ store }) => {
       await writeHistory(store);
-      await mustWrite(store.create('/a/4', 'four'));
+      await mustWrite(() => store.create('/a/4', 'four'));
       const page = async (from?: string, limit?: number, rev?: number) => (await store.list('/a/', rev, { from, limit })).items.map((i) => i.key);
       assert.deepEqual(await page('/a/2'), ['/a/3', '/a/4']);
       assert.deepEqual(await page('/a/1', 2), ['/a/1', '/a/3']);
@@ -83,8 +83,8 @@ export function readCases(open: OpenStore): void {
         refused.push(e.kv.key);
       };
       store.watch('/i/', 0, { onEvents: (events) => events.forEach(tryEdits), onError: () => {} });
-      await mustWrite(store.create('/i/k', 'v1'));
-      await mustWrite(store.update('/i/k', 'v2', 1));
+      await mustWrite(() => store.create('/i/k', 'v1'));
+      await mustWrite(() => store.update('/i/k', 'v2', 1));
       scribble({ type: 'put', kv: (await store.get('/i/k'))!, prevKv: (await store.list('/i/', 1)).items[0] });
       (await store.list('/i/')).items.forEach((item) => (item.value = 'scribbled'));
       await other.waitForRevision(2);
@@ -123,7 +123,7 @@ export function readCases(open: OpenStore): void {
     });
 
     storeCase(open, 'of concurrent updates from one modRevision exactly one succeeds', async ({ store }) => {
-      await mustWrite(store.create('/counter', '0'));
+      await mustWrite(() => store.create('/counter', '0'));
       const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.update('/counter', `${i}`, 1)));
       assert.equal(results.filter((r) => r.ok).length, 1);
       assert.equal(await store.revision(), 2);

@@ -14,7 +14,7 @@ async function tagged(type: string, key: string, write: Promise<WriteResult>): P
 export function watchCases(open: OpenStore): void {
   describe('watch', () => {
     storeCase(open, 'a watch from a past revision replays history, then live events, with no gap or duplicate', async ({ store }) => {
-      for (let i = 1; i <= 10; i++) await mustWrite(store.create(`/w/${i}`, 'v'));
+      for (let i = 1; i <= 10; i++) await mustWrite(() => store.create(`/w/${i}`, 'v'));
       const rec = new Recorder();
       // Writes in flight on both sides of the watch's setup: none may be lost or doubled.
       const before = Array.from({ length: 20 }, (_, i) => tagged('put', `/w/b${i}`, store.create(`/w/b${i}`, 'b')));
@@ -35,21 +35,21 @@ export function watchCases(open: OpenStore): void {
     });
 
     storeCase(open, 'a watch from the current revision sees only new events', async ({ store }) => {
-      await mustWrite(store.create('/w/old', 'o'));
+      await mustWrite(() => store.create('/w/old', 'o'));
       const rec = new Recorder();
       store.watch('/w/', await store.revision(), rec);
-      await mustWrite(store.create('/w/new', 'n'));
+      await mustWrite(() => store.create('/w/new', 'n'));
       await rec.waitForEvents(1);
       await settle();
       assert.deepEqual(rec.events.map(brief), ['put /w/new@2/2=n']);
     });
 
     storeCase(open, 'the events of one txn arrive in one onEvents call, live and replayed', async ({ store }) => {
-      await mustWrite(store.create('/t/gone', 'g'));
+      await mustWrite(() => store.create('/t/gone', 'g'));
       const live = new Recorder();
       store.watch('/t/', 1, live);
-      await mustWrite(store.txn([], [{ type: 'put', key: '/t/a', value: 'a' }, { type: 'put', key: '/t/b', value: 'b' }, { type: 'delete', key: '/t/gone' }]));
-      await mustWrite(store.create('/t/c', 'c'));
+      await mustWrite(() => store.txn([], [{ type: 'put', key: '/t/a', value: 'a' }, { type: 'put', key: '/t/b', value: 'b' }, { type: 'delete', key: '/t/gone' }]));
+      await mustWrite(() => store.create('/t/c', 'c'));
       const replayed = new Recorder();
       store.watch('/t/', 0, replayed);
       await live.waitForEvents(4);
@@ -63,9 +63,9 @@ export function watchCases(open: OpenStore): void {
     storeCase(open, 'put and delete events carry prevKv, a delete its own revision', async ({ store }) => {
       const live = new Recorder();
       store.watch('/d', 0, live);
-      await mustWrite(store.create('/d', 'v1'));
-      await mustWrite(store.update('/d', 'v2', 1));
-      await mustWrite(store.delete('/d'));
+      await mustWrite(() => store.create('/d', 'v1'));
+      await mustWrite(() => store.update('/d', 'v2', 1));
+      await mustWrite(() => store.delete('/d'));
       const replayed = new Recorder();
       store.watch('/d', 0, replayed);
       const expected = ['put /d@1/1=v1', 'put /d@1/2=v2 (was /d@1/1=v1)', 'delete /d@3 (was /d@1/2=v2)'];
@@ -77,10 +77,10 @@ export function watchCases(open: OpenStore): void {
     });
 
     storeCase(open, 'a watch of a prefix ignores other keys', async ({ store }) => {
-      await mustWrite(store.create('/p', 'no'), store.create('/pq/x', 'no'), store.create('/p/1', 'yes'));
+      await mustWrite(() => store.create('/p', 'no'), () => store.create('/pq/x', 'no'), () => store.create('/p/1', 'yes'));
       const live = new Recorder();
       store.watch('/p/', 0, live);
-      await mustWrite(store.create('/other', 'no'), store.create('/p/2', 'yes'), store.create('/pq/y', 'no'));
+      await mustWrite(() => store.create('/other', 'no'), () => store.create('/p/2', 'yes'), () => store.create('/pq/y', 'no'));
       await live.waitForEvents(2);
       await settle();
       assert.deepEqual(live.events.map((e) => e.kv.key), ['/p/1', '/p/2']);
@@ -89,17 +89,17 @@ export function watchCases(open: OpenStore): void {
     storeCase(open, 'every watcher of a prefix gets the whole stream', async ({ store }) => {
       const recs = [new Recorder(), new Recorder(), new Recorder()];
       for (const rec of recs) store.watch('/m/', 0, rec);
-      await mustWrite(store.create('/m/1', 'a'), store.create('/m/2', 'b'));
+      await mustWrite(() => store.create('/m/1', 'a'), () => store.create('/m/2', 'b'));
       for (const rec of recs) assert.deepEqual((await rec.waitForEvents(2)).map(brief), ['put /m/1@1/1=a', 'put /m/2@2/2=b']);
     });
 
     storeCase(open, 'cancel stops delivery, even of history not yet delivered', async ({ store }) => {
       const rec = new Recorder();
       const watch = store.watch('/c/', 0, rec);
-      await mustWrite(store.create('/c/1', 'a'));
+      await mustWrite(() => store.create('/c/1', 'a'));
       await rec.waitForEvents(1);
       watch.cancel();
-      await mustWrite(store.create('/c/2', 'b'), store.txn([], [{ type: 'put', key: '/c/3', value: 'c' }]));
+      await mustWrite(() => store.create('/c/2', 'b'), () => store.txn([], [{ type: 'put', key: '/c/3', value: 'c' }]));
       const early = new Recorder();
       store.watch('/c/', 0, early).cancel();
       await settle();

@@ -36,27 +36,27 @@ export function writeCases(open: OpenStore): void {
 
   describe('create', () => {
     storeCase(open, 'create stores a new key created and modified at its revision', async ({ store }) => {
-      await mustWrite(store.create('/other', 'x'));
+      await mustWrite(() => store.create('/other', 'x'));
       assert.deepEqual(await store.create('/k', 'v'), { ok: true, revision: 2 });
       assert.deepEqual(await store.get('/k'), kv('/k', 'v', 2, 2));
     });
 
     storeCase(open, 'create of an existing key fails and changes nothing', async ({ store }) => {
-      await mustWrite(store.create('/keep', 'v'));
+      await mustWrite(() => store.create('/keep', 'v'));
       assert.deepEqual(await store.create('/keep', 'other'), { ok: false, revision: 1 });
       await assertUntouched(store, 1);
     });
 
     storeCase(open, 'an empty string is a value, not an absence', async ({ store }) => {
-      await mustWrite(store.create('/e', ''));
+      await mustWrite(() => store.create('/e', ''));
       assert.deepEqual(await store.get('/e'), kv('/e', '', 1, 1));
       assert.equal((await store.create('/e', 'x')).ok, false);
       assert.deepEqual(await keysUnder(store, '/'), ['/e']);
     });
 
     storeCase(open, 'a key created again after a delete starts a new life', async ({ store }) => {
-      await mustWrite(store.create('/k', 'a'), store.update('/k', 'b', 1));
-      await mustWrite(store.delete('/k'));
+      await mustWrite(() => store.create('/k', 'a'), () => store.update('/k', 'b', 1));
+      await mustWrite(() => store.delete('/k'));
       assert.deepEqual(await store.create('/k', 'c'), { ok: true, revision: 4 });
       assert.deepEqual(await store.get('/k'), kv('/k', 'c', 4, 4));
     });
@@ -64,21 +64,21 @@ export function writeCases(open: OpenStore): void {
 
   describe('update', () => {
     storeCase(open, 'update with the current modRevision keeps createRevision', async ({ store }) => {
-      await mustWrite(store.create('/k', 'a'), store.create('/x', 'x'));
+      await mustWrite(() => store.create('/k', 'a'), () => store.create('/x', 'x'));
       assert.deepEqual(await store.update('/k', 'b', 1), { ok: true, revision: 3 });
       assert.deepEqual(await store.get('/k'), kv('/k', 'b', 1, 3));
     });
 
     storeCase(open, 'update with a stale modRevision fails and changes nothing', async ({ store }) => {
-      await mustWrite(store.create('/keep', 'old'));
-      await mustWrite(store.update('/keep', 'v', 1));
+      await mustWrite(() => store.create('/keep', 'old'));
+      await mustWrite(() => store.update('/keep', 'v', 1));
       assert.deepEqual(await store.update('/keep', 'lost', 1), { ok: false, revision: 2 });
       await assertUntouched(store, 2, 1);
     });
 
     storeCase(open, 'update of an absent or deleted key fails and creates nothing', async ({ store }) => {
-      await mustWrite(store.create('/keep', 'v'), store.create('/gone', 'v'));
-      await mustWrite(store.delete('/gone'));
+      await mustWrite(() => store.create('/keep', 'v'), () => store.create('/gone', 'v'));
+      await mustWrite(() => store.delete('/gone'));
       for (const [key, rev] of [['/never', 0], ['/never', 1], ['/gone', 0], ['/gone', 2], ['/gone', 3]] as const) {
         assert.deepEqual(await store.update(key, 'x', rev), { ok: false, revision: 3 }, `${key} at ${rev}`);
       }
@@ -89,29 +89,29 @@ export function writeCases(open: OpenStore): void {
 
   describe('delete', () => {
     storeCase(open, 'delete without a modRevision removes the key', async ({ store }) => {
-      await mustWrite(store.create('/keep', 'v'), store.create('/k', 'v'));
+      await mustWrite(() => store.create('/keep', 'v'), () => store.create('/k', 'v'));
       assert.deepEqual(await store.delete('/k'), { ok: true, revision: 3 });
       assert.equal(await store.get('/k'), undefined);
       assert.deepEqual(await keysUnder(store, ''), ['/keep']);
     });
 
     storeCase(open, 'delete with the current modRevision removes the key', async ({ store }) => {
-      await mustWrite(store.create('/k', 'a'), store.update('/k', 'b', 1));
+      await mustWrite(() => store.create('/k', 'a'), () => store.update('/k', 'b', 1));
       assert.deepEqual(await store.delete('/k', 2), { ok: true, revision: 3 });
       assert.equal(await store.get('/k'), undefined);
     });
 
     storeCase(open, 'delete with a stale modRevision fails and keeps the key', async ({ store }) => {
-      await mustWrite(store.create('/keep', 'a'));
-      await mustWrite(store.update('/keep', 'v', 1));
+      await mustWrite(() => store.create('/keep', 'a'));
+      await mustWrite(() => store.update('/keep', 'v', 1));
       assert.deepEqual(await store.delete('/keep', 1), { ok: false, revision: 2 });
       assert.deepEqual(await store.delete('/keep', 0), { ok: false, revision: 2 });
       await assertUntouched(store, 2, 1);
     });
 
     storeCase(open, 'delete of an absent key is ok:false and writes nothing', async ({ store }) => {
-      await mustWrite(store.create('/keep', 'v'), store.create('/gone', 'v'));
-      await mustWrite(store.delete('/gone'));
+      await mustWrite(() => store.create('/keep', 'v'), () => store.create('/gone', 'v'));
+      await mustWrite(() => store.delete('/gone'));
       assert.deepEqual(await store.delete('/never'), { ok: false, revision: 3 });
       assert.deepEqual(await store.delete('/gone'), { ok: false, revision: 3 });
       assert.deepEqual(await store.delete('/gone', 2), { ok: false, revision: 3 });
@@ -122,7 +122,7 @@ export function writeCases(open: OpenStore): void {
 
   describe('txn', () => {
     storeCase(open, 'all ops of a txn share one revision', async ({ store }) => {
-      await mustWrite(store.create('/old', 'o'), store.create('/gone', 'g'));
+      await mustWrite(() => store.create('/old', 'o'), () => store.create('/gone', 'g'));
       const ops = [
         { type: 'put', key: '/new', value: 'n' },
         { type: 'put', key: '/old', value: 'o2' },
@@ -134,7 +134,7 @@ export function writeCases(open: OpenStore): void {
     });
 
     storeCase(open, 'a txn whose compare fails writes nothing', async ({ store }) => {
-      await mustWrite(store.create('/keep', 'v'));
+      await mustWrite(() => store.create('/keep', 'v'));
       const ops = [{ type: 'put', key: '/new', value: 'n' }, { type: 'put', key: '/keep', value: 'x' }, { type: 'delete', key: '/keep' }] as const;
       const failing = [
         [{ key: '/keep', modRevision: 1 }, { key: '/new', modRevision: 1 }],

@@ -3,7 +3,7 @@
  * with none of the durability. It keeps a log of every revision, like the SQLite backend.
  */
 import { checkTtl, Lessor } from './lessor.js';
-import { CompactedError, LeaseNotFoundError, type Compare, type Lease, type KeyValue, type ListPage, type ListResult, type Op, type Store, type Watch, type WatchEvent, type WatchHandlers, type WriteResult } from './types.js';
+import { CompactedError, LeaseNotFoundError, type Compare, type Lease, type KeyValue, type ListPage, type ListResult, type Op, type Store, type StoreStatus, type Watch, type WatchEvent, type WatchHandlers, type WriteResult } from './types.js';
 import { WatchHub } from './watch-hub.js';
 
 export class MemoryStore implements Store {
@@ -106,6 +106,11 @@ export class MemoryStore implements Store {
 
   async timeToLive(id: number): Promise<number | undefined> {
     return this.lessor.timeToLive(id);
+  }
+
+  /** Minimal (etcd-store branch): slice B owns the memory/SQLite status; merge takes B's. */
+  async status(): Promise<StoreStatus> {
+    return { backend: 'memory', healthy: true, revision: this.rev, members: [{ name: 'memory', endpoint: 'memory', healthy: true, leader: true }] };
   }
 
   async close(): Promise<void> {

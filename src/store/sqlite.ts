@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { checkTtl, Lessor } from './lessor.js';
 import { ADD_LEASE_COLUMN, SCHEMA, SQL } from './sqlite-schema.js';
-import { CompactedError, LeaseNotFoundError, type Compare, type Lease, type KeyValue, type ListPage, type ListResult, type Op, type Store, type Watch, type WatchEvent, type WatchHandlers, type WriteResult } from './types.js';
+import { CompactedError, LeaseNotFoundError, type Compare, type Lease, type KeyValue, type ListPage, type ListResult, type Op, type Store, type StoreStatus, type Watch, type WatchEvent, type WatchHandlers, type WriteResult } from './types.js';
 import { WatchHub } from './watch-hub.js';
 
 interface Row {
@@ -155,6 +155,12 @@ export class SqliteStore implements Store {
 
   async timeToLive(id: number): Promise<number | undefined> {
     return this.lessor.timeToLive(id);
+  }
+
+  /** Minimal (etcd-store branch): slice B owns the memory/SQLite status; merge takes B's. */
+  async status(): Promise<StoreStatus> {
+    const revision = await this.revision();
+    return { backend: 'sqlite', healthy: true, revision, members: [{ name: this.path, endpoint: this.path, healthy: true, leader: true }] };
   }
 
   async close(): Promise<void> {

@@ -89,6 +89,26 @@ export class CompactedError extends Error {
   }
 }
 
+/** One member of the store's cluster, as `tenet status` shows it. */
+export interface StoreMember {
+  name: string;
+  /** The member's client URL. */
+  endpoint: string;
+  healthy: boolean;
+  leader: boolean;
+  /** Why it is not healthy, in one line. */
+  error?: string;
+}
+
+/** The store's health as `tenet status` and GET /v1/status show it. */
+export interface StoreStatus {
+  backend: 'memory' | 'sqlite' | 'etcd';
+  healthy: boolean;
+  revision: number;
+  members: StoreMember[];
+  error?: string;
+}
+
 export interface Store {
   get(key: string): Promise<KeyValue | undefined>;
   /**
@@ -123,5 +143,7 @@ export interface Store {
   revoke(id: number): Promise<boolean>;
   /** Milliseconds until the lease ends, or undefined when it has ended. */
   timeToLive(id: number): Promise<number | undefined>;
+  /** Health of the store and its members (never throws: an unreachable store is unhealthy). */
+  status(): Promise<StoreStatus>;
   close(): Promise<void>;
 }
