@@ -16,7 +16,7 @@ import { observeTenant } from '../../src/datapath/observe.js';
 import { ExecRunner } from '../../src/datapath/runner.js';
 import type { LabListing, LabProcess } from '../../src/lab/lab.js';
 import type { Endpoint } from '../../src/model/types.js';
-import { TenetEnv } from './procs.js';
+import { TENET, TenetEnv } from './procs.js';
 
 const runner = new ExecRunner();
 const started = new Set<number>();
@@ -83,6 +83,23 @@ export class ClusterLab extends TenetEnv {
     process.kill(pid!, 'SIGKILL');
     await waitFor(() => (existsSync(`/proc/${pid}`) && !/^$/.test(cmdline(pid!)) ? undefined : true), 30_000, `${name} (pid ${pid}) to be gone`, 50);
     return pid!;
+  }
+
+  /** `tenet ARGS…` that must end within `ms` (a hang is killed and reported as timedOut). */
+  async tenetWithin(ms: number, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string; timedOut: boolean; ms: number }> {
+    const start = Date.now();
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, [TENET, ...args], { env: this.env });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (c: Buffer) => (stdout += c));
+      child.stderr.on('data', (c: Buffer) => (stderr += c));
+      const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+      child.on('close', (code, signal) => {
+        clearTimeout(timer);
+        resolve({ code: code ?? 1, stdout, stderr, timedOut: signal === 'SIGKILL', ms: Date.now() - start });
+      });
+    });
   }
 
   /** `tenet lab restart NAME` (e1, c2, h1); the listing is refreshed. */
