@@ -21,13 +21,10 @@ const HOSTS = ['h1', 'h2'];
 describe('a controller replica killed with SIGKILL', { skip: kernelSkip('controller replica kill in an etcd lab'), timeout: 240_000 }, () => {
   before(async () => {
     await lab.up(2);
-    await lab.okAll([
-      ['tenant', 'create', 'acme'],
-      ['net', 'create', 'red', '--tenant', 'acme', '--subnet', '192.168.71.0/24'],
-      ['lab', 'run', 'h1', 'a1', '--tenant', 'acme', '--net', 'red'],
-      ['lab', 'run', 'h2', 'a2', '--tenant', 'acme', '--net', 'red'],
+    await lab.setUp([{ tenant: 'acme', name: 'red', subnet: '192.168.71.0/24' }], [
+      { host: 'h1', name: 'a1', tenant: 'acme', net: 'red' },
+      { host: 'h2', name: 'a2', tenant: 'acme', net: 'red' },
     ]);
-    await lab.refresh();
   });
   after(() => lab.destroy());
 

@@ -49,17 +49,15 @@ async function stopSideController(): Promise<void> {
 describe('every controller replica down', { skip: kernelSkip('all controllers down in an etcd lab'), timeout: 240_000 }, () => {
   before(async () => {
     await lab.up(2);
-    await lab.okAll([
-      ['tenant', 'create', 'acme'],
-      ['tenant', 'create', 'beta'],
-      ['net', 'create', 'red', '--tenant', 'acme', '--subnet', '192.168.72.0/24'],
-      ['net', 'create', 'blue', '--tenant', 'beta', '--subnet', '192.168.73.0/24'],
-      ['lab', 'run', 'h1', 'a1', '--tenant', 'acme', '--net', 'red'],
-      ['lab', 'run', 'h2', 'a2', '--tenant', 'acme', '--net', 'red'],
-      ['lab', 'run', 'h2', 'b1', '--tenant', 'beta', '--net', 'blue'],
-      ['lab', 'run', 'h1', 'b2', '--tenant', 'beta', '--net', 'blue'],
-    ]);
-    await lab.refresh();
+    await lab.setUp(
+      [{ tenant: 'acme', name: 'red', subnet: '192.168.72.0/24' }, { tenant: 'beta', name: 'blue', subnet: '192.168.73.0/24' }],
+      [
+        { host: 'h1', name: 'a1', tenant: 'acme', net: 'red' },
+        { host: 'h2', name: 'a2', tenant: 'acme', net: 'red' },
+        { host: 'h2', name: 'b1', tenant: 'beta', net: 'blue' },
+        { host: 'h1', name: 'b2', tenant: 'beta', net: 'blue' },
+      ],
+    );
     const api = lab.api();
     await createAttached(api, 'acme', 'red', 'doomed', 'h2');
     assert.deepEqual(await viewsMatchStore(lab, api, 'acme', 'red', HOSTS), [], 'before the kills, every host realizes the store');

@@ -30,14 +30,13 @@ const WRITE_BOUND_MS = 90_000;
 describe('etcd quorum lost and restored', { skip: kernelSkip('etcd quorum loss in an etcd lab'), timeout: 240_000 }, () => {
   before(async () => {
     await lab.up(2);
-    await lab.okAll([
-      ['tenant', 'create', 'acme'],
-      ['net', 'create', 'red', '--tenant', 'acme', '--subnet', '192.168.74.0/24'],
-      ['net', 'create', 'pool', '--tenant', 'acme', '--subnet', '10.74.0.0/22'],
-      ['lab', 'run', 'h1', 'a1', '--tenant', 'acme', '--net', 'red'],
-      ['lab', 'run', 'h2', 'a2', '--tenant', 'acme', '--net', 'red'],
-    ]);
-    await lab.refresh();
+    await lab.setUp(
+      [{ tenant: 'acme', name: 'red', subnet: '192.168.74.0/24' }, { tenant: 'acme', name: 'pool', subnet: '10.74.0.0/22' }],
+      [
+        { host: 'h1', name: 'a1', tenant: 'acme', net: 'red' },
+        { host: 'h2', name: 'a2', tenant: 'acme', net: 'red' },
+      ],
+    );
   });
   after(() => lab.destroy());
 
@@ -66,12 +65,9 @@ describe('etcd quorum lost and restored', { skip: kernelSkip('etcd quorum loss i
       const ips = (await api.listAddresses('acme', 'pool')).map((r) => r.ip);
       assert.equal(new Set(ips).size, ips.length, 'no address of pool is reserved twice');
 
-      await lab.okAll([
-        ['net', 'create', 'green', '--tenant', 'acme', '--subnet', '192.168.76.0/24'],
-        ['lab', 'run', 'h1', 'a3', '--tenant', 'acme', '--net', 'red'],
-        ['lab', 'run', 'h2', 'a4', '--tenant', 'acme', '--net', 'red'],
-      ]);
-      await lab.refresh();
+      await api.createNetwork('acme', { name: 'green', subnet: '192.168.76.0/24' });
+      await lab.ok('lab', 'run', 'h1', 'a3', '--tenant', 'acme', '--net', 'red');
+      await lab.setUp([], [{ host: 'h2', name: 'a4', tenant: 'acme', net: 'red' }]);
       assert.deepEqual(await viewsMatchStore(lab, api, 'acme', 'red', HOSTS), [], 'after the restore, every host realizes the store (watch events flow)');
       const reached = await waitFor(async () => (await lab.ping('a3', lab.container('a4').ip)) || undefined, 60_000, 'a3 -> a4', 500).catch(() => false);
       assert.ok(reached, 'a3 (h1), attached after the restore, reaches a4 (h2)');

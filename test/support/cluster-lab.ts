@@ -9,12 +9,13 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { AgentClient, ControllerClient } from '../../src/api/client.js';
 import { sleep, waitFor } from '../../src/base/async.js';
 import { handoffIfname, tenantNs } from '../../src/datapath/names.js';
 import { observeTenant } from '../../src/datapath/observe.js';
 import { ExecRunner } from '../../src/datapath/runner.js';
-import type { LabListing, LabProcess } from '../../src/lab/lab.js';
+import { Lab, type LabListing, type LabProcess } from '../../src/lab/lab.js';
 import type { Endpoint } from '../../src/model/types.js';
 import { TENET, TenetEnv } from './procs.js';
 
@@ -83,6 +84,23 @@ export class ClusterLab extends TenetEnv {
     process.kill(pid!, 'SIGKILL');
     await waitFor(() => (existsSync(`/proc/${pid}`) && !/^$/.test(cmdline(pid!)) ? undefined : true), 30_000, `${name} (pid ${pid}) to be gone`, 50);
     return pid!;
+  }
+
+  /**
+   * A test's setup without a node process per step (slow on a loaded machine): networks
+   * through the API, lab containers through the Lab class `tenet lab run` uses.
+   */
+  async setUp(nets: { tenant: string; name: string; subnet: string }[], containers: { host: string; name: string; tenant: string; net: string }[]): Promise<void> {
+    const api = this.api();
+    try {
+      for (const t of new Set(nets.map((n) => n.tenant))) await api.createTenant(t);
+      for (const n of nets) await api.createNetwork(n.tenant, { name: n.name, subnet: n.subnet });
+    } finally {
+      api.close();
+    }
+    const inProcess = new Lab({ prefix: this.prefix, runDir: join(this.dir, 'run') });
+    for (const c of containers) await inProcess.run(c.host, c.name, { tenant: c.tenant, network: c.net });
+    await this.refresh();
   }
 
   /** `tenet ARGS…` that must end within `ms` (a hang is killed and reported as timedOut). */
