@@ -64,6 +64,12 @@ describe('an etcd member killed during 500 concurrent attaches', { skip: kernelS
     const failed = outcomes.filter((o) => o.err);
     ctx.diagnostic(`killed etcd ${leader} (the raft leader, pid ${pid}) after ${KILL_AFTER} acknowledgements: ${ok.length} attaches succeeded, ${failed.length} failed`);
 
+    const reasons = new Map<string, number>();
+    for (const f of failed) {
+      const key = isTenetError(f.err) ? `${f.err.code}: ${f.err.message.slice(0, 160)}` : String(f.err).slice(0, 160);
+      reasons.set(key, (reasons.get(key) ?? 0) + 1);
+    }
+    for (const [why, n] of reasons) ctx.diagnostic(`${n} failed with ${why}`);
     try {
       for (const f of failed) {
         assert.ok(isTenetError(f.err), `${f.id} failed with a TenetError, not ${String(f.err)}`);
@@ -88,7 +94,10 @@ describe('an etcd member killed during 500 concurrent attaches', { skip: kernelS
         const now = new Set((await api.listEndpoints({ tenant: 'acme', network: 'pool' })).map((e) => e.id));
         const left = failed.filter((f) => now.has(f.id)).map((f) => f.id);
         return left.length === 0 ? left : undefined;
-      }, 90_000, 'failed attaches to be rolled back', 1000).catch(() => failed.map((f) => f.id));
+      }, 90_000, 'failed attaches to be rolled back', 1000).catch(async () => {
+        const now = await api.listEndpoints({ tenant: 'acme', network: 'pool' });
+        return failed.flatMap((f) => now.filter((e) => e.id === f.id).map((e) => `${e.id} (${e.status}${e.statusDetail ? `: ${e.statusDetail}` : ''})`));
+      });
       assert.deepEqual(leftovers, [], 'no endpoint is left of a failed attach');
 
       const notUp = await waitFor(async () => {
