@@ -5,15 +5,16 @@
  * member that leads the store's raft is killed with SIGKILL by PID after a random number of
  * them were acknowledged. Then:
  * - every attach succeeded or failed cleanly: a TenetError (a catalogued code and one line),
- *   never a hang or a 500; a failed one leaves nothing once the claim window (5 s here) has
- *   rolled it back: no endpoint under its id;
+ *   never a hang or a 500. The client behaves as the CLI does: a failure that says the store
+ *   or controller was unavailable is retried with the same idempotency key (up to 20 s), which
+ *   completes an attach whose answer was lost. One that still fails leaves no endpoint;
  * - no address handed out twice: the answers' addresses are distinct, the store's endpoints'
  *   addresses are distinct, each reservation is held by the endpoint that has its address;
  * - every successful attach is `up`, and each host's interface for it exists.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { waitFor } from '../../src/base/async.js';
+import { sleep, waitFor } from '../../src/base/async.js';
 import { handoffIfname } from '../../src/datapath/names.js';
 import { kernelSkip } from '../../src/datapath/testing/kernel-env.js';
 import { isTenetError } from '../../src/model/errors.js';
@@ -24,6 +25,24 @@ const lab = new ClusterLab({ TENET_CLAIM_WINDOW_MS: '5000' });
 const HOSTS = ['h1', 'h2', 'h3', 'h4'];
 const ATTACHES = 500;
 const KILL_AFTER = 60 + Math.floor(Math.random() * 120);
+
+/**
+ * As the CLI does (src/cli/ep.ts): a failed attach is sent again with the same idempotency
+ * key for up to RETRY_MS; the retry finds the endpoint a lost answer had made and completes it.
+ */
+const RETRY_MS = 20_000;
+async function attachRetrying(attach: () => Promise<Endpoint>): Promise<{ ep: Endpoint; tries: number }> {
+  const deadline = Date.now() + RETRY_MS;
+  for (let tries = 1; ; tries++) {
+    try {
+      return { ep: await attach(), tries };
+    } catch (err) {
+      if (Date.now() > deadline || !isTenetError(err) || !RETRYABLE.has(err.code)) throw err;
+      await sleep(1000);
+    }
+  }
+}
+const RETRYABLE = new Set(['STORE_UNAVAILABLE', 'CONTROLLER_UNREACHABLE', 'AGENT_UNREACHABLE']);
 
 interface Outcome {
   id: string;
@@ -44,14 +63,17 @@ describe('an etcd member killed during 500 concurrent attaches', { skip: kernelS
     const leader = (await api.status()).store.members.find((m) => m.leader)?.name ?? 'e1';
     const agents = new Map(HOSTS.map((h) => [h, lab.agent(h, 180_000)]));
     let acks = 0;
+    let retried = 0;
     let killed: Promise<number> | undefined;
     const outcomes: Outcome[] = await Promise.all(
       Array.from({ length: ATTACHES }, (_, i) => {
         const host = HOSTS[i % HOSTS.length]!;
         const id = `m${i}`;
-        return agents.get(host)!.attach({ tenant: 'acme', network: 'pool', handoff: true, id }).then(
-          (ep) => {
+        const attach = () => agents.get(host)!.attach({ tenant: 'acme', network: 'pool', handoff: true, id, idempotencyKey: id });
+        return attachRetrying(attach).then(
+          ({ ep, tries }) => {
             if (++acks === KILL_AFTER) killed = lab.kill(`etcd ${leader}`);
+            if (tries > 1) retried++;
             return { id, host, ep };
           },
           (err: unknown) => ({ id, host, err }),
@@ -62,7 +84,7 @@ describe('an etcd member killed during 500 concurrent attaches', { skip: kernelS
     const pid = await (killed ?? lab.kill(`etcd ${leader}`));
     const ok = outcomes.filter((o) => o.ep);
     const failed = outcomes.filter((o) => o.err);
-    ctx.diagnostic(`killed etcd ${leader} (the raft leader, pid ${pid}) after ${KILL_AFTER} acknowledgements: ${ok.length} attaches succeeded, ${failed.length} failed`);
+    ctx.diagnostic(`killed etcd ${leader} (the raft leader, pid ${pid}) after ${KILL_AFTER} acknowledgements: ${ok.length} attaches succeeded (${retried} of them on a retry with the same key), ${failed.length} failed`);
 
     const reasons = new Map<string, number>();
     for (const f of failed) {
