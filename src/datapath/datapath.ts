@@ -179,8 +179,8 @@ export class Datapath {
    * The deletions, and with them an in-place change of the pinning elements (diff.ts
    * nftInPlace), which then leaves the build; both are awaited before either error is thrown.
    * Elements that only add, with nothing to delete and a port to make (an attach), stay in
-   * the build instead, loaded while the port is made (build): an ADD pays two rounds of
-   * processes, not three (docs/benchmarks.md, CNI). Safe either way: the pinning set drops
+   * the build instead, loaded while the port is made (build): an ADD pays one round of
+   * processes, the element beside the port's one process (port-create.ts; docs/benchmarks.md, CNI). Safe either way: the pinning set drops
    * a port's frames until its element is in (nft.ts), and a port's name is only a string to
    * nft. A failed add there fails the attach, which is rolled back (ADR 008) and reads the
    * tenant back next; deletions keep the cleanup's read-back-and-retry.
