@@ -94,11 +94,40 @@ export async function attachExisting(agent: Agent, id: string, req: AttachExisti
   return agent.cache.endpoints.get(id) ?? ep;
 }
 
-export async function detach(agent: Agent, id: string, logger: Logger): Promise<Endpoint> {
+/**
+ * Keeps the endpoint (name, labels, MAC, address) and removes only its port. `overlap`
+ * (Docker's Leave): the port's removal runs while the controller detaches, as a CNI DEL's
+ * does (remove below), so a Leave costs the longer of the two instead of their sum. dockerd
+ * is tearing the sandbox down and the port goes either way; a refused detach puts the
+ * endpoint back as it was and converges again (its pair is made again, as for any attached
+ * handoff whose pair is missing), and the Leave fails. Without it (`tenet ep detach`), a
+ * refused detach never touches a live port.
+ */
+export async function detach(agent: Agent, id: string, logger: Logger, overlap = false): Promise<Endpoint> {
   const ep = await localEndpoint(agent, id);
-  const detached = await agent.opts.controller.detachEndpoint(id);
+  const tenants = new Set([ep.tenant]);
+  let converging: Promise<unknown> | undefined;
+  if (overlap && ep.attachment) {
+    const { attachment: _gone, statusDetail: _detail, mtu: _mtu, ...rest } = ep;
+    agent.cache.putLocalEndpoint({ ...rest, status: 'detached' });
+    converging = agent.reconcileTenants(tenants);
+  }
+  let detached: Endpoint;
+  try {
+    detached = await agent.opts.controller.detachEndpoint(id);
+  } catch (err) {
+    if (converging) {
+      await converging.catch(() => undefined);
+      const gone = err instanceof TenetError && err.code === 'ENDPOINT_NOT_FOUND'; // deleted meanwhile: its removal stands
+      if (!gone && agent.cache.endpoints.get(id)?.attachment === undefined) {
+        agent.cache.putLocalEndpoint(ep);
+        await agent.reconcileTenants(tenants).catch(() => undefined); // a failure is the next reconcile's
+      }
+    }
+    throw err;
+  }
   agent.cache.putLocalEndpoint(detached);
-  await agent.reconcileTenants(new Set([ep.tenant]));
+  await (converging ?? agent.reconcileTenants(tenants));
   logger.info({ tenant: ep.tenant, network: ep.network, endpoint: id }, 'endpoint detached');
   return detached;
 }

@@ -109,7 +109,7 @@ function startDocker(cfg: AgentConfig, agent: Agent, controller: ControllerClien
   const local = {
     create: (req: Parameters<typeof attach>[1]) => attach(agent, req, logger),
     attachHandoff: (id: string, ifname: string) => attachExisting(agent, id, { handoff: true, ifname }, logger),
-    detach: (id: string) => detach(agent, id, logger),
+    detach: (id: string) => detach(agent, id, logger, true), // Leave: the port goes while the controller detaches (attach.ts)
     remove: (id: string) => remove(agent, id, logger),
     publishPorts: (id: string, ports: PublishedPort[]) => agent.publishPorts(id, ports),
   };

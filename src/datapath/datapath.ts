@@ -18,6 +18,7 @@
  * built in, and a plan value that is not a plain token never reaches a command (plan-check.ts).
  */
 import type { Logger } from '../base/logger.js';
+import { BridgeIndexes } from './bridge-index.js';
 import { isTenetError, TenetError } from '../model/errors.js';
 import { diffTenant, isNoop, type TenantSteps } from './diff.js';
 import { createHandoffPort, fixHandoffHost, sweepHostHandoffs } from './handoff.js';
@@ -49,6 +50,8 @@ export class Datapath {
   private readonly converged = new Map<string, TenantPlan>();
   /** Namespaces whose ownership was checked (a full set() checks again). */
   private readonly verified = new Set<string>();
+  /** The bridges' ifindexes, which make a port in one process (bridge-index.ts). */
+  private readonly bridges: BridgeIndexes;
 
   /**
    * `hostNs`: the namespace holding the underlay, when it is not the agent's own (tests drive
@@ -62,6 +65,7 @@ export class Datapath {
   ) {
     this.ownership = opts.ownership ?? new MarkerOwnership();
     this.ops = new KernelOps(runner, logger, this.ownership);
+    this.bridges = new BridgeIndexes(runner);
   }
 
   /**
@@ -101,6 +105,7 @@ export class Datapath {
 
     for (const ns of stale) {
       this.converged.delete(ns);
+      this.bridges.forget(ns);
       await this.guard(ns, result, async () => {
         if (!(await this.isOurs(ns))) return;
         this.logger.info({ ns }, 'removing tenant namespace');
@@ -174,8 +179,8 @@ export class Datapath {
    * The deletions, and with them an in-place change of the pinning elements (diff.ts
    * nftInPlace), which then leaves the build; both are awaited before either error is thrown.
    * Elements that only add, with nothing to delete and a port to make (an attach), stay in
-   * the build instead, loaded while the port is made (build): an ADD pays two rounds of
-   * processes, not three (docs/benchmarks.md, CNI). Safe either way: the pinning set drops
+   * the build instead, loaded while the port is made (build): an ADD pays one round of
+   * processes, the element beside the port's one process (port-create.ts; docs/benchmarks.md, CNI). Safe either way: the pinning set drops
    * a port's frames until its element is in (nft.ts), and a port's name is only a string to
    * nft. A failed add there fails the attach, which is rolled back (ADR 008) and reads the
    * tenant back next; deletions keep the cleanup's read-back-and-retry.
@@ -219,6 +224,7 @@ export class Datapath {
     const prev = this.converged.get(tenant.ns);
     const steps = targeted && exists && prev ? diffTenant(tenant.ns, tenant, { ...knownState(prev), ...knownRules(prev) }) : await this.readAndDiff(tenant, exists, targeted, held, result);
     holdPorts(steps, tenant, held);
+    this.bridges.forgetRemade(steps);
     return steps;
   }
 
@@ -229,6 +235,7 @@ export class Datapath {
       observeTenant(this.runner, tenant.ns, exists),
       !targeted && exists && readable.length ? observeWorkloads(this.runner, readable) : new Map<string, WorkloadState | Error>(),
     ]);
+    this.bridges.learn(tenant.ns, state.bridgeIndexes);
     const steps = diffTenant(tenant.ns, tenant, state);
     for (const [id, why] of applyWorkloadDrift(steps, tenant, state, workloads)) {
       if (held.has(id)) continue;
@@ -243,7 +250,10 @@ export class Datapath {
     for (const t of targets) {
       const clean = !result.failedNamespaces.has(t.ns) && !t.ports.some((p) => failed.has(p.endpointId));
       if (clean) this.converged.set(t.ns, t);
-      else this.converged.delete(t.ns);
+      else {
+        this.converged.delete(t.ns);
+        this.bridges.forget(t.ns);
+      }
     }
   }
 
@@ -291,10 +301,14 @@ export class Datapath {
       const id = fix.plan.endpointId;
       if (refused) result.failedPorts.set(id, new TenetError('DATAPATH_FAILED', `endpoint ${id}: could not repair ${fix.plan.ifname} in ${fix.plan.netns}: ${refused}`, 'see the agent log'));
     }
+    const indexes = s.newPorts.length ? await this.bridges.of(s.ns, s.newPorts.map((p) => p.plan.bridge)) : new Map<string, number>();
     for (const port of s.newPorts) {
-      const err = port.plan.handoff !== undefined
-        ? await createHandoffPort(this.ops, this.runner, this.logger, this.hostIp(), s.ns, port)
-        : await this.ops.createPort(s.ns, port);
+      const index = indexes.get(port.plan.bridge);
+      const err = index === undefined
+        ? new TenetError('DATAPATH_FAILED', `could not create the interface of endpoint ${port.plan.endpointId}: bridge ${port.plan.bridge} is not in ${s.ns}`, 'see the agent log')
+        : port.plan.handoff !== undefined
+          ? await createHandoffPort(this.ops, this.runner, this.logger, this.hostIp(), s.ns, port, index)
+          : await this.ops.createPort(s.ns, port, index);
       if (err) result.failedPorts.set(port.plan.endpointId, err);
     }
   }

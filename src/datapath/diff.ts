@@ -13,6 +13,7 @@ import { betweenNetworks } from './conntrack.js';
 import type { LinkState, TenantState } from './state.js';
 import { isOurs, VXLAN_PORT } from './names.js';
 import { handoffMtuFix, newHandoffPort } from './handoff.js';
+import { workloadSetup } from './port-create.js';
 import { elementsScript, pinElements, rulesetScript } from './nft.js';
 import { rateSteps, wantedIfbs, type RateSteps } from './tc.js';
 
@@ -53,11 +54,11 @@ export interface TenantSteps {
 
 export interface PortSteps {
   plan: PortPlan;
-  /** `ip -batch -` in the agent's namespace: a handoff pair is born there (handoff.ts). */
-  host?: string[];
-  /** `ip -n ns -batch -` creating the veth pair straight into the workload namespace. */
-  tenant: string[];
-  /** `nsenter --net=<netns> ip -batch -` configuring the workload end. */
+  /**
+   * Lines run in the same `ip -batch` process right after the pair is made (port-create.ts):
+   * for a netns port, inside its workload namespace, the workload end's state, address and
+   * route; none for a handoff (its runtime configures that end).
+   */
   workload: string[];
 }
 
@@ -80,7 +81,7 @@ export function diffTenant(ns: string, plan: TenantPlan, state: TenantState): Te
   for (const port of plan.ports) {
     const link = state.links.get(port.port);
     if (!link) {
-      steps.newPorts.push(port.handoff !== undefined ? newHandoffPort(ns, port) : newPort(port));
+      steps.newPorts.push(port.handoff !== undefined ? newHandoffPort(port) : newPort(port));
       continue;
     }
     steps.tenant.push(...portFixes(port, link));
@@ -190,18 +191,7 @@ function portFixes(port: PortPlan, link: LinkState): string[] {
   return [`link set ${port.port} master ${port.bridge} mtu ${port.mtu} up`];
 }
 
+/** The pair itself is made at build time, when the bridge's ifindex is known (port-create.ts). */
 export function newPort(port: PortPlan): PortSteps {
-  const workload = [
-    `link set ${port.ifname} up`,
-    `addr add ${port.ipCidr} dev ${port.ifname}`,
-    ...(port.defaultRoute ? [`route replace default via ${port.gateway} dev ${port.ifname}`] : []),
-  ];
-  return {
-    plan: port,
-    tenant: [
-      `link add ${port.port} mtu ${port.mtu} type veth peer name ${port.ifname} netns ${port.netns} address ${port.mac} mtu ${port.mtu}`,
-      `link set ${port.port} master ${port.bridge} up`,
-    ],
-    workload,
-  };
+  return { plan: port, workload: workloadSetup(port) };
 }

@@ -142,3 +142,24 @@ test('fast path: a refused element of an attach fails the tenant; the next call 
   assert.deepEqual([ok.failedNamespaces.size, ok.failedPorts.size, r.readBack()], [0, 0, true]);
   assert.equal(r.kernel.dump(), await freshDump([a1, a2, r1]));
 });
+
+/**
+ * A port is made in one process, on its bridge by ifindex (port-create.ts, bridge-index.ts).
+ * A bridge made again behind the fast path's back has a new index: the kernel refuses the
+ * whole `link add` (no device on either side), the port fails alone, and the next call reads
+ * the tenant back, learns the new index and makes it.
+ */
+test('fast path: a bridge made again behind its back refuses the port whole; the next call reads back and makes it', async () => {
+  const r = rig();
+  await r.set([a1, r1]);
+  for (const argv of [['ip', '-n', 'tn-acme', 'link', 'del', 'tnbr4101'], ['ip', '-n', 'tn-acme', 'link', 'add', 'tnbr4101', 'type', 'bridge']]) assert.equal(r.kernel.exec(argv).code, 0);
+  const failed = await r.set([a1, a2, r1], ACME);
+  assert.deepEqual([...failed.failedPorts.keys()], ['a2'], 'the stale index failed a2 alone');
+  assert.match(failed.failedPorts.get('a2')!.message, /Invalid argument/);
+  assert.equal(r.readBack(), false, 'the fast path trusted what it had converged');
+  assert.doesNotMatch(r.kernel.dump([join(dir, 'a2')]), /link eth0/, 'nothing was left in a2');
+  assert.equal(r.kernel.dump(['tn-acme']).match(/link tnv[0-9a-f]{10} veth/g)?.length, 1, "nor in the tenant namespace: a1's port only");
+  await r.set([a1, a2, r1], ACME);
+  assert.equal(r.readBack(), true, 'after the failure the tenant is read back');
+  assert.equal(r.kernel.dump(), await freshDump([a1, a2, r1]), 'and a2 is made on the bridge as it is now');
+});

@@ -3,7 +3,7 @@
  * its sandbox itself (Docker's Join), Tenet makes a veth pair whose tenant side `tnv<h>` sits
  * on the network's bridge exactly like a netns port (same pinning, same MTU), and whose other
  * end `tnh<h>` is born in the agent's own namespace with the endpoint's MAC and the MTU, left
- * DOWN and unconfigured. The runtime moves it, renames it and configures it; Tenet never
+ * DOWN and unconfigured; one `ip` process makes both (port-create.ts). The runtime moves it, renames it and configures it; Tenet never
  * sees that side again.
  *
  * Why the pair lives or dies with its tenant side: deleting either end of a veth deletes both.
@@ -22,18 +22,13 @@ import type { KernelOps } from './kernel-ops.js';
 import { isHandoff } from './names.js';
 import { parseLinks } from './observe.js';
 import type { PortPlan } from './plan.js';
+import { vethIntoTenant } from './port-create.js';
 import { CommandError, type CommandRunner } from './runner.js';
 import type { LinkState } from './state.js';
 
-/** The pair is born in the agent's namespace (`host`), the tenant side sent to the tenant namespace. */
-export function newHandoffPort(ns: string, port: PortPlan): PortSteps {
-  const hostIfname = port.handoff!;
-  return {
-    plan: port,
-    host: [`link add ${hostIfname} address ${port.mac} mtu ${port.mtu} type veth peer name ${port.port} netns ${ns} mtu ${port.mtu}`],
-    tenant: [`link set ${port.port} master ${port.bridge} up`],
-    workload: [],
-  };
+/** Nothing follows the pair's creation: the runtime configures the host side (port-create.ts makes the pair). */
+export function newHandoffPort(port: PortPlan): PortSteps {
+  return { plan: port, workload: [] };
 }
 
 /**
@@ -51,17 +46,16 @@ export async function fixHandoffHost(runner: CommandRunner, logger: Logger, host
 }
 
 /**
- * Creates a handoff pair, or removes whatever half of it exists and explains why. A `tnh`
- * name already taken in the agent's namespace while the tenant side is missing can only be a
- * broken leftover of this very endpoint (the name hashes its id): it is deleted and the pair
- * made once more.
+ * Creates a handoff pair in one process (port-create.ts): run in the agent's namespace, its
+ * tenant side is born in the tenant namespace on the bridge of index `bridgeIndex`, up; the
+ * host side stays here, DOWN, with the endpoint's MAC and the MTU. Or removes whatever of it
+ * exists and explains why. A `tnh` name already taken in the agent's namespace while the
+ * tenant side is missing can only be a broken leftover of this very endpoint (the name hashes
+ * its id): it is deleted and the pair made once more.
  */
-export async function createHandoffPort(ops: KernelOps, runner: CommandRunner, logger: Logger, hostIp: string[], ns: string, port: PortSteps): Promise<TenetError | undefined> {
+export async function createHandoffPort(ops: KernelOps, runner: CommandRunner, logger: Logger, hostIp: string[], ns: string, port: PortSteps, bridgeIndex: number): Promise<TenetError | undefined> {
   const hostIfname = port.plan.handoff!;
-  const run = async () => {
-    await ops.batch([...hostIp, '-batch', '-'], port.host ?? []);
-    await ops.batch(['ip', '-n', ns, '-batch', '-'], port.tenant);
-  };
+  const run = () => ops.batch([...hostIp, '-batch', '-'], [vethIntoTenant(ns, port.plan, hostIfname, bridgeIndex)]);
   try {
     try {
       await run();

@@ -7,6 +7,7 @@ import { access } from 'node:fs/promises';
 import type { Logger } from '../base/logger.js';
 import { TenetError } from '../model/errors.js';
 import type { PortSteps } from './diff.js';
+import { vethIntoTenant } from './port-create.js';
 import type { RateSteps } from './tc.js';
 import { isOurs } from './names.js';
 import { NETNS_DIR, parseLinks } from './observe.js';
@@ -113,15 +114,19 @@ export class KernelOps {
     }
   }
 
-  /** Creates one port; on failure removes whatever half of it exists and explains why. */
-  async createPort(ns: string, port: PortSteps): Promise<TenetError | undefined> {
+  /**
+   * Creates one port in one process inside its workload namespace (port-create.ts): the pair,
+   * its tenant side on the bridge of index `bridgeIndex`, then the workload end's address and
+   * route. On failure removes whatever of it exists (the tenant side takes the workload end
+   * with it) and explains why.
+   */
+  async createPort(ns: string, port: PortSteps, bridgeIndex: number): Promise<TenetError | undefined> {
     const { netns, ifname, endpointId } = port.plan;
     if (!(await exists(netns))) {
       return new TenetError('NETNS_NOT_FOUND', `network namespace ${netns} does not exist`, 'give the path of a live namespace (/run/netns/NAME or /proc/PID/ns/net)');
     }
     try {
-      await this.batch(['ip', '-n', ns, '-batch', '-'], port.tenant);
-      await this.batch(['nsenter', `--net=${netns}`, 'ip', '-batch', '-'], port.workload);
+      await this.batch(['nsenter', `--net=${netns}`, 'ip', '-batch', '-'], [vethIntoTenant(ns, port.plan, ifname, bridgeIndex), ...port.workload]);
       return undefined;
     } catch (err) {
       await this.runner.run(['ip', '-n', ns, 'link', 'del', port.plan.port], { allowFail: true });

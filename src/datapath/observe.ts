@@ -5,7 +5,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import type { CommandRunner } from './runner.js';
-import { isOurs, isVxlan, NFT_TABLE, POLICY_MARK } from './names.js';
+import { isBridge, isOurs, isVxlan, NFT_TABLE, POLICY_MARK } from './names.js';
 import type { FdbEntry, LinkState, NeighEntry, TenantState } from './state.js';
 import { emptyTenantState } from './state.js';
 
@@ -31,6 +31,7 @@ export async function observeTenant(runner: CommandRunner, ns: string, exists: b
   return {
     exists: true,
     links: parseLinks(links.stdout),
+    bridgeIndexes: new Map([...parseLinkIndexes(links.stdout)].filter(([name]) => isBridge(name))),
     fdb: parseFdb(fdb.stdout),
     neigh: parseNeigh(neigh.stdout),
     ...parseRuleset(nft.stdout),
@@ -79,6 +80,13 @@ export function parseLinks(json: string, keep: (name: string) => boolean = isOur
     });
   }
   return links;
+}
+
+/** Interface name → ifindex, from the same `ip -j` output (bridge-index.ts). */
+export function parseLinkIndexes(json: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const raw of parseJsonArray<{ ifname: string; ifindex?: number }>(json)) if (Number.isInteger(raw.ifindex)) out.set(raw.ifname, raw.ifindex!);
+  return out;
 }
 
 interface RawFdb {

@@ -59,6 +59,8 @@ export interface TenantState {
   nftTexts?: ReadonlyMap<string, string>;
   /** Elements of the port-pinning set, spelled as nft.ts pinElements() spells them. */
   pinned: string[];
+  /** Bridge name → ifindex, from a read-back only (bridge-index.ts); not part of what is compared. */
+  bridgeIndexes?: Map<string, number>;
 }
 
 export const emptyTenantState = (): TenantState => ({ exists: false, links: new Map(), fdb: [], neigh: [], pinned: [] });

@@ -6,7 +6,7 @@
  * VNI already exists."). A line the fake does not know is an error, never a silent success.
  */
 import { contains, maskOf, parseIp } from '../../base/cidr.js';
-import { KernelError, newLink, type FakeLink, type FakeNs, type FakeVxlan } from './fake-model.js';
+import { KernelError, newLink, placeLink, type FakeLink, type FakeNs, type FakeVxlan } from './fake-model.js';
 
 const NO_DEVICE = (name: string) => new KernelError(`Cannot find device "${name}"`, 1);
 const EXISTS = new KernelError('RTNETLINK answers: File exists');
@@ -105,31 +105,58 @@ export class KernelModel {
     throw unsupported(words);
   }
 
+  /**
+   * `link add NAME [netns NS] [master M] [mtu N] [address MAC] [up] type KIND ...`. With
+   * `netns`, the device is born in NS and `master` applies there, by index: iproute2 turns M
+   * into an index in the namespace it runs in (a device named M there, else `if N` read as N),
+   * and the kernel looks that index up in NS (checked on Linux 6.18: a missing index is
+   * EINVAL, a device that takes no ports EOPNOTSUPP). A veth's peer is born where `ip` runs
+   * unless the peer names its own netns.
+   */
   private linkAdd(ns: FakeNs, words: string[]): void {
     const name = words[2]!;
     const typeAt = words.indexOf('type');
-    const own = options(words.slice(3, typeAt), ['mtu', 'address']);
+    const head = typeAt < 0 ? [] : words.slice(3, typeAt);
+    const up = head.includes('up');
+    const own = options(head.filter((w) => w !== 'up'), ['mtu', 'address', 'netns', 'master']);
     const kind = words[typeAt + 1];
     const rest = words.slice(typeAt + 2);
     if (typeAt < 0 || !kind) throw unsupported(words);
-    if (ns.links.has(name)) throw EXISTS;
-    const fields: Partial<FakeLink> = { ...(own.has('mtu') ? { mtu: Number(own.get('mtu')) } : {}), ...(own.has('address') ? { mac: own.get('address')! } : {}) };
+    const home = own.has('netns') ? this.netnsArg(own.get('netns')!) : ns;
+    if (home.links.has(name)) throw EXISTS;
+    const master = own.has('master') ? this.masterByIndex(ns, home, own.get('master')!) : undefined;
+    const fields: Partial<FakeLink> = {
+      ...(own.has('mtu') ? { mtu: Number(own.get('mtu')) } : {}),
+      ...(own.has('address') ? { mac: own.get('address')! } : {}),
+      ...(master ? { master } : {}),
+      ...(up ? { up } : {}),
+    };
     if (kind === 'bridge' || kind === 'dummy') {
       if (rest.length) throw unsupported(words);
-      ns.links.set(name, newLink(name, kind, fields));
+      placeLink(home, newLink(name, kind, fields));
     } else if (kind === 'vxlan') {
-      ns.links.set(name, newLink(name, kind, { ...fields, vxlan: this.vxlanAttrs(ns, rest, words) }));
+      placeLink(home, newLink(name, kind, { ...fields, vxlan: this.vxlanAttrs(ns, rest, words) }));
     } else if (kind === 'veth' && rest[0] === 'peer' && rest[1] === 'name' && rest[2]) {
       const peerOpts = options(rest.slice(3), ['netns', 'address', 'mtu']);
       const target = peerOpts.has('netns') ? this.netnsArg(peerOpts.get('netns')!) : ns;
-      if (target.links.has(rest[2]) || (target === ns && rest[2] === name)) throw EXISTS;
+      if (target.links.has(rest[2]) || (target === home && rest[2] === name)) throw EXISTS;
       const peerMtu = peerOpts.has('mtu') ? { mtu: Number(peerOpts.get('mtu')) } : {};
       const peerMac = peerOpts.has('address') ? { mac: peerOpts.get('address')! } : {};
-      ns.links.set(name, newLink(name, 'veth', { ...fields, peer: { ns: target.name, name: rest[2] } }));
-      target.links.set(rest[2], newLink(rest[2], 'veth', { ...peerMtu, ...peerMac, peer: { ns: ns.name, name } }));
+      placeLink(home, newLink(name, 'veth', { ...fields, peer: { ns: target.name, name: rest[2] } }));
+      placeLink(target, newLink(rest[2], 'veth', { ...peerMtu, ...peerMac, peer: { ns: home.name, name } }));
     } else {
       throw unsupported(words);
     }
+  }
+
+  /** The bridge `master` names for a device born in `home`, resolved as iproute2 and the kernel do (see linkAdd). */
+  private masterByIndex(caller: FakeNs, home: FakeNs, master: string): string {
+    const index = caller.links.get(master)?.index ?? (/^if\s*(\d+)$/.test(master) ? Number(/(\d+)$/.exec(master)![1]) : undefined);
+    if (index === undefined) throw new KernelError(`Error: argument "${master}" is wrong: Device does not exist`, 255);
+    const target = [...home.links.values()].find((l) => l.index === index);
+    if (!target) throw new KernelError('RTNETLINK answers: Invalid argument');
+    if (target.kind !== 'bridge') throw new KernelError('RTNETLINK answers: Operation not supported');
+    return target.name;
   }
 
   private vxlanAttrs(ns: FakeNs, rest: string[], words: string[]): FakeVxlan {
@@ -187,7 +214,7 @@ export class KernelModel {
     this.detach(from, link);
     from.links.delete(link.name);
     Object.assign(link, { up: false, addrs: [], neigh: new Map() });
-    to.links.set(link.name, link);
+    placeLink(to, link);
     const peer = link.peer && this.namespaces.get(link.peer.ns)?.links.get(link.peer.name);
     if (peer) peer.peer = { ns: to.name, name: link.name };
   }
@@ -198,8 +225,9 @@ export class KernelModel {
     link.master = undefined;
   }
 
+  /** A name under /run/netns, or a path: workload namespaces are registered by path, Tenet's by name. */
   private netnsArg(arg: string): FakeNs {
-    const ns = this.namespaces.get(arg);
+    const ns = this.namespaces.get(arg) ?? (arg.startsWith('/run/netns/') ? this.namespaces.get(arg.slice('/run/netns/'.length)) : undefined);
     if (!ns) throw new KernelError(`Error: argument "${arg}" is wrong: Invalid "netns" value`, 255);
     return ns;
   }

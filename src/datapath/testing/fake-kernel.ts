@@ -81,6 +81,7 @@ export class FakeKernel extends KernelModel implements CommandRunner {
       return `${addrJson(this.ns(workload))}\n${routeJson(this.ns(workload))}\n`; // workload.ts: links, then default routes
     }
     if (tool === 'ip' && flag === '-n' && args === '-j -d addr show') return addrJson(this.ns(ns!));
+    if (tool === 'ip' && flag === '-n' && args === '-j link show type bridge') return addrJson(this.ns(ns!), 'bridge'); // bridge-index.ts
     if (tool === 'ip' && flag === '-n' && args === '-j neigh show') return neighJson(this.ns(ns!));
     if (tool === 'bridge' && flag === '-n' && args === '-j fdb show') return fdbJson(this.ns(ns!));
     if (tool === 'nsenter' && flag?.startsWith('--net=/run/netns/') && [ns, ...rest].join(' ') === 'nft -j list ruleset') {
@@ -117,7 +118,7 @@ export class FakeKernel extends KernelModel implements CommandRunner {
   private batch(input: string, one: (words: string[]) => void, ns: string): void {
     this.ns(ns);
     for (const [i, text] of input.split('\n').entries()) {
-      const words = text.trim().split(/\s+/).filter(Boolean);
+      const words = batchWords(text);
       if (!words.length || words[0]!.startsWith('#')) continue;
       try {
         one(words);
@@ -173,6 +174,11 @@ export class FakeKernel extends KernelModel implements CommandRunner {
     ns.nft = tables.inet;
     ns.nftBridge = tables.bridge;
   }
+}
+
+/** One batch line split as iproute2's makeargs splits it: on blanks, a double-quoted word kept whole. */
+function batchWords(line: string): string[] {
+  return [...line.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]!);
 }
 
 /**

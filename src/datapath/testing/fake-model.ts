@@ -25,6 +25,8 @@ export interface FakeVxlan {
 
 export interface FakeLink {
   name: string;
+  /** The ifindex, unique in its namespace, given when it is placed there (placeLink). */
+  index: number;
   kind: string;
   mtu: number;
   mac: string;
@@ -46,6 +48,8 @@ export interface FakeNs {
   name: string;
   workload: boolean;
   links: Map<string, FakeLink>;
+  /** The last ifindex given in this namespace: the kernel gives them cyclically, never reusing one soon. */
+  lastIndex: number;
   routes: Map<string, { via: string; dev: string }>;
   /** Tenet's `inet tenet` table, when there is one. */
   nft?: NftTable;
@@ -68,17 +72,31 @@ export function pseudoMac(name: string): string {
 export function newLink(name: string, kind: string, fields: Partial<FakeLink> = {}): FakeLink {
   const mtu = kind === 'loopback' ? 65536 : 1500;
   const mac = kind === 'loopback' ? '00:00:00:00:00:00' : pseudoMac(name);
-  return { name, kind, mtu, mac, up: false, addrs: [], remotes: new Map(), bridgeFdb: new Map(), neigh: new Map(), ...fields };
+  return { name, kind, index: 0, mtu, mac, up: false, addrs: [], remotes: new Map(), bridgeFdb: new Map(), neigh: new Map(), ...fields };
 }
 
 export function newNs(name: string, workload: boolean): FakeNs {
-  return { name, workload, links: new Map([['lo', newLink('lo', 'loopback')]]), routes: new Map() };
+  return { name, workload, links: new Map([['lo', newLink('lo', 'loopback', { index: 1 })]]), lastIndex: 1, routes: new Map() };
 }
 
-/** `ip -j -d addr show`, with the fields observe.ts reads (and a few it must ignore). */
-export function addrJson(ns: FakeNs): string {
-  const out = [...ns.links.values()].map((l, i) => ({
-    ifindex: i + 1,
+/**
+ * Puts a link in a namespace with an ifindex, as Linux does: a new device gets the next free
+ * one after the last given; a device moved in keeps its own unless it is taken there.
+ */
+export function placeLink(ns: FakeNs, link: FakeLink): void {
+  const used = new Set([...ns.links.values()].map((l) => l.index));
+  if (link.index === 0 || used.has(link.index)) {
+    do ns.lastIndex++;
+    while (used.has(ns.lastIndex));
+    link.index = ns.lastIndex;
+  }
+  ns.links.set(link.name, link);
+}
+
+/** `ip -j -d addr show`, with the fields observe.ts reads (and a few it must ignore); `kind`: only links of that kind (`link show type K`). */
+export function addrJson(ns: FakeNs, kind?: string): string {
+  const out = [...ns.links.values()].filter((l) => kind === undefined || l.kind === kind).map((l) => ({
+    ifindex: l.index,
     ifname: l.name,
     flags: [...(l.kind === 'loopback' ? ['LOOPBACK'] : ['BROADCAST', 'MULTICAST']), ...(l.up ? ['UP', 'LOWER_UP'] : [])],
     mtu: l.mtu,
