@@ -131,12 +131,12 @@ describe('agent on the fake kernel', () => {
       const idempotencyKey = `crash-${key}`;
       made.push(await c().createEndpoint('acme', 'red', { host: 'h1', id: idFor(idempotencyKey), attachment: { kind: 'netns', netns: path, netnsId: fakeIdentity(k, path)!.identity, ifname: 'eth0' } }));
     }
-    const agent = await startAgent(300);
+    const agent = await startAgent(3_000); // a claim window the loaded machine's start and the retry fit in
     assert.deepEqual(agent.claims.waiting.sort(), made.map((e) => e.id).sort());
     assert.equal((await c().getEndpoint(made[0]!.id)).status, 'pending', 'not reported up while unclaimed');
     const retried = await attach(agent, { tenant: 'acme', network: 'red', netns: ids[0]!.path, idempotencyKey: 'crash-a' }, silentLogger);
     assert.deepEqual([retried.id, retried.ip, retried.status], [made[0]!.id, made[0]!.ip, 'up']);
-    await waitFor(async () => ((await c().listEndpoints()).length === 1 ? true : undefined), 5000, 'the unclaimed attach to be rolled back');
+    await waitFor(async () => ((await c().listEndpoints()).length === 1 ? true : undefined), 15_000, 'the unclaimed attach to be rolled back');
     assert.deepEqual((await c().listEndpoints()).map((e) => e.id), [made[0]!.id]);
     await agent.removeEndpoint(retried, 'test');
     agent.stop();
