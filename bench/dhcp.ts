@@ -15,10 +15,10 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { formatTable } from '../src/base/table.js';
 import { DhclientFleet, type Leased } from './lib/dhclient.js';
-import { addNamespaces, background, inNs, sh } from './lib/kernel.js';
+import { addNamespaces, background, inNs, sh, shMaybe } from './lib/kernel.js';
 import { intArg, printReproduce, runBench, type Cleanup } from './lib/main.js';
 import { fmt, LATENCY_HEADERS, latencyRow, percentiles, type Percentiles } from './lib/stats.js';
-import { startRig, type Rig } from './lib/tenet.js';
+import { startRig, TENANT, type Rig } from './lib/tenet.js';
 
 runBench('dhcp', body);
 
@@ -36,20 +36,22 @@ async function body(cleanup: Cleanup): Promise<void> {
   const fleet = new DhclientFleet(rig.dir);
   cleanup.add('stop dhclients', () => fleet.stopAll());
   const kinds = [
-    { name: 'tenet agent', ns: tenetNs, times: [] as number[], exchanges: [] as number[], tried: 0 },
-    { name: 'dnsmasq', ns: refNs, times: [] as number[], exchanges: [] as number[], tried: 0 },
+    { name: 'tenet agent', ns: tenetNs, kernelNs: `${rig.prefix}-h1-${TENANT}`, times: [] as number[], exchanges: [] as number[], tried: 0 },
+    { name: 'dnsmasq', ns: refNs, kernelNs: `${rig.prefix}-rbr`, times: [] as number[], exchanges: [] as number[], tried: 0 },
   ];
   for (let r = 0; r < rounds; r++) {
     for (let j = 0; j < kinds.length; j++) {
       cleanup.check();
       const k = kinds[(r + j) % kinds.length]!;
       await unconfigure(k.ns);
+      const before = await kernelCounts(k.kernelNs);
       const got = await fleet.leaseAll(`${r}-${j}-`, k.ns, LEASE_LIMIT_MS);
+      const after = await kernelCounts(k.kernelNs);
       k.tried += got.length;
       const ok = got.filter((x): x is Leased => x !== undefined);
       k.times.push(...ok.map((x) => x.lease));
       k.exchanges.push(...ok.map((x) => x.exchange));
-      console.log(`round ${r + 1} ${k.name}: ${ok.length}/${got.length} leased, the last after ${fmt(ok.length < got.length ? Infinity : Math.max(...ok.map((x) => x.lease)), 0)} ms`);
+      console.log(`round ${r + 1} ${k.name}: ${ok.length}/${got.length} leased, the last after ${fmt(ok.length < got.length ? Infinity : Math.max(...ok.map((x) => x.lease)), 0)} ms; ${firstTry(ok)}; ${countsDelta(before, after)}`);
     }
   }
   console.log(`\nISC dhclient in ${count} namespaces started at once, ${rounds} round(s); ms from the common start until each logged "bound to"`);
@@ -60,6 +62,33 @@ async function body(cleanup: Cleanup): Promise<void> {
   console.log(`tenet / dnsmasq, until leased: p50 ${fmt(t.p50 / d.p50)}, p99 ${fmt(t.p99 / d.p99)}; DISCOVER until leased: p50 ${fmt(te.p50 / de.p50)}, p99 ${fmt(te.p99 / de.p99)}`);
   dhcpDrops(rig);
   console.log(`load average at end: ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+}
+
+/** How many clients were leased on their first DISCOVER (dhclient logs each one it sends). */
+function firstTry(ok: Leased[]): string {
+  const retried = ok.filter((x) => x.discovers > 1);
+  return `${ok.length - retried.length} leased on their first DISCOVER, ${retried.length} needed more (max ${Math.max(0, ...ok.map((x) => x.discovers))})`;
+}
+
+const WATCHED = ['UdpRcvbufErrors', 'UdpInErrors', 'UdpNoPorts', 'UdpInDatagrams', 'UdpOutDatagrams'];
+
+/** The server namespace's UDP counters and, in Tenet's, the dhcp-flood meter's drops. */
+async function kernelCounts(ns: string): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  const snmp = await shMaybe(['ip', 'netns', 'exec', ns, 'cat', '/proc/net/snmp']);
+  const udp = snmp.stdout.split('\n').filter((l) => l.startsWith('Udp:'));
+  if (udp.length >= 2) {
+    const [names, values] = udp.map((l) => l.split(/\s+/).slice(1)) as [string[], string[]];
+    names.forEach((n, i) => WATCHED.includes(`Udp${n}`) && out.set(`Udp${n}`, Number(values[i])));
+  }
+  const nft = await shMaybe(['ip', 'netns', 'exec', ns, 'nft', 'list', 'chain', 'bridge', 'tenet', 'prerouting']);
+  const flood = /dhcp-flood.*counter packets (\d+)/.exec(nft.stdout);
+  if (flood) out.set('dhcp-flood drops', Number(flood[1]));
+  return out;
+}
+
+function countsDelta(a: Map<string, number>, b: Map<string, number>): string {
+  return [...b].map(([k, v]) => `${k} +${v - (a.get(k) ?? 0)}`).join(', ');
 }
 
 /** What the agent's DHCP server said it dropped (its counts are logged at most every 10 s). */

@@ -18,6 +18,8 @@ const CONF = 'timeout 30;\nrequest subnet-mask, broadcast-address, routers, doma
 export interface Leased {
   lease: number;
   exchange: number;
+  /** DHCPDISCOVERs the client sent before it was bound: 1 when the first exchange was answered. */
+  discovers: number;
 }
 
 export class DhclientFleet {
@@ -55,7 +57,7 @@ export class DhclientFleet {
         if (/bound to /.test(log)) {
           clearTimeout(timer);
           const t = now();
-          resolve({ lease: t - t0, exchange: t - (discover ?? t0) });
+          resolve({ lease: t - t0, exchange: t - (discover ?? t0), discovers: (log.match(/DHCPDISCOVER/g) ?? []).length });
         }
       });
       child.once('close', () => {

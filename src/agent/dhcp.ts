@@ -8,9 +8,7 @@
  * Only endpoints placed on THIS host are answered: a DISCOVER flooded over VXLAN reaches
  * the other hosts' bridges too, and their agents must stay silent.
  */
-import { execFile } from 'node:child_process';
 import type dgram from 'node:dgram';
-import { promisify } from 'node:util';
 import type { Logger } from '../base/logger.js';
 import { DEFAULT_DHCP_LIMITS, DhcpLimiter, type DhcpLimits } from '../dhcp/limits.js';
 import { DEFAULT_LEASE_SECONDS, type Binding } from '../dhcp/respond.js';
@@ -19,14 +17,15 @@ import { DhcpStats } from '../dhcp/stats.js';
 import { SERVER_PORT } from '../dhcp/wire.js';
 import { bridgeName, tenantNs } from '../datapath/names.js';
 import { networkMtu } from '../datapath/plan.js';
+import { ExecRunner } from '../datapath/runner.js';
 import type { Network } from '../model/types.js';
 import type { ObjectCache } from './cache.js';
+import { NeighbourBatcher } from './dhcp-neighbours.js';
 import type { bindInNamespace } from './ns-sockets.js';
 import { NamespaceServers, type Bound, type WantedServer } from './ns-services.js';
 
 /** Until this host's object arrives (it always does before its endpoints matter). */
 const FALLBACK_UNDERLAY_MTU = 1500;
-const run = promisify(execFile);
 
 /** A binding, plus where its network lives in the namespace. */
 export interface HostBinding extends Binding {
@@ -44,7 +43,7 @@ export interface DhcpServiceOptions {
   leaseSeconds?: number;
   limits?: DhcpLimits;
   bind?: typeof bindInNamespace;
-  /** Makes `ip` resolve to `mac` on the bridge (default: `ip neigh replace … nud stale`). */
+  /** Makes `ip` resolve to `mac` on the bridge (default: `ip neigh replace … nud stale`, batched). */
   reach?: (b: HostBinding, ip: string, mac: string) => Promise<void>;
   /** Called after a sync left every server running (the socket handoff, ns-socket-handoff.ts). */
   onComplete?: () => void;
@@ -68,13 +67,17 @@ export function searchList(tenant: string, network: string): string[] {
   return [`${network}.${tenant}`, tenant];
 }
 
+/** One batcher per process: at most one `ip -batch` per tenant namespace at a time (dhcp-neighbours.ts). */
+const neighbours = new NeighbourBatcher(new ExecRunner());
+
 /**
  * A STALE entry, not a permanent one: the kernel sends to it at once, then checks it by ARP
  * and forgets it if nobody answers, so nothing outlives the endpoint (the datapath owns only
- * the VXLAN devices' neighbours and leaves these alone).
+ * the VXLAN devices' neighbours and leaves these alone). Batched with the other replies of a
+ * burst: one process per reply made 50 clients at once wait seconds (ADR 020 addendum).
  */
-export async function reachByNeighbour(b: HostBinding, ip: string, mac: string): Promise<void> {
-  await run('ip', ['-n', b.ns, 'neigh', 'replace', ip, 'lladdr', mac, 'dev', b.bridge, 'nud', 'stale']);
+export function reachByNeighbour(b: HostBinding, ip: string, mac: string): Promise<void> {
+  return neighbours.reach(b.ns, b.bridge, ip, mac);
 }
 
 export class DhcpService {
