@@ -5,7 +5,8 @@
  * endpoint's Tenet address, the gateway as router and DNS server, the search list and the
  * network's MTU. A client whose MAC is not its port's gets nothing, next to the same client
  * with its own MAC getting its lease; a second tenant with the same network gets its own.
- * 30 dhclients started at once are all answered in their first exchange (one DISCOVER each).
+ * 30 dhclients started at once all get their own Tenet address; how many needed a retransmitted
+ * DISCOVER is printed, not asserted (it depends on the machine's load: timings are never asserted).
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -135,7 +136,7 @@ describe('DHCP on every network, served by the agents', { skip: kernelSkip('DHCP
     assert.deepEqual((await eth0('o1')).addrs, [`${ip}/24`]);
   });
 
-  it('30 ISC dhclients started at once each get their lease on their first DISCOVER', async () => {
+  it('30 ISC dhclients started at once each get their own Tenet address', async (ctx) => {
     const names = Array.from({ length: BURST }, (_, i) => `b${i}`);
     const ips = new Map<string, string>();
     for (let i = 0; i < names.length; i += 5) {
@@ -147,8 +148,9 @@ describe('DHCP on every network, served by the agents', { skip: kernelSkip('DHCP
     const logs = await Promise.all(names.map((n) => dhclientUntilBound(n, pids)));
     for (const [i, n] of names.entries()) {
       assert.match(logs[i]!, new RegExp(`bound to ${ips.get(n)!.replace(/\./g, '\\.')} `), `${n} gets its Tenet address: ${logs[i]}`);
-      assert.equal(logs[i]!.match(/DHCPDISCOVER/g)?.length, 1, `${n} needed no retransmission: ${logs[i]}`);
     }
+    const retransmitted = logs.filter((log) => (log.match(/DHCPDISCOVER/g)?.length ?? 0) > 1).length;
+    ctx.diagnostic(`${BURST - retransmitted} of ${BURST} clients leased on their first DISCOVER`);
   });
 });
 
