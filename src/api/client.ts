@@ -10,6 +10,7 @@ import type {
   ContainerAttachRequest,
   ContainerDetachRequest,
   AttachEndpointRequest,
+  ClusterStatus,
   AttachExistingRequest,
   AttachRequest,
   LabelPatchRequest,
@@ -134,6 +135,8 @@ export class ControllerClient {
   }
 
   health = () => this.transport.request<Health>('GET', '/v1/health');
+  /** Store, controllers and leader, hosts up/down, objects not realized everywhere (admin). */
+  status = () => this.transport.request<ClusterStatus>('GET', '/v1/status');
   listTenants = () => this.transport.request<Tenant[]>('GET', '/v1/tenants');
   getTenant = (name: string) => this.transport.request<Tenant>('GET', `/v1/tenants/${enc(name)}`);
   createTenant = (name: string) => this.transport.request<Tenant>('POST', '/v1/tenants', { name });
@@ -317,6 +320,8 @@ export class AgentClient {
   }
 
   health = () => this.transport.request<Health>('GET', '/v1/health');
+  /** Store, controllers and leader, hosts up/down, objects not realized everywhere (admin). */
+  status = () => this.transport.request<ClusterStatus>('GET', '/v1/status');
   /** Creates an endpoint on this host and attaches it in one call (detached without netns/pid). */
   attach = (req: AttachRequest) => this.transport.request<Endpoint>('POST', '/v1/endpoints', req);
   attachExisting = (id: string, req: AttachExistingRequest) => this.transport.request<Endpoint>('POST', `/v1/endpoints/${enc(id)}/attach`, req);

@@ -266,6 +266,60 @@ export interface Health {
   host?: string;
 }
 
+/** GET /v1/status: one member of the store's cluster (the store contract's StoreMember). */
+export interface StoreMemberView {
+  name: string;
+  endpoint: string;
+  healthy: boolean;
+  leader: boolean;
+  error?: string;
+}
+
+/** GET /v1/status: the store's health (the store contract's StoreStatus). */
+export interface StoreStatusView {
+  backend: 'memory' | 'sqlite' | 'etcd';
+  healthy: boolean;
+  revision: number;
+  members: StoreMemberView[];
+  error?: string;
+}
+
+/** GET /v1/status: a controller replica, from its registration (ADR 022). */
+export interface ControllerView {
+  id: string;
+  /** Where its API answers: https://host:port and/or unix:/path (on its own host). */
+  urls: string[];
+  version: string;
+  startedAt: string;
+  leader: boolean;
+}
+
+/** An endpoint or policy some host that must realize it has not (down, or behind). */
+export interface UnrealizedObject {
+  kind: 'endpoint' | 'policy';
+  /** The endpoint's id, or tenant/name of a policy. */
+  id: string;
+  tenant: string;
+  /** The store revision hosts must have realized. */
+  revision: number;
+  /** How many hosts have not, and the first of them. */
+  behind: number;
+  hosts: string[];
+}
+
+/** GET /v1/status: the cluster at a glance (`tenet status`). */
+export interface ClusterStatus {
+  store: StoreStatusView;
+  controllers: ControllerView[];
+  /** The leader's id; absent while none is elected (or the store cannot say). */
+  leader?: string;
+  hosts: { up: number; down: number; downNames: string[] };
+  /** Counts of the endpoints and policies not realized everywhere, and the first of them. */
+  unrealized: { endpoints: number; policies: number; first: UnrealizedObject[] };
+  /** What could not be read (the store down): the other fields are then partial. */
+  error?: string;
+}
+
 /**
  * GET /v1/snapshot: everything an agent needs, at one store revision: one array per kind of
  * the registry (model/kinds.ts), keyed by kind name: {revision, objects: {tenant: [...],

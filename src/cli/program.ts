@@ -16,6 +16,7 @@ import { addIpCommands } from './ip.js';
 import { addDnsCommands } from './dns.js';
 import { addNetCommands } from './net.js';
 import { addPolicyCommands } from './policy.js';
+import { addStatusCommand } from './status.js';
 import { addTenantCommands } from './tenant.js';
 import { addTokenCommands } from './token.js';
 
@@ -58,6 +59,7 @@ export function buildProgram(io: CliIO = processIO): Command {
   addIpCommands(program);
   addHostCommands(program);
   addTokenCommands(program);
+  addStatusCommand(program);
   return program;
 }
 

@@ -11,6 +11,7 @@ import type { Logger } from '../base/logger.js';
 import type { ControllerAuth } from '../controller/auth.js';
 import { buildControllerApp } from '../controller/app.js';
 import { startGarbageCollector } from '../controller/gc.js';
+import { LeaderElection, newControllerId, type LeaderTask } from '../controller/leader.js';
 import { checkStoreFormat } from '../controller/store-format.js';
 import { startCompactor } from '../store/compactor.js';
 import { openStore, parseStoreFlags, type StoreFlags } from '../store/open.js';
@@ -36,6 +37,10 @@ export interface ControllerConfig {
   etcdCa?: string;
   etcdCert?: string;
   etcdKey?: string;
+  /** TTL of this replica's lease, hence how soon a dead leader is replaced (leader.ts; default 5 s). */
+  leaderLeaseMs?: number;
+  /** How often that lease is kept alive (default a fifth of its TTL). */
+  leaderKeepAliveMs?: number;
 }
 
 export interface RunningController {
@@ -43,6 +48,8 @@ export interface RunningController {
   apps: FastifyInstance[];
   /** https://host:port actually bound (port 0 becomes the real one), if listening on TCP. */
   url?: string;
+  /** This replica's part in the election of the leader (ADR 022). */
+  election: LeaderElection;
   close(): Promise<void>;
 }
 
@@ -58,9 +65,12 @@ export async function startController(cfg: ControllerConfig, logger: Logger): Pr
     await store.close();
     throw err;
   });
-  // Agents resume watches from recent revisions; keep enough history for a few minutes of churn.
-  const compactor = startCompactor(store, { keepRevisions: 10_000, intervalMs: 60_000, logger });
-  const gc = startGarbageCollector(store, logger);
+  // What must run once cluster-wide runs on the elected leader only (ADR 022).
+  const leaderTasks: LeaderTask[] = [
+    // Agents resume watches from recent revisions; keep enough history for a few minutes of churn.
+    () => startCompactor(store, { keepRevisions: 10_000, intervalMs: 60_000, logger }),
+    () => startGarbageCollector(store, logger),
+  ];
   const apps: FastifyInstance[] = [];
   const build = (auth: ControllerAuth) => buildControllerApp({ store, logger, version: VERSION, hostLeaseMs: cfg.hostLeaseMs, auth, tls: auth.transport === 'tcp' ? tls : undefined });
   if (cfg.socket) {
@@ -77,14 +87,18 @@ export async function startController(cfg: ControllerConfig, logger: Logger): Pr
     url = `https://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`;
     logger.info({ https: url, ca: tls?.caPath, adminToken: admin.path }, 'TCP API: https with bearer tokens (agents join with `tenet token create --agent`)');
   }
-  logger.info({ dataDir: cfg.dataDir, store: opened.backend === 'sqlite' ? 'sqlite' : opened.where, socket: cfg.socket || undefined, https: url, revision: await store.revision() }, 'controller serving API /v1');
+  const urls = [url, cfg.socket ? `unix:${cfg.socket}` : undefined].filter((u): u is string => !!u);
+  const record = { id: newControllerId(), urls, version: VERSION, startedAt: new Date().toISOString() };
+  const election = new LeaderElection({ store, logger, record, tasks: leaderTasks, ttlMs: cfg.leaderLeaseMs, keepAliveMs: cfg.leaderKeepAliveMs });
+  await election.start();
+  logger.info({ dataDir: cfg.dataDir, store: opened.backend === 'sqlite' ? 'sqlite' : opened.where, socket: cfg.socket || undefined, https: url, revision: await store.revision(), controller: record.id }, 'controller serving API /v1');
   return {
     store,
     apps,
     url,
+    election,
     close: async () => {
-      gc.stop();
-      await compactor.stop();
+      await election.stop();
       await Promise.all(apps.map((a) => a.close()));
       if (cfg.socket) removeSocket(cfg.socket);
       await store.close();

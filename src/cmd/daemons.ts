@@ -11,6 +11,7 @@ import { TenetError } from '../model/errors.js';
 import { DEFAULT_CLAIM_WINDOW_MS } from '../agent/claims.js';
 import { DEFAULT_RECLAIM_MS } from '../agent/reclaim.js';
 import { DEFAULT_HOST_LEASE_MS } from '../controller/liveness.js';
+import { DEFAULT_LEADER_TTL_MS } from '../controller/leader.js';
 import { wholeNumber } from '../cli/context.js';
 import { startAgent, type AgentConfig } from './agent.js';
 import { DEFAULT_CNI_SOCKET } from '../agent/cni-server.js';
@@ -39,6 +40,7 @@ interface DaemonFlags {
   claimWindowMs: number;
   reclaimMs: number;
   hostLeaseMs: number;
+  leaderLeaseMs: number;
   docker?: boolean;
   dockerSocket: string;
   dockerPluginSocket: string;
@@ -104,6 +106,12 @@ function controllerOptions(cmd: Command): Command {
         .env('TENET_HOST_LEASE_MS')
         .argParser(wholeNumber(300))
         .default(DEFAULT_HOST_LEASE_MS),
+    )
+    .addOption(
+      new Option('--leader-lease-ms <ms>', "TTL of this controller replica's lease: a dead leader is replaced after about this long (ADR 022)")
+        .env('TENET_LEADER_LEASE_MS')
+        .argParser(wholeNumber(500))
+        .default(DEFAULT_LEADER_TTL_MS),
     );
 }
 

@@ -105,9 +105,9 @@ const ownView: HostRule = async (_ctx, host, req) => {
 };
 const READ_RULES: Record<string, HostRule> = { 'GET /v1/watch': ownView, 'GET /v1/snapshot': ownView };
 
-/** Reads a host may make: all the API's GETs but the token list (admin business). */
+/** Reads a host may make: all the API's GETs but the token list and the cluster's status (admin business). */
 function readable(route: string): boolean {
-  return route.startsWith('GET /v1/') && !route.startsWith('GET /v1/tokens');
+  return route.startsWith('GET /v1/') && !route.startsWith('GET /v1/tokens') && route !== 'GET /v1/status';
 }
 
 export async function authorize(ctx: Ctx, caller: Caller, route: string, req: FastifyRequest): Promise<void> {

@@ -24,6 +24,7 @@ import { policyRoutes } from './policies.js';
 import { reclaimedRoutes } from './reclaimed.js';
 import { CONTROLLER_ROUTES } from './route-schemas.js';
 import { snapshotRoutes } from './snapshot.js';
+import { statusRoutes } from './status.js';
 import { tenantRoutes } from './tenants.js';
 import { watchRoutes } from './watch.js';
 import { DEFAULT_WATCH_BUFFER_BYTES } from './watch-writer.js';
@@ -82,6 +83,7 @@ export async function buildControllerApp(opts: ControllerAppOptions): Promise<Fa
   addressRoutes(app, ctx);
   reclaimedRoutes(app, ctx);
   hostRoutes(app, ctx, opts.hostLeaseMs ?? DEFAULT_HOST_LEASE_MS);
+  statusRoutes(app, ctx, realization);
   watchRoutes(app, ctx, { bookmarkMs: opts.bookmarkMs ?? DEFAULT_BOOKMARK_MS, bufferBytes: opts.watchBufferBytes ?? DEFAULT_WATCH_BUFFER_BYTES, fanout, catchUpMs: opts.watchCatchUpMs });
   return app;
 }

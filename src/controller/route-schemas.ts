@@ -8,6 +8,7 @@ import { OPENAPI_ROUTE, type RouteSchemas } from '../api/openapi.js';
 import * as W from '../api/schemas.js';
 import { MAX_LABEL_KEY, MAX_SELECTORS, MAX_TEXT } from '../model/limits.js';
 import { EndpointSchema, NetworkSchema, PolicySchema, TenantSchema } from '../model/schemas.js';
+import { ClusterStatusSchema } from './status-schema.js';
 
 const Str = Type.String;
 /** A path or query value: bounded like every request string (model/limits.ts). */
@@ -28,6 +29,7 @@ const policy = params('tenant', 'name');
 export const CONTROLLER_ROUTES: RouteSchemas = {
   ...OPENAPI_ROUTE,
   'GET /v1/health': { response: { 200: W.HealthSchema } },
+  'GET /v1/status': { summary: 'Store health and members, controller replicas and the leader, hosts up/down, objects not realized everywhere (admin)', response: { 200: ClusterStatusSchema } },
   'GET /v1/snapshot': {
     summary: 'Every object at one store revision; with host, only what concerns that host (ADR 011)',
     querystring: Type.Object({ host: Type.Optional(Str({ maxLength: MAX_TEXT, description: 'only the view of this host (a host credential may name only itself)' })) }, { additionalProperties: false }),

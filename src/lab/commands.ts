@@ -9,6 +9,7 @@ import { DEFAULT_CONTROLLER_SOCKET } from '../api/defaults.js';
 import type { OutputFormat } from '../base/table.js';
 import { TenetError } from '../model/errors.js';
 import { MAX_HOSTS } from './config.js';
+import { MAX_CONTROLLERS } from './controllers.js';
 import { Lab } from './lab.js';
 import { renderDown, renderLs, renderUp } from './render.js';
 
@@ -48,6 +49,17 @@ function hostCount(text: string): number {
   return n;
 }
 
+function storeKind(text: string): 'etcd' {
+  if (text !== 'etcd') throw new InvalidArgumentError('the lab can start etcd only: --store etcd.');
+  return text;
+}
+
+function controllerCount(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > MAX_CONTROLLERS) throw new InvalidArgumentError(`expected a whole number from 1 to ${MAX_CONTROLLERS}.`);
+  return n;
+}
+
 /** Repeatable --label k=v (the lab may not import the CLI layer; `tenet ep` has the same rule). */
 function labelOption(text: string, previous: Record<string, string> = {}): Record<string, string> {
   const eq = text.indexOf('=');
@@ -66,10 +78,22 @@ export function addLabCommands(program: Command): void {
     .description('build the underlay and N hosts, and start an agent on each')
     .requiredOption('--hosts <n>', 'number of hosts, 1 to 16', hostCount)
     .option('--docker', "each host also runs its own real dockerd, served by its agent's tenet driver (drive it with tenet lab docker hN -- …)")
-    .action(async (opts: { hosts: number; docker?: boolean }, cmd: Command) => {
+    .option('--store <kind>', 'etcd: the lab starts its own 3-member etcd on loopback ports and controller replicas on it (then: eval "$(tenet lab env)")', storeKind)
+    .option('--controllers <n>', `with --store etcd: how many controller replicas, 1 to ${MAX_CONTROLLERS} (default 2)`, controllerCount)
+    .action(async (opts: { hosts: number; docker?: boolean; store?: 'etcd'; controllers?: number }, cmd: Command) => {
       requireRoot('up');
+      if (opts.controllers !== undefined && !opts.store) throw new TenetError('LAB_ERROR', '--controllers needs --store etcd', 'without --store the lab uses the controller you started; add --store etcd');
       const { lab, format, out } = context(cmd);
-      out(renderUp(format, await lab.up(opts.hosts, { docker: opts.docker })));
+      out(renderUp(format, await lab.up(opts.hosts, { docker: opts.docker, store: opts.store, controllers: opts.controllers })));
+    });
+
+  lab.command('env')
+    .description('print `export TENET_API=…` for the lab\'s controllers: eval "$(tenet lab env)"')
+    .action((_opts: object, cmd: Command) => {
+      const { lab, out } = context(cmd);
+      const api = lab.ls().api;
+      if (!api) throw new TenetError('LAB_ERROR', `no lab with prefix ${lab.prefix} is up`, 'run `tenet lab up` first');
+      out(`export TENET_API=${api}\n`);
     });
 
   lab.command('down')
@@ -139,12 +163,12 @@ export function addLabCommands(program: Command): void {
     });
 
   lab.command('restart')
-    .description("restart a host's agent (traffic keeps flowing: the agent never flushes the kernel)")
-    .argument('<host>', 'lab host, e.g. h1')
+    .description("restart a host's agent (traffic keeps flowing: the agent never flushes the kernel), or an etcd member or controller of the lab's own cluster")
+    .argument('<name>', 'lab host (h1), etcd member (e1) or controller replica (c1)')
     .action(async (host: string, _opts: object, cmd: Command) => {
       requireRoot('restart');
       const { lab, format, out } = context(cmd);
       const pid = await lab.restartAgent(host);
-      if (format === 'table') out(`restarted the agent of ${host}: pid ${pid}\n`);
+      if (format === 'table') out(`restarted ${/^h\d+$/.test(host) ? `the agent of ${host}` : host}: pid ${pid}\n`);
     });
 }

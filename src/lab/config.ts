@@ -31,6 +31,8 @@ export interface HostPlan {
   nsPrefix: string;
   /** Set by `lab up --docker`: the host's own dockerd, whose plugin socket its agent serves. */
   docker?: DockerdPlan;
+  /** Set by `lab up --store etcd`: the agent's --controller, every replica the lab started (`unix:a,unix:b`). */
+  controller?: string;
 }
 
 export interface LabConfig {
@@ -135,7 +137,7 @@ export function defaultAgentArgv(h: HostPlan, c: ResolvedConfig): string[] {
     'nsenter', `--net=/run/netns/${h.netns}`,
     process.execPath, TENET_ENTRY, 'agent',
     '--host', h.name,
-    '--controller', `unix:${c.controllerSocket}`,
+    '--controller', h.controller ?? `unix:${c.controllerSocket}`,
     '--listen', h.socket,
     '--cni-socket', labCniSocket(h),
     '--ns-prefix', h.nsPrefix,

@@ -9,6 +9,7 @@ import { AgentClient, ControllerClient } from '../api/client.js';
 import { isTenetError } from '../model/errors.js';
 import { dockerDirPattern, hostNsPattern, labNsPrefix, type ResolvedConfig } from './config.js';
 import { planDockerd, removeDockerdDir, stopDockerd, type DockerdPlan } from './dockerd.js';
+import { stopCluster } from './cluster.js';
 import { deleteNamespaces, listNamespaces } from './netns.js';
 import { agentAlive, isAnyLabAgent, readCmdline, scanLabAgents, stopProcesses } from './procs.js';
 import { loadState, removeState, type LabState } from './state.js';
@@ -16,6 +17,9 @@ import { loadState, removeState, type LabState } from './state.js';
 export interface DownReport {
   dockerdsStopped: number[];
   agentsStopped: number[];
+  /** The lab's own controller replicas and etcd members (`lab up --store etcd`). */
+  controllersStopped: number[];
+  etcdStopped: number[];
   namespacesDeleted: string[];
   hostsForgotten: string[];
 }
@@ -27,6 +31,8 @@ export async function labDown(c: ResolvedConfig): Promise<DownReport> {
   const dockerds = labDockerds(c, state);
   const dockerdsStopped = (await Promise.all(dockerds.map(({ plan, pid }) => stopDockerd(plan, pid)))).flat();
   const agentsStopped = await stopAgents(c, state);
+  // Its own store goes with the lab, so there is no host to forget on it afterwards.
+  const { controllersStopped, etcdStopped } = await stopCluster(c, state);
   for (const { plan } of dockerds) await removeDockerdDir(plan);
   const namespacesDeleted = (await listNamespaces(c.runner)).filter((n) => n.startsWith(labNsPrefix(c.prefix)));
   await deleteNamespaces(c.runner, namespacesDeleted, c.ownership);
@@ -36,10 +42,11 @@ export async function labDown(c: ResolvedConfig): Promise<DownReport> {
     if (m?.[1]) hostNames.add(m[1]);
   }
   const address = state ? `unix:${state.controllerSocket}` : c.controllerAddress;
-  const hostsForgotten = await forgetHosts(c, address, [...hostNames]);
+  const hostsForgotten = state?.cluster ? [] : await forgetHosts(c, address, [...hostNames]);
   removeFiles(c);
-  c.logger.info({ prefix: c.prefix, dockerdsStopped, agentsStopped, namespacesDeleted, hostsForgotten }, 'lab is down');
-  return { dockerdsStopped, agentsStopped, namespacesDeleted, hostsForgotten };
+  const report = { dockerdsStopped, agentsStopped, controllersStopped, etcdStopped, namespacesDeleted, hostsForgotten };
+  c.logger.info({ prefix: c.prefix, ...report }, 'lab is down');
+  return report;
 }
 
 /** The recorded dockerds, and any other `<prefix>-hN-docker` directory (a lab whose state was lost). */

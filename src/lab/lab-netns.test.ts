@@ -66,5 +66,5 @@ test('lab up builds pingable hosts, and down cleans up after a crash', { skip: k
   assert.deepEqual(report.agentsStopped.sort(), state.hosts.map((h) => h.pid).sort());
   assert.ok(state.hosts.every((h) => readCmdline(h.pid!) === ''), 'stand-in agents are gone');
   assert.deepEqual(controller.deletedHosts, ['h1', 'h2']);
-  assert.deepEqual(await lab.down(), { dockerdsStopped: [], agentsStopped: [], namespacesDeleted: [], hostsForgotten: [] });
+  assert.deepEqual(await lab.down(), { dockerdsStopped: [], agentsStopped: [], controllersStopped: [], etcdStopped: [], namespacesDeleted: [], hostsForgotten: [] });
 });

@@ -71,7 +71,7 @@ test('up builds the underlay in one batch per namespace, starts agents, and down
   assert.deepEqual(controller?.deletedHosts, ['h1', 'h2']);
   assert.ok(state.hosts.every((h) => !agentAlive(h.pid, h.nsPrefix) && !existsSync(h.socket)));
   assert.ok(!existsSync(lab.config.statePath));
-  assert.deepEqual(await lab.down(), { dockerdsStopped: [], agentsStopped: [], namespacesDeleted: [], hostsForgotten: [] });
+  assert.deepEqual(await lab.down(), { dockerdsStopped: [], agentsStopped: [], controllersStopped: [], etcdStopped: [], namespacesDeleted: [], hostsForgotten: [] });
 });
 
 test('run attaches through the host agent; a failed attach removes the namespace and keeps the API error', async (t) => {

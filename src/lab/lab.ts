@@ -8,6 +8,7 @@ import type { CommandResult } from '../datapath/runner.js';
 import type { Endpoint } from '../model/types.js';
 import { resolveConfig, type LabConfig, type ResolvedConfig } from './config.js';
 import { labExec, labExecCapture, labRm, labRun, requireState, type RunOptions } from './containers.js';
+import { controllersAddress } from './controllers.js';
 import { labDocker } from './docker-cli.js';
 import { labDown, type DownReport } from './down.js';
 import { labProcesses, type LabProcess } from './processes.js';
@@ -20,6 +21,11 @@ export interface LabListing {
   prefix: string;
   up: boolean;
   controllerSocket?: string;
+  /** `lab up --store etcd`: the lab's etcd (`store`, the controllers' --store) and its replicas. */
+  store?: string;
+  controllers?: { name: string; socket: string; url: string; dataDir: string }[];
+  /** What the CLI's --api / $TENET_API should be to reach this lab's controllers (`tenet lab env`). */
+  api?: string;
   /** `nsPrefix`: the host agent's namespace prefix (its tenant namespaces are `<nsPrefix><tenant>`). */
   hosts: { name: string; netns: string; nsPrefix: string; vtep: string; pid?: number; alive: boolean; socket: string; dockerSocket?: string }[];
   containers: LabContainer[];
@@ -60,9 +66,9 @@ export class Lab {
     return labExecCapture(this.config, name, argv);
   }
 
-  /** Restarts a host's agent; resolves to the new PID. */
-  restartAgent(host: string): Promise<number> {
-    return labRestartAgent(this.config, host);
+  /** Restarts a host's agent, or (by name: e1, c2) an etcd member or controller replica of the lab's own cluster; resolves to the new PID. */
+  restartAgent(name: string): Promise<number> {
+    return labRestartAgent(this.config, name);
   }
 
   rm(name: string): Promise<void> {
@@ -85,11 +91,19 @@ export class Lab {
       prefix: this.prefix,
       up: state !== undefined,
       controllerSocket: state?.controllerSocket,
+      store: state?.cluster?.store,
+      controllers: state?.cluster?.controllers.map(({ name, socket, url, dataDir }) => ({ name, socket, url, dataDir })),
+      api: state ? labApi(state) : undefined,
       hosts: hosts.map(({ name, netns, nsPrefix, vtep, pid, alive, socket, docker }) => ({ name, netns, nsPrefix, vtep, pid, alive, socket, dockerSocket: docker?.socket })),
       containers: state?.containers ?? [],
-      processes: labProcesses(state),
+      processes: labProcesses(state, this.config),
     };
   }
+}
+
+/** The CLI's address of a lab: every replica the lab started, or the controller its agents use. */
+export function labApi(state: LabState): string {
+  return state.cluster ? controllersAddress(state.cluster.controllers) : `unix:${state.controllerSocket}`;
 }
 
 export type { LabProcess, LabProcessKind } from './processes.js';

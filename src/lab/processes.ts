@@ -4,15 +4,18 @@
  * in LAB_PROCESS_KINDS: a new kind (an etcd member, a controller replica) is one line there
  * plus the function listing its processes from the state.
  */
+import { etcdAlive } from './cluster.js';
+import type { ResolvedConfig } from './config.js';
+import { controllerAlive } from './controllers.js';
 import { isDockerd } from './dockerd.js';
 import { agentAlive, readCmdline } from './procs.js';
 import type { LabState } from './state.js';
 
-/** What a lab process is; the later kinds (etcd, controller) join this union. */
-export type LabProcessKind = 'agent' | 'dockerd';
+/** What a lab process is. */
+export type LabProcessKind = 'agent' | 'dockerd' | 'etcd' | 'controller';
 
 export interface LabProcess {
-  /** `<kind> <host or member>`: "agent h1", "dockerd h2". Unique in the lab. */
+  /** `<kind> <host or member>`: "agent h1", "dockerd h2", "etcd e1", "controller c2". Unique in the lab. */
   name: string;
   kind: LabProcessKind;
   /** The lab host it serves, for per-host kinds. */
@@ -24,7 +27,7 @@ export interface LabProcess {
   log: string;
 }
 
-type Lister = (state: LabState) => LabProcess[];
+type Lister = (state: LabState, c: ResolvedConfig) => LabProcess[];
 
 const agents: Lister = (s) =>
   s.hosts.map((h) => ({ name: `agent ${h.name}`, kind: 'agent', host: h.name, pid: h.pid, alive: agentAlive(h.pid, h.nsPrefix), log: h.log }));
@@ -41,9 +44,15 @@ const dockerds: Lister = (s) =>
       log: h.docker!.log,
     }));
 
-/** In the order `lab ls` shows them. */
-const LAB_PROCESS_KINDS: Record<LabProcessKind, Lister> = { agent: agents, dockerd: dockerds };
+const etcds: Lister = (s, c) =>
+  (s.cluster?.etcd ?? []).map((m) => ({ name: `etcd ${m.name}`, kind: 'etcd', pid: m.pid, alive: etcdAlive(c, m.pid), log: m.log }));
 
-export function labProcesses(state: LabState | undefined): LabProcess[] {
-  return state ? Object.values(LAB_PROCESS_KINDS).flatMap((list) => list(state)) : [];
+const controllers: Lister = (s, c) =>
+  (s.cluster?.controllers ?? []).map((x) => ({ name: `controller ${x.name}`, kind: 'controller', pid: x.pid, alive: controllerAlive(c, x.pid), log: x.log }));
+
+/** In the order `lab ls` shows them. */
+const LAB_PROCESS_KINDS: Record<LabProcessKind, Lister> = { etcd: etcds, controller: controllers, agent: agents, dockerd: dockerds };
+
+export function labProcesses(state: LabState | undefined, c: ResolvedConfig): LabProcess[] {
+  return state ? Object.values(LAB_PROCESS_KINDS).flatMap((list) => list(state, c)) : [];
 }

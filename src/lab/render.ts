@@ -16,7 +16,10 @@ export function renderUp(format: OutputFormat, state: LabState): string {
     { header: 'LOG', value: (h) => h.log },
     ...(state.hosts.some((h) => h.docker) ? [{ header: 'DOCKER', value: (h: LabState['hosts'][number]) => h.docker?.socket }] : []),
   ]);
-  return `lab ${state.prefix} is up with ${state.hosts.length} host(s) on underlay ${state.underlayCidr}\n${hosts}`;
+  const cluster = state.cluster
+    ? `etcd ${state.cluster.store}, controllers ${state.cluster.controllers.map((c) => c.name).join(', ')}; for the CLI: eval "$(tenet lab env)"\n`
+    : '';
+  return `lab ${state.prefix} is up with ${state.hosts.length} host(s) on underlay ${state.underlayCidr}\n${cluster}${hosts}`;
 }
 
 export function renderLs(format: OutputFormat, l: LabListing): string {
@@ -44,14 +47,16 @@ export function renderLs(format: OutputFormat, l: LabListing): string {
     { header: 'ALIVE', value: (p) => yesNo(p.alive) },
     { header: 'LOG', value: (p) => p.log },
   ]);
-  return `HOSTS\n${hosts}\nCONTAINERS\n${containers}\nPROCESSES\n${processes}`;
+  const api = l.store ? `STORE ${l.store}\nAPI ${l.api}\n` : '';
+  return `${api}HOSTS\n${hosts}\nCONTAINERS\n${containers}\nPROCESSES\n${processes}`;
 }
 
 export function renderDown(format: OutputFormat, prefix: string, r: DownReport): string {
   if (format === 'json') return formatJson(r);
-  const nothing = r.dockerdsStopped.length + r.agentsStopped.length + r.namespacesDeleted.length + r.hostsForgotten.length === 0;
+  const nothing = r.dockerdsStopped.length + r.agentsStopped.length + r.controllersStopped.length + r.etcdStopped.length + r.namespacesDeleted.length + r.hostsForgotten.length === 0;
   if (nothing) return `no lab with prefix ${prefix} was up; nothing to remove\n`;
   const forgotten = r.hostsForgotten.length ? `; controller forgot ${r.hostsForgotten.join(', ')}` : '';
   const dockerds = r.dockerdsStopped.length ? ` and ${r.dockerdsStopped.length} dockerd(s)` : '';
-  return `lab ${prefix} is down: stopped ${r.agentsStopped.length} agent(s)${dockerds}, deleted ${r.namespacesDeleted.length} namespace(s)${forgotten}\n`;
+  const cluster = r.controllersStopped.length + r.etcdStopped.length ? `, ${r.controllersStopped.length} controller(s) and ${r.etcdStopped.length} etcd member(s)` : '';
+  return `lab ${prefix} is down: stopped ${r.agentsStopped.length} agent(s)${dockerds}${cluster}, deleted ${r.namespacesDeleted.length} namespace(s)${forgotten}\n`;
 }

@@ -1,9 +1,11 @@
 /**
- * `lab restart HOST`: stop a host's agent and start it again, as an upgrade or a crash would.
+ * `lab restart HOST`: stop a host's agent and start it again, as an upgrade or a crash would
+ * (`lab restart e1|c2` does the same for an etcd member or controller replica: cluster.ts).
  * Workloads keep their connectivity meanwhile: the agent never flushes the kernel, and the
  * new one finds the datapath as the old one left it (docs/adr/002).
  */
 import { TenetError } from '../model/errors.js';
+import { restartClusterProcess } from './cluster.js';
 import type { ResolvedConfig } from './config.js';
 import { requireState } from './containers.js';
 import { agentAlive, stopProcesses } from './procs.js';
@@ -13,7 +15,10 @@ export async function labRestartAgent(c: ResolvedConfig, hostName: string): Prom
   const state = requireState(c);
   const host = state.hosts.find((h) => h.name === hostName);
   if (!host) {
-    throw new TenetError('LAB_ERROR', `the lab has no host ${hostName}`, `pick one of ${state.hosts.map((h) => h.name).join(', ')}`);
+    const pid = await restartClusterProcess(c, state, hostName);
+    if (pid !== undefined) return pid;
+    const names = [...state.hosts, ...(state.cluster?.etcd ?? []), ...(state.cluster?.controllers ?? [])].map((x) => x.name);
+    throw new TenetError('LAB_ERROR', `the lab has no host or process ${hostName}`, `pick one of ${names.join(', ')}`);
   }
   if (host.pid !== undefined) await stopProcesses([host.pid], (pid) => agentAlive(pid, host.nsPrefix));
   await startAgent(c, state, host);

@@ -46,6 +46,38 @@ export interface LabState {
   createdAt: string;
   hosts: LabHost[];
   containers: LabContainer[];
+  /** `lab up --store etcd`: the etcd members and controller replicas the lab started itself. */
+  cluster?: LabCluster;
+}
+
+/** A process of the lab's own cluster: how it was started, so `lab restart NAME` can start it again. */
+export interface LabClusterProcess {
+  /** `e1`…, `c1`…: unique in the lab, never a host name. */
+  name: string;
+  argv: string[];
+  dataDir: string;
+  log: string;
+  /** Absent until started. */
+  pid?: number;
+}
+
+export interface LabEtcdMember extends LabClusterProcess {
+  clientUrl: string;
+  peerUrl: string;
+}
+
+export interface LabController extends LabClusterProcess {
+  /** Its API socket: the lab agents (in host namespaces) and the CLI reach it here. */
+  socket: string;
+  /** Its https listener on loopback (shared CA and admin token, ADR 023). */
+  url: string;
+}
+
+export interface LabCluster {
+  /** The controllers' --store: etcd://127.0.0.1:p1,… */
+  store: string;
+  etcd: LabEtcdMember[];
+  controllers: LabController[];
 }
 
 /** The state, or undefined when there is none or it is unreadable (a crash mid-write). */

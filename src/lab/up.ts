@@ -13,6 +13,8 @@ import { CommandError } from '../datapath/runner.js';
 import { isTenetError, TenetError } from '../model/errors.js';
 import { labNsPrefix, MAX_HOSTS, planHost, planHostDockerd, underlayNs, type ResolvedConfig } from './config.js';
 import { BUSYBOX_BINARY, importBusybox, LAB_IMAGE, startDockerd } from './dockerd.js';
+import { planCluster, startCluster } from './cluster.js';
+import { controllersAddress } from './controllers.js';
 import { labDown } from './down.js';
 import { addNamespaces, buildUnderlay, listNamespaces } from './netns.js';
 import { agentAlive, isLabAgent, launchDetached } from './procs.js';
@@ -23,6 +25,10 @@ const execTool = promisify(execFile);
 export interface UpOptions {
   /** Each host also runs its own dockerd, and its agent serves that daemon (harness.md B). */
   docker?: boolean;
+  /** 'etcd': the lab starts its own 3-member etcd and `controllers` replicas on it (cluster.ts). */
+  store?: 'etcd';
+  /** How many controller replicas with `store` (default 2). */
+  controllers?: number;
 }
 
 export async function labUp(c: ResolvedConfig, count: number, opts: UpOptions = {}): Promise<LabState> {
@@ -30,23 +36,27 @@ export async function labUp(c: ResolvedConfig, count: number, opts: UpOptions = 
     throw new TenetError('LAB_ERROR', `cannot make a lab of ${count} hosts`, `give --hosts from 1 to ${MAX_HOSTS}`);
   }
   await ensureNotUp(c);
-  await checkController(c);
+  const cluster = opts.store === 'etcd' ? await planCluster(c, opts.controllers ?? 2) : undefined;
+  if (!cluster) await checkController(c);
   if (opts.docker) await checkDockerTools();
   const hosts = Array.from({ length: count }, (_, i) => planHost(c, i + 1));
   if (opts.docker) for (const h of hosts) h.docker = planHostDockerd(c, h);
+  if (cluster) for (const h of hosts) h.controller = controllersAddress(cluster.controllers);
   const state: LabState = {
     version: 1,
     prefix: c.prefix,
-    controllerSocket: c.controllerSocket,
+    controllerSocket: cluster ? cluster.controllers[0]!.socket : c.controllerSocket,
     underlayNs: underlayNs(c.prefix),
     underlayCidr: formatCidr(c.underlay),
     createdAt: new Date().toISOString(),
     hosts,
     containers: [],
+    ...(cluster ? { cluster } : {}),
   };
   mkdirSync(c.labDir, { recursive: true });
   saveState(c.statePath, state);
   try {
+    if (cluster) await startCluster(c, cluster);
     await addNamespaces(c.runner, [state.underlayNs, ...hosts.map((h) => h.netns)], c.ownership);
     await buildUnderlay(c.runner, state.underlayNs, hosts, c.underlay.prefixLen);
     c.logger.info({ prefix: c.prefix, hosts: count }, 'lab underlay and hosts are up');

@@ -13,6 +13,7 @@ export class MemoryStore implements Store {
   private readonly log: WatchEvent[] = [];
   private readonly hub = new WatchHub();
   private nextLease = 1;
+  private closed = false;
   private readonly lessor = new Lessor((id) => this.revoke(id));
 
   constructor() {
@@ -108,12 +109,15 @@ export class MemoryStore implements Store {
     return this.lessor.timeToLive(id);
   }
 
-  /** Minimal (etcd-store branch): slice B owns the memory/SQLite status; merge takes B's. */
+  /** Always healthy while open: one member in this process. */
   async status(): Promise<StoreStatus> {
-    return { backend: 'memory', healthy: true, revision: this.rev, members: [{ name: 'memory', endpoint: 'memory', healthy: true, leader: true }] };
+    const healthy = !this.closed;
+    const member = { name: 'memory', endpoint: 'memory:', healthy, leader: true, ...(healthy ? {} : { error: 'the store is closed' }) };
+    return { backend: 'memory', healthy, revision: this.rev, members: [member], ...(healthy ? {} : { error: 'the store is closed' }) };
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     this.lessor.stop();
     this.hub.closeAll();
   }

@@ -157,10 +157,17 @@ export class SqliteStore implements Store {
     return this.lessor.timeToLive(id);
   }
 
-  /** Minimal (etcd-store branch): slice B owns the memory/SQLite status; merge takes B's. */
+  /** One member, the file itself, always its own leader; unhealthy once it cannot be read. */
   async status(): Promise<StoreStatus> {
-    const revision = await this.revision();
-    return { backend: 'sqlite', healthy: true, revision, members: [{ name: this.path, endpoint: this.path, healthy: true, leader: true }] };
+    const member = { name: this.path, endpoint: `file://${this.path}`, leader: true };
+    try {
+      if (!this.db.open) throw new Error('the store is closed');
+      const revision = this.meta('revision');
+      return { backend: 'sqlite', healthy: true, revision, members: [{ ...member, healthy: true }] };
+    } catch (err) {
+      const error = (err as Error).message;
+      return { backend: 'sqlite', healthy: false, revision: 0, members: [{ ...member, healthy: false, error }], error };
+    }
   }
 
   async close(): Promise<void> {
