@@ -42,7 +42,7 @@ runBench('cluster-scale', async (cleanup) => {
     { label: 'SQLite, 1 controller', extra: ['--store', 'sqlite'], load: [] },
     { label: `etcd (3 members), ${controllers} controllers`, extra: ['--store', 'etcd', '--controllers', String(controllers)], load: [] },
   ];
-  const out: ScaleSummary[] = [];
+  const out: (ScaleSummary | undefined)[] = [];
   for (const [i, r] of runs.entries()) {
     cleanup.check();
     const json = join(dir, `run${i}.json`);
@@ -52,11 +52,13 @@ runBench('cluster-scale', async (cleanup) => {
     cleanup.add(`stop scale.js pid ${child.pid}`, () => stopChild(child));
     const code = await exited(child);
     r.load.push(loadText());
-    if (code !== 0) throw new Error(`scale.js (${r.label}) exited ${code}`);
-    out.push(JSON.parse(readFileSync(json, 'utf8')) as ScaleSummary);
+    // A run that broke is shown as such beside the other one (its output above says where).
+    if (code !== 0) console.log(`scale.js (${r.label}) exited ${code}: its column is '-'`);
+    out.push(code === 0 ? (JSON.parse(readFileSync(json, 'utf8')) as ScaleSummary) : undefined);
   }
   report(runs.map((r) => r.label), out);
   runs.forEach((r) => console.log(`${r.label}: ${r.load[0]} at its start, ${r.load[1]} at its end`));
+  if (out.some((x) => !x)) throw new Error('a scale.js run broke (its output above says where)');
 });
 
 function exited(child: ChildProcess): Promise<number> {
@@ -66,24 +68,43 @@ function exited(child: ChildProcess): Promise<number> {
   });
 }
 
-function report(labels: string[], [a, b]: ScaleSummary[]): void {
+function report(labels: string[], [a0, b0]: (ScaleSummary | undefined)[]): void {
+  const a = a0 ?? BROKE;
+  const b = b0 ?? BROKE;
   const row = (what: string, x: number, y: number, digits = 1) => [what, fmt(x, digits), fmt(y, digits), fmt(y / x, 2)];
   const phase = (s: ScaleSummary, prefix: string) => s.phases.find((p) => p.name.startsWith(prefix));
   const rows = [
-    row('populate: endpoints per second (API, 32 in flight)', a!.endpointsPerSecond, b!.endpointsPerSecond, 0),
-    row('populate: every status set up, s', a!.statusUpSeconds, b!.statusUpSeconds),
-    row('every agent started and listed, s', a!.listedSeconds, b!.listedSeconds),
-    row('fan-out p50, ms (created → every concerned agent has it)', a!.fanoutP50Ms, b!.fanoutP50Ms),
-    row('fan-out p99, ms', a!.fanoutP99Ms, b!.fanoutP99Ms),
-    row('marker create API call p50, ms', a!.markerApiP50Ms, b!.markerApiP50Ms),
-    row('attach p50 on an empty controller, ms', a!.attachEmptyP50Ms, b!.attachEmptyP50Ms),
-    row('attach p50 at scale, ms', a!.attachFullP50Ms, b!.attachFullP50Ms),
-    row('re-list of one agent, median of 3, ms', med(a!.relistMs), med(b!.relistMs), 0),
-    row('controller (first) CPU % during the window', phase(a!, 'steady')?.cpuMeanPct ?? NaN, phase(b!, 'steady')?.cpuMeanPct ?? NaN, 0),
-    row('controller (first) RSS peak MiB while agents list', phase(a!, 'agents')?.rssPeakMiB ?? NaN, phase(b!, 'agents')?.rssPeakMiB ?? NaN, 0),
+    row('populate: endpoints per second (API, 32 in flight)', a.endpointsPerSecond, b.endpointsPerSecond, 0),
+    row('populate: every status set up, s', a.statusUpSeconds, b.statusUpSeconds),
+    row('every agent started and listed, s', a.listedSeconds, b.listedSeconds),
+    row('fan-out p50, ms (created → every concerned agent has it)', a.fanoutP50Ms, b.fanoutP50Ms),
+    row('fan-out p99, ms', a.fanoutP99Ms, b.fanoutP99Ms),
+    row('marker create API call p50, ms', a.markerApiP50Ms, b.markerApiP50Ms),
+    row('attach p50 on an empty controller, ms', a.attachEmptyP50Ms, b.attachEmptyP50Ms),
+    row('attach p50 at scale, ms', a.attachFullP50Ms, b.attachFullP50Ms),
+    row('re-list of one agent, median of 3, ms', med(a.relistMs), med(b.relistMs), 0),
+    row('controller (first) CPU % during the window', phase(a, 'steady')?.cpuMeanPct ?? NaN, phase(b, 'steady')?.cpuMeanPct ?? NaN, 0),
+    row('controller (first) RSS peak MiB while agents list', phase(a, 'agents')?.rssPeakMiB ?? NaN, phase(b, 'agents')?.rssPeakMiB ?? NaN, 0),
   ];
-  console.log(`\nscale.js on both stores, same run (fan-out complete: ${a!.fanoutComplete} / ${b!.fanoutComplete})`);
+  console.log(`\nscale.js on both stores, same run (fan-out complete: ${a.fanoutComplete} / ${b.fanoutComplete})`);
   process.stdout.write(formatTable(['figure', labels[0]!, labels[1]!, 'etcd / SQLite'], rows));
 }
 
 const med = (xs: number[]) => (xs.length ? [...xs].sort((x, y) => x - y)[xs.length >> 1]! : NaN);
+
+/** The figures of a run that broke: every one unknown. */
+const BROKE: ScaleSummary = {
+  store: '-',
+  controllers: 0,
+  endpointsPerSecond: NaN,
+  statusUpSeconds: NaN,
+  listedSeconds: NaN,
+  fanoutP50Ms: NaN,
+  fanoutP99Ms: NaN,
+  fanoutComplete: 'broke',
+  markerApiP50Ms: NaN,
+  attachEmptyP50Ms: NaN,
+  attachFullP50Ms: NaN,
+  relistMs: [],
+  phases: [],
+};
