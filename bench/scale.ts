@@ -1,10 +1,13 @@
 /**
- * Control plane at scale (issue 6): one real controller process with the SQLite store,
+ * Control plane at scale (issue 6): one real controller process with the SQLite store (or,
+ * with --store etcd, issue 11: --controllers replicas on a 3-member etcd of the run's own,
+ * the agent processes split across them),
  * simulated agents (the real Agent of the tree under test on a fake kernel, many per process),
  * and figures for what one change costs as hosts and endpoints grow. Nothing is asserted.
  *
  *   node dist/bench/scale.js [--hosts 1000 --endpoints 100000 --tenants 1000 --seconds 60]
  *        [--tree DIR] [--procs 4] [--changes 50] [--attaches 30] [--width 32]
+ *        [--store sqlite|etcd] [--controllers 2] [--json FILE (the headline figures)]
  *
  * Phases: (1) attach latency on a fresh empty controller; (2) a second controller, filled
  * through its API (population.ts); (3) the agents start and list; (4) a window of --seconds
@@ -18,7 +21,8 @@ import { join } from 'node:path';
 import { sleep } from '../src/base/async.js';
 import { intArg, printReproduce, runBench, type Cleanup } from './lib/main.js';
 import { measureAttaches } from './scale/attach-probe.js';
-import { startTreeController, type RunningController } from './scale/controller.js';
+import { startTreeController, type RunningController, type StoreChoice } from './scale/controller.js';
+import { writeScaleSummary } from './lib/scale-summary.js';
 import { hostsConcerned, planMarkers, runMarkers } from './scale/markers.js';
 import { hostVtep, populate } from './scale/populate.js';
 import { describe, planPopulation, tenantsOfHost, type Population } from './scale/population.js';
@@ -40,24 +44,27 @@ const maxRssMiB = intArg('max-rss-mib', 8192, 1 << 20);
 const simHeapMiB = intArg('sim-heap-mib', 4096, 1 << 20);
 const treeArg = process.argv.indexOf('--tree');
 const treeDir = treeArg >= 0 ? process.argv[treeArg + 1]! : THIS_TREE;
+const storeChoice = parseStore();
+const jsonArg = process.argv.indexOf('--json');
+const jsonPath = jsonArg >= 0 ? process.argv[jsonArg + 1] : undefined;
 
 runBench('scale', async (cleanup) => {
   const tree = await loadTree(treeDir);
   const pop = planPopulation(hosts, endpoints, tenants);
   const dir = mkdtempSync(join(tmpdir(), 'tenet-bench-scale-'));
   cleanup.add(`remove ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
-  console.log(`tree under test: ${tree.dir}\nscale: ${hosts} hosts, ${endpoints} endpoints, ${tenants} tenants; window ${seconds} s; ${procs} agent processes; data in ${dir}`);
+  console.log(`tree under test: ${tree.dir}\nstore: ${storeChoice.store}, ${storeChoice.replicas} controller(s)\nscale: ${hosts} hosts, ${endpoints} endpoints, ${tenants} tenants; window ${seconds} s; ${procs} agent processes; data in ${dir}`);
   for (const l of describe(pop)) console.log(`  ${l}`);
   const big = pop.tenants[0]!; // attaches go to the largest tenant's network, empty and full
 
-  const empty = await startTreeController(tree, dir, 'empty', cleanup);
+  const empty = await startTreeController(tree, dir, 'empty', cleanup, storeChoice);
   await empty.client.createTenant(big.name);
   await empty.client.createNetwork(big.name, { name: 'net', subnet: big.subnet });
   const attachEmpty = await measureAttaches(tree, empty.socket, big.name, attaches, 30_000_000);
   await empty.stop();
   console.log(`attach on an empty controller: ${attaches} done, p50 ${attachEmpty.ms.length ? [...attachEmpty.ms].sort((a, b) => a - b)[attachEmpty.ms.length >> 1]!.toFixed(1) : '-'} ms`);
 
-  const ctl = await startTreeController(tree, dir, 'ctl', cleanup);
+  const ctl = await startTreeController(tree, dir, 'ctl', cleanup, storeChoice);
   const sampler = new Sampler(ctl.pid);
   cleanup.add('stop sampling', () => sampler.stop());
   const phases: Phase[] = [];
@@ -76,7 +83,7 @@ runBench('scale', async (cleanup) => {
   const sims = new SimAgents(procs, simHeapMiB, cleanup);
   const watchdog = () => checkBounds(ctl, sims);
   t = Date.now();
-  sims.start(tree.dir, ctl.socket, pop.hosts.map((name, i) => ({ name, vtep: hostVtep(i) })), probes, 16);
+  sims.start(tree.dir, ctl.sockets, pop.hosts.map((name, i) => ({ name, vtep: hostVtep(i) })), probes, 16);
   await waitListed(sims, pop, cleanup, watchdog);
   const listedMs = Date.now() - t;
   await sleep(5000); // first reconciles and realization reports settle
@@ -113,8 +120,20 @@ runBench('scale', async (cleanup) => {
   printPhases(phases, sampler);
   printSims(sims.rss(), hosts);
   if (sims.failures.length) console.log(`simulated agent failures: ${sims.failures.slice(0, 5).join('; ')}`);
+  if (jsonPath) writeScaleSummary(jsonPath, { store: storeChoice, pops, listedMs, fanout, attachEmpty, attachFull, relists, phases });
   printReproduce('scale', process.argv.slice(2).join(' '));
 });
+
+/** `--store sqlite` (default) or `--store etcd [--controllers N]` (default 2 replicas). */
+function parseStore(): StoreChoice {
+  const i = process.argv.indexOf('--store');
+  const store = i >= 0 ? process.argv[i + 1] : 'sqlite';
+  if (store !== 'sqlite' && store !== 'etcd') {
+    console.error(`--store wants sqlite or etcd, got ${JSON.stringify(store)}`);
+    process.exit(2);
+  }
+  return { store, replicas: store === 'etcd' ? intArg('controllers', 2, 5) : 1 };
+}
 
 async function tolerate<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
   try {

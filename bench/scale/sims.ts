@@ -37,10 +37,11 @@ export class SimAgents {
     return this.children.map((c) => c.pid!);
   }
 
-  start(tree: string, socket: string, hosts: SimHost[], probes: string[], startWidth: number): void {
+  /** With several controller replicas (`sockets`), process i's agents use replica i mod their count. */
+  start(tree: string, sockets: string[], hosts: SimHost[], probes: string[], startWidth: number): void {
     this.children.forEach((c, i) => {
       const mine = hosts.filter((_, j) => j % this.children.length === i);
-      c.send({ cmd: 'start', tree, socket, hosts: mine, probes, startWidth } satisfies ToSim);
+      c.send({ cmd: 'start', tree, socket: sockets[i % sockets.length]!, hosts: mine, probes, startWidth } satisfies ToSim);
     });
   }
 

@@ -82,7 +82,7 @@ async function tryCreate(ctx: Ctx, tenant: string, network: string, spec: Endpoi
   }
   const picked = await pickAddress(store, net.obj, spec.ip, attempt);
   const endpoint = newEndpoint(net.obj, spec, formatIp(picked.ip));
-  await checkMacAndName(store, net.obj, spec, endpoint);
+  if ((await checkMacAndName(store, net.obj, spec, endpoint)) === 'address taken') return RETRY;
   const compares: Compare[] = [
     { key: keys.network(tenant, network), modRevision: net.kv.modRevision },
     ...(host ? [{ key: keys.host(host.obj.name), modRevision: host.kv.modRevision }] : []),
@@ -118,8 +118,11 @@ function endpointWrites(net: Network, ep: Endpoint, picked: Picked, automatic: b
 /**
  * Refuses a MAC that is the gateway's, derived-style (0a:58:…, the range of automatic MACs)
  * but not this address's, or another endpoint's; and a name another endpoint has.
+ * 'address taken': the MAC was derived from the picked address and another endpoint holds
+ * it, so that endpoint took the address after pickAddress read it (a concurrent create, on
+ * this replica or another): pick again rather than refuse a MAC the caller never gave.
  */
-async function checkMacAndName(store: Store, net: Network, spec: EndpointSpec, ep: Endpoint): Promise<void> {
+async function checkMacAndName(store: Store, net: Network, spec: EndpointSpec, ep: Endpoint): Promise<'address taken' | undefined> {
   if (spec.mac !== undefined) {
     if (spec.mac === gatewayMac(net.vni)) throw new TenetError('MAC_IN_USE', `MAC ${spec.mac} is the gateway MAC of network ${net.name}`, 'pick another MAC, or leave it out');
     if (spec.mac.startsWith('0a:58:') && spec.mac !== endpointMac(ep.ip)) {
@@ -127,11 +130,13 @@ async function checkMacAndName(store: Store, net: Network, spec: EndpointSpec, e
     }
   }
   const macHolder = await store.get(keys.mac(net.id, ep.mac));
+  if (macHolder && spec.mac === undefined) return 'address taken';
   if (macHolder) throw new TenetError('MAC_IN_USE', `MAC ${ep.mac} is used by endpoint ${macHolder.value} of network ${net.name}`, 'pick another MAC, or leave it out');
   const nameHolder = ep.name ? await store.get(keys.epName(net.id, ep.name)) : undefined;
   if (nameHolder) {
     throw new TenetError('ENDPOINT_NAME_IN_USE', `endpoint ${nameHolder.value} of network ${net.tenant}/${net.name} is named ${ep.name} already`, 'pick another name, or delete that endpoint first');
   }
+  return undefined;
 }
 
 function newEndpoint(net: Network, spec: EndpointSpec, ip: string): Endpoint {
