@@ -14,7 +14,7 @@
  * does not leak an address.
  */
 import { sleep } from '../base/async.js';
-import { formatIp } from '../base/cidr.js';
+import { formatIp, parseIp } from '../base/cidr.js';
 import { TenetError } from '../model/errors.js';
 import { keys } from '../model/keys.js';
 import { endpointMac, gatewayMac } from '../model/mac.js';
@@ -24,7 +24,7 @@ import { sameAttachment, shown, validateAttachment, validateEndpointName, valida
 import { cursorPut } from './addresses.js';
 import { bodyObject, optionalString } from './body.js';
 import { readGuard, type GuardState } from './guard.js';
-import { pickAddress, reservation, type Picked } from './ipam.js';
+import { parseReservation, pickAddress, reservation, type Picked } from './ipam.js';
 import { isEndpointId, requireHost, requireNetwork } from './lookups.js';
 import { encode, internalKeys, newId, nowIso, retrying, RETRY, type Ctx } from './repo.js';
 import type { Compare, Op, Store } from '../store/types.js';
@@ -82,7 +82,7 @@ async function tryCreate(ctx: Ctx, tenant: string, network: string, spec: Endpoi
   }
   const picked = await pickAddress(store, net.obj, spec.ip, attempt);
   const endpoint = newEndpoint(net.obj, spec, formatIp(picked.ip));
-  if ((await checkMacAndName(store, net.obj, spec, endpoint)) === 'address taken') return RETRY;
+  if ((await checkMacAndName(store, net.obj, spec, endpoint)) === RETRY) return RETRY;
   const compares: Compare[] = [
     { key: keys.network(tenant, network), modRevision: net.kv.modRevision },
     ...(host ? [{ key: keys.host(host.obj.name), modRevision: host.kv.modRevision }] : []),
@@ -118,11 +118,11 @@ function endpointWrites(net: Network, ep: Endpoint, picked: Picked, automatic: b
 /**
  * Refuses a MAC that is the gateway's, derived-style (0a:58:…, the range of automatic MACs)
  * but not this address's, or another endpoint's; and a name another endpoint has.
- * 'address taken': the MAC was derived from the picked address and another endpoint holds
- * it, so that endpoint took the address after pickAddress read it (a concurrent create, on
- * this replica or another): pick again rather than refuse a MAC the caller never gave.
+ * A derived MAC held by another endpoint that also holds the address means a concurrent
+ * create took the address after it was picked: that is an address clash, and the create
+ * retries with another address (RETRY), as when its txn's address compare fails.
  */
-async function checkMacAndName(store: Store, net: Network, spec: EndpointSpec, ep: Endpoint): Promise<'address taken' | undefined> {
+async function checkMacAndName(store: Store, net: Network, spec: EndpointSpec, ep: Endpoint): Promise<void | typeof RETRY> {
   if (spec.mac !== undefined) {
     if (spec.mac === gatewayMac(net.vni)) throw new TenetError('MAC_IN_USE', `MAC ${spec.mac} is the gateway MAC of network ${net.name}`, 'pick another MAC, or leave it out');
     if (spec.mac.startsWith('0a:58:') && spec.mac !== endpointMac(ep.ip)) {
@@ -130,13 +130,18 @@ async function checkMacAndName(store: Store, net: Network, spec: EndpointSpec, e
     }
   }
   const macHolder = await store.get(keys.mac(net.id, ep.mac));
-  if (macHolder && spec.mac === undefined) return 'address taken';
+  if (macHolder && spec.mac === undefined && (await addressTakenBy(store, net, ep.ip, macHolder.value))) return RETRY;
   if (macHolder) throw new TenetError('MAC_IN_USE', `MAC ${ep.mac} is used by endpoint ${macHolder.value} of network ${net.name}`, 'pick another MAC, or leave it out');
   const nameHolder = ep.name ? await store.get(keys.epName(net.id, ep.name)) : undefined;
   if (nameHolder) {
     throw new TenetError('ENDPOINT_NAME_IN_USE', `endpoint ${nameHolder.value} of network ${net.tenant}/${net.name} is named ${ep.name} already`, 'pick another name, or delete that endpoint first');
   }
-  return undefined;
+}
+
+/** Whether the address is reserved by the endpoint `holder` (a concurrent create's). */
+async function addressTakenBy(store: Store, net: Network, ip: string, holder: string): Promise<boolean> {
+  const kv = await store.get(keys.addr(net.id, parseIp(ip)!));
+  return kv !== undefined && parseReservation(kv).owner.id === holder;
 }
 
 function newEndpoint(net: Network, spec: EndpointSpec, ip: string): Endpoint {

@@ -5,16 +5,17 @@
  * member that leads the store's raft is killed with SIGKILL by PID after a random number of
  * them were acknowledged. Then:
  * - every attach succeeded or failed cleanly: a TenetError (a catalogued code and one line),
- *   never a hang or a 500. The client behaves as the CLI does: a failure that says the store
- *   or controller was unavailable is retried with the same idempotency key (up to 20 s), which
- *   completes an attach whose answer was lost. One that still fails leaves no endpoint;
+ *   never a hang or a 500. The client behaves as the CLI does (retryingAttach): only a call
+ *   that got no answer is sent again, with the same idempotency key; an error answer is
+ *   final. A failed attach leaves no endpoint;
  * - no address handed out twice: the answers' addresses are distinct, the store's endpoints'
  *   addresses are distinct, each reservation is held by the endpoint that has its address;
  * - every successful attach is `up`, and each host's interface for it exists.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { sleep, waitFor } from '../../src/base/async.js';
+import { waitFor } from '../../src/base/async.js';
+import { retryingAttach } from '../../src/cli/ep.js';
 import { handoffIfname } from '../../src/datapath/names.js';
 import { kernelSkip } from '../../src/datapath/testing/kernel-env.js';
 import { isTenetError } from '../../src/model/errors.js';
@@ -27,22 +28,18 @@ const ATTACHES = 500;
 const KILL_AFTER = 60 + Math.floor(Math.random() * 120);
 
 /**
- * As the CLI does (src/cli/ep.ts): a failed attach is sent again with the same idempotency
- * key for up to RETRY_MS; the retry finds the endpoint a lost answer had made and completes it.
+ * Exactly as the CLI does (src/cli/ep.ts): an attach is sent again with the same idempotency
+ * key only while the agent cannot be reached or the connection drops before an answer; an
+ * answer, even an error (STORE_UNAVAILABLE, CONTROLLER_UNREACHABLE), is final.
  */
-const RETRY_MS = 20_000;
 async function attachRetrying(attach: () => Promise<Endpoint>): Promise<{ ep: Endpoint; tries: number }> {
-  const deadline = Date.now() + RETRY_MS;
-  for (let tries = 1; ; tries++) {
-    try {
-      return { ep: await attach(), tries };
-    } catch (err) {
-      if (Date.now() > deadline || !isTenetError(err) || !RETRYABLE.has(err.code)) throw err;
-      await sleep(1000);
-    }
-  }
+  let tries = 0;
+  const ep = await retryingAttach(() => {
+    tries++;
+    return attach();
+  });
+  return { ep, tries };
 }
-const RETRYABLE = new Set(['STORE_UNAVAILABLE', 'CONTROLLER_UNREACHABLE', 'AGENT_UNREACHABLE']);
 
 interface Outcome {
   id: string;
