@@ -5,61 +5,21 @@
  * controller-process.test.ts. Every refusal stands next to the same request allowed.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { sha256Hex } from '../api/credentials.js';
 import { buildControllerApp } from '../controller/app.js';
 import { recordingLogger } from '../controller/testing.js';
 import { authKeys } from '../controller/tokens.js';
 import { kindOfKey } from '../model/keys.js';
 import { MemoryStore } from '../store/memory.js';
-import { ensureAdminToken } from './secrets.js';
-import { ensureControllerTls, type ControllerTls } from './tls.js';
+import { tcpFixture } from './testing-tcp.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'tenet-auth-'));
-let tls: ControllerTls;
-let admin: { token: string; secret: string };
-
-before(() => {
-  tls = ensureControllerTls(dir, '127.0.0.1', [], recordingLogger([]));
-  admin = ensureAdminToken(dir);
-});
-after(() => rmSync(dir, { recursive: true, force: true }));
-
-type Call = (method: string, url: string, body?: unknown, token?: string) => Promise<{ status: number; body: any }>;
-
-async function tcpApp(): Promise<{ call: Call; store: MemoryStore; close(): Promise<void> }> {
-  const store = new MemoryStore();
-  const auth = { transport: 'tcp' as const, adminTokenHash: sha256Hex(admin.secret), caPem: tls.caPem, caHash: tls.caHash };
-  const app = await buildControllerApp({ store, logger: recordingLogger([]), version: 'test', auth, tls });
-  const call: Call = async (method, url, body, token) => {
-    const res = await app.inject({
-      method: method as 'GET',
-      url,
-      headers: token ? { authorization: `Bearer ${token}` } : {},
-      ...(body === undefined ? {} : { payload: body as object }),
-    });
-    return { status: res.statusCode, body: String(res.headers['content-type'] ?? '').includes('json') ? JSON.parse(res.body) : res.body };
-  };
-  return { call, store, close: () => app.close() };
-}
-
-/** An admin-made tenant, network and join token, and a host credential for h1. */
-async function joinedHost(call: Call, host = 'h1'): Promise<string> {
-  assert.equal((await call('POST', '/v1/tenants', { name: 'acme' }, admin.token)).status, 201);
-  assert.equal((await call('POST', '/v1/tenants/acme/networks', { name: 'web', subnet: '10.0.0.0/24' }, admin.token)).status, 201);
-  const created = await call('POST', '/v1/tokens', { kind: 'agent' }, admin.token);
-  assert.equal(created.status, 201);
-  const joined = await call('POST', '/v1/join', { token: created.body.token.split('.').slice(2).join('.'), host });
-  assert.equal(joined.status, 201, JSON.stringify(joined.body));
-  return joined.body.credential as string;
-}
+const fx = tcpFixture();
+const { tcpApp, joinedHost } = fx;
 
 test('a TCP app is never built without TLS material', async () => {
   await assert.rejects(
-    buildControllerApp({ store: new MemoryStore(), logger: recordingLogger([]), version: 'test', auth: { transport: 'tcp', adminTokenHash: sha256Hex(admin.secret) } }),
+    buildControllerApp({ store: new MemoryStore(), logger: recordingLogger([]), version: 'test', auth: { transport: 'tcp', adminTokenHash: sha256Hex(fx.admin.secret) } }),
     /TLS only/,
   );
 });
@@ -71,14 +31,14 @@ test('over TCP: no token or a wrong one is 401; the admin token works; the CA is
     assert.equal(none.status, 401);
     assert.equal(none.body.error.code, 'UNAUTHENTICATED');
     assert.match(none.body.error.message, /--token/);
-    assert.equal((await call('GET', '/v1/tenants', undefined, `tenet-admin.${'0'.repeat(64)}`)).status, 401);
+    assert.equal((await call('GET', '/v1/tenants', undefined, `tenet-fx.admin.${'0'.repeat(64)}`)).status, 401);
     assert.equal((await call('GET', '/v1/tenants', undefined, 'garbage')).status, 401);
     assert.equal((await call('POST', '/v1/tenants', { name: 'x' })).status, 401);
-    assert.equal((await call('GET', '/v1/tenants', undefined, admin.token)).status, 200);
-    assert.equal((await call('POST', '/v1/tenants', { name: 'x' }, admin.token)).status, 201);
+    assert.equal((await call('GET', '/v1/tenants', undefined, fx.admin.token)).status, 200);
+    assert.equal((await call('POST', '/v1/tenants', { name: 'x' }, fx.admin.token)).status, 201);
     const ca = await call('GET', '/v1/ca');
     assert.equal(ca.status, 200);
-    assert.equal(ca.body, tls.caPem);
+    assert.equal(ca.body, fx.tls.caPem);
   } finally {
     await close();
   }
@@ -94,9 +54,9 @@ test('a join token becomes a host credential that reads, but cannot administer',
     assert.equal((await call('GET', '/v1/tokens', undefined, cred)).status, 403);
     assert.equal((await call('POST', '/v1/tokens', { kind: 'agent' }, cred)).status, 403);
     assert.equal((await call('DELETE', '/v1/hosts/h1', undefined, cred)).status, 403);
-    assert.equal((await call('GET', '/v1/tokens', undefined, admin.token)).status, 200);
+    assert.equal((await call('GET', '/v1/tokens', undefined, fx.admin.token)).status, 200);
     assert.equal((await call('GET', '/v1/status', undefined, cred)).status, 403, 'the cluster status is admin business');
-    assert.equal((await call('GET', '/v1/status', undefined, admin.token)).status, 200);
+    assert.equal((await call('GET', '/v1/status', undefined, fx.admin.token)).status, 200);
     // The store keeps hashes only, under keys no watch or snapshot forwards.
     const stored = (await store.get(authKeys.host('h1')))!.value;
     assert.ok(!stored.includes(cred.split('.')[1]!));
@@ -116,14 +76,14 @@ test("a host credential writes its own host record and endpoints, never another 
     const hijack = await call('PUT', '/v1/hosts/h2', { vtep: '192.0.2.66', underlayMtu: 1500 }, cred);
     assert.equal(hijack.status, 403);
     assert.equal(hijack.body.error.code, 'FORBIDDEN');
-    assert.equal((await call('PUT', '/v1/hosts/h2', { vtep: '192.0.2.2', underlayMtu: 1500 }, admin.token)).status, 201);
-    assert.equal((await call('GET', '/v1/hosts', undefined, admin.token)).body.find((h: any) => h.name === 'h2').vtep, '192.0.2.2');
+    assert.equal((await call('PUT', '/v1/hosts/h2', { vtep: '192.0.2.2', underlayMtu: 1500 }, fx.admin.token)).status, 201);
+    assert.equal((await call('GET', '/v1/hosts', undefined, fx.admin.token)).body.find((h: any) => h.name === 'h2').vtep, '192.0.2.2');
 
     const url = '/v1/tenants/acme/networks/web/endpoints';
     const mine = await call('POST', url, { host: 'h1', netns: '/run/netns/a', ifname: 'eth0' }, cred);
     assert.equal(mine.status, 201, JSON.stringify(mine.body));
     assert.equal((await call('POST', url, { host: 'h2', netns: '/run/netns/b', ifname: 'eth0' }, cred)).status, 403);
-    const theirs = await call('POST', url, { host: 'h2', netns: '/run/netns/b', ifname: 'eth0' }, admin.token);
+    const theirs = await call('POST', url, { host: 'h2', netns: '/run/netns/b', ifname: 'eth0' }, fx.admin.token);
     assert.equal(theirs.status, 201);
 
     const status = { status: 'up' };
@@ -134,7 +94,7 @@ test("a host credential writes its own host record and endpoints, never another 
     assert.equal((await call('PUT', `/v1/endpoints/${mine.body.id}/ports`, ports, cred)).status, 200, 'its own endpoint publishes ports');
     assert.equal((await call('DELETE', `/v1/endpoints/${theirs.body.id}`, undefined, cred)).status, 403);
     assert.equal((await call('DELETE', `/v1/endpoints/${mine.body.id}`, undefined, cred)).status, 204);
-    assert.equal((await call('GET', `/v1/endpoints/${theirs.body.id}`, undefined, admin.token)).status, 200);
+    assert.equal((await call('GET', `/v1/endpoints/${theirs.body.id}`, undefined, fx.admin.token)).status, 200);
   } finally {
     await close();
   }
@@ -145,7 +105,7 @@ test("a host credential keeps only its own lease alive and reports only its own 
   try {
     const cred = await joinedHost(call);
     const h1 = (await call('PUT', '/v1/hosts/h1', { vtep: '192.0.2.1', underlayMtu: 1500 }, cred)).body.lease;
-    const h2 = (await call('PUT', '/v1/hosts/h2', { vtep: '192.0.2.2', underlayMtu: 1500 }, admin.token)).body.lease;
+    const h2 = (await call('PUT', '/v1/hosts/h2', { vtep: '192.0.2.2', underlayMtu: 1500 }, fx.admin.token)).body.lease;
     assert.equal((await call('POST', '/v1/hosts/h1/heartbeat', { lease: h1.id }, cred)).status, 204);
     const other = await call('POST', '/v1/hosts/h2/heartbeat', { lease: h2.id }, cred);
     assert.deepEqual([other.status, other.body.error.code], [403, 'FORBIDDEN']);
@@ -153,7 +113,7 @@ test("a host credential keeps only its own lease alive and reports only its own 
     assert.equal((await call('PUT', '/v1/hosts/h2/realized', { revision: 4 }, cred)).status, 403);
     assert.equal((await call('POST', '/v1/hosts/h1/evict', undefined, cred)).status, 403, 'not even its own host');
     // Positive control: the admin gets past access control (and meets HOST_UP: h2 is up).
-    assert.equal((await call('POST', '/v1/hosts/h2/evict', undefined, admin.token)).body.error.code, 'HOST_UP');
+    assert.equal((await call('POST', '/v1/hosts/h2/evict', undefined, fx.admin.token)).body.error.code, 'HOST_UP');
   } finally {
     await close();
   }
@@ -163,7 +123,7 @@ test('expired, deleted or reused-for-a-joined-host join tokens are refused; a re
   const { call, store, close } = await tcpApp();
   try {
     const cred = await joinedHost(call);
-    const make = async () => (await call('POST', '/v1/tokens', { kind: 'agent', ttlSeconds: 3600 }, admin.token)).body as { id: string; token: string };
+    const make = async () => (await call('POST', '/v1/tokens', { kind: 'agent', ttlSeconds: 3600 }, fx.admin.token)).body as { id: string; token: string };
     const secretOf = (t: { token: string }) => t.token.split('.').slice(2).join('.');
 
     const expiring = await make();
@@ -174,9 +134,9 @@ test('expired, deleted or reused-for-a-joined-host join tokens are refused; a re
     assert.match(expired.body.error.message, /expired/);
 
     const deleted = await make();
-    assert.equal((await call('DELETE', `/v1/tokens/${deleted.id}`, undefined, admin.token)).status, 204);
+    assert.equal((await call('DELETE', `/v1/tokens/${deleted.id}`, undefined, fx.admin.token)).status, 204);
     assert.equal((await call('POST', '/v1/join', { token: secretOf(deleted), host: 'h3' })).status, 401);
-    assert.equal((await call('DELETE', `/v1/tokens/${deleted.id}`, undefined, admin.token)).body.error.code, 'TOKEN_NOT_FOUND');
+    assert.equal((await call('DELETE', `/v1/tokens/${deleted.id}`, undefined, fx.admin.token)).body.error.code, 'TOKEN_NOT_FOUND');
 
     const good = await make();
     assert.equal((await call('POST', '/v1/join', { token: secretOf(good), host: 'h1' })).status, 403); // h1 has joined
@@ -184,7 +144,7 @@ test('expired, deleted or reused-for-a-joined-host join tokens are refused; a re
     assert.equal((await call('POST', '/v1/join', { token: `${good.id}.${'0'.repeat(32)}`, host: 'h4' })).status, 401);
 
     assert.equal((await call('GET', '/v1/snapshot', undefined, cred)).status, 200);
-    assert.equal((await call('DELETE', '/v1/hosts/h1/credential', undefined, admin.token)).status, 204);
+    assert.equal((await call('DELETE', '/v1/hosts/h1/credential', undefined, fx.admin.token)).status, 204);
     assert.equal((await call('GET', '/v1/snapshot', undefined, cred)).status, 401);
   } finally {
     await close();
@@ -216,7 +176,7 @@ test("a host credential lists and watches its own view only (ADR 011), never ano
       assert.equal(other.status, 403, url);
       assert.equal(other.body.error.code, 'FORBIDDEN');
     }
-    assert.equal((await call('GET', '/v1/snapshot?host=h2', undefined, admin.token)).status, 200, 'the admin may read any view');
+    assert.equal((await call('GET', '/v1/snapshot?host=h2', undefined, fx.admin.token)).status, 200, 'the admin may read any view');
   } finally {
     await close();
   }

@@ -6,55 +6,11 @@
  * the same request allowed.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { sha256Hex } from '../api/credentials.js';
-import { buildControllerApp } from '../controller/app.js';
-import { recordingLogger } from '../controller/testing.js';
-import { MemoryStore } from '../store/memory.js';
-import { ensureAdminToken } from './secrets.js';
-import { ensureControllerTls, type ControllerTls } from './tls.js';
+import { test } from 'node:test';
+import { tcpFixture } from './testing-tcp.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'tenet-auth-'));
-let tls: ControllerTls;
-let admin: { token: string; secret: string };
-
-before(() => {
-  tls = ensureControllerTls(dir, '127.0.0.1', [], recordingLogger([]));
-  admin = ensureAdminToken(dir);
-});
-after(() => rmSync(dir, { recursive: true, force: true }));
-
-type Call = (method: string, url: string, body?: unknown, token?: string) => Promise<{ status: number; body: any }>;
-
-async function tcpApp(): Promise<{ call: Call; store: MemoryStore; close(): Promise<void> }> {
-  const store = new MemoryStore();
-  const auth = { transport: 'tcp' as const, adminTokenHash: sha256Hex(admin.secret), caPem: tls.caPem, caHash: tls.caHash };
-  const app = await buildControllerApp({ store, logger: recordingLogger([]), version: 'test', auth, tls });
-  const call: Call = async (method, url, body, token) => {
-    const res = await app.inject({
-      method: method as 'GET',
-      url,
-      headers: token ? { authorization: `Bearer ${token}` } : {},
-      ...(body === undefined ? {} : { payload: body as object }),
-    });
-    return { status: res.statusCode, body: String(res.headers['content-type'] ?? '').includes('json') ? JSON.parse(res.body) : res.body };
-  };
-  return { call, store, close: () => app.close() };
-}
-
-/** An admin-made tenant, network and join token, and a host credential for h1. */
-async function joinedHost(call: Call, host = 'h1'): Promise<string> {
-  assert.equal((await call('POST', '/v1/tenants', { name: 'acme' }, admin.token)).status, 201);
-  assert.equal((await call('POST', '/v1/tenants/acme/networks', { name: 'web', subnet: '10.0.0.0/24' }, admin.token)).status, 201);
-  const created = await call('POST', '/v1/tokens', { kind: 'agent' }, admin.token);
-  assert.equal(created.status, 201);
-  const joined = await call('POST', '/v1/join', { token: created.body.token.split('.').slice(2).join('.'), host });
-  assert.equal(joined.status, 201, JSON.stringify(joined.body));
-  return joined.body.credential as string;
-}
+const fx = tcpFixture();
+const { tcpApp, joinedHost } = fx;
 
 const ADDRS = '/v1/tenants/acme/networks/web/addresses';
 
@@ -69,7 +25,7 @@ test('a host credential reserves and releases short-lived requests in any networ
       const refused = await call('POST', ADDRS, body, h1);
       assert.deepEqual([refused.status, refused.body.error.code], [403, 'FORBIDDEN'], JSON.stringify(body));
     }
-    const held = await call('POST', ADDRS, { ip: '10.0.0.9', owner: { kind: 'request', id: 'admins' } }, admin.token);
+    const held = await call('POST', ADDRS, { ip: '10.0.0.9', owner: { kind: 'request', id: 'admins' } }, fx.admin.token);
     assert.equal(held.status, 201);
     assert.equal((await call('DELETE', `${ADDRS}/10.0.0.9`, undefined, h1)).body.error.code, 'FORBIDDEN', "an admin's reservation without a TTL is not the host's to release");
     assert.equal((await call('DELETE', `${ADDRS}/10.0.0.77`, undefined, h1)).body.error.code, 'ADDRESS_NOT_RESERVED', 'nothing reserved: the route answers');
@@ -82,13 +38,13 @@ test("networks: a host creates and deletes them only in tenants the admin grante
   const { call, close } = await tcpApp();
   try {
     const h1 = await joinedHost(call);
-    assert.equal((await call('POST', '/v1/tenants', { name: 'other' }, admin.token)).status, 201);
+    assert.equal((await call('POST', '/v1/tenants', { name: 'other' }, fx.admin.token)).status, 201);
     const net = { name: 'red', subnet: '10.9.0.0/24' };
     const before = await call('POST', '/v1/tenants/acme/networks', net, h1);
     assert.deepEqual([before.status, before.body.error.code], [403, 'FORBIDDEN']);
     assert.match(before.body.error.message, /tenet docker allow h1 acme/);
     assert.equal((await call('PUT', '/v1/hosts/h1/docker-tenants', { tenants: ['acme'] }, h1)).status, 403, 'a host cannot grant itself');
-    const granted = await call('PUT', '/v1/hosts/h1/docker-tenants', { tenants: ['acme'] }, admin.token);
+    const granted = await call('PUT', '/v1/hosts/h1/docker-tenants', { tenants: ['acme'] }, fx.admin.token);
     assert.deepEqual(granted.body, { host: 'h1', tenants: ['acme'] });
     assert.equal((await call('POST', '/v1/tenants/acme/networks', net, h1)).status, 201);
     assert.equal((await call('POST', '/v1/tenants/other/networks', net, h1)).body.error.code, 'FORBIDDEN', 'only the granted tenant');
@@ -96,10 +52,10 @@ test("networks: a host creates and deletes them only in tenants the admin grante
     assert.equal((await call('DELETE', '/v1/tenants/acme/networks/red/addresses/10.9.0.9', undefined, h1)).status, 204);
     assert.equal((await call('DELETE', '/v1/tenants/acme/networks/red', undefined, h1)).status, 204);
     assert.equal((await call('DELETE', '/v1/tenants/other/networks/gone', undefined, h1)).body.error.code, 'NETWORK_NOT_FOUND', 'a network already gone: the route answers');
-    assert.equal((await call('PUT', '/v1/hosts/h1/docker-tenants', { tenants: [] }, admin.token)).status, 200);
+    assert.equal((await call('PUT', '/v1/hosts/h1/docker-tenants', { tenants: [] }, fx.admin.token)).status, 200);
     assert.equal((await call('POST', '/v1/tenants/acme/networks', net, h1)).body.error.code, 'FORBIDDEN', 'taken back');
-    assert.equal((await call('PUT', '/v1/hosts/h9/docker-tenants', { tenants: ['acme'] }, admin.token)).body.error.code, 'TOKEN_NOT_FOUND', 'a host that never joined');
-    assert.equal((await call('PUT', '/v1/hosts/h1/docker-tenants', { tenants: ['Bad Name'] }, admin.token)).body.error.code, 'INVALID_NAME');
+    assert.equal((await call('PUT', '/v1/hosts/h9/docker-tenants', { tenants: ['acme'] }, fx.admin.token)).body.error.code, 'TOKEN_NOT_FOUND', 'a host that never joined');
+    assert.equal((await call('PUT', '/v1/hosts/h1/docker-tenants', { tenants: ['Bad Name'] }, fx.admin.token)).body.error.code, 'INVALID_NAME');
   } finally {
     await close();
   }
