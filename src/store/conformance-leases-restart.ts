@@ -27,7 +27,8 @@ export function leaseRestartCases(open: OpenStore): void {
       await mustWrite(() => opened.store.create('/h/a', 'a', lease.id), () => opened.store.create('/h/b', 'b', lease.id));
       await sleep(500);
       const before = await opened.store.timeToLive(lease.id);
-      assert.ok(before !== undefined && before <= 9500, `timeToLive ${before} after 500 ms`);
+      // Counting down, with slack: a timer may fire a millisecond early, and etcd reports whole seconds.
+      assert.ok(before !== undefined && before <= 9750, `timeToLive ${before} after 500 ms`);
       const store = await restart(opened, t);
       if (!store) return;
       const after = await store.timeToLive(lease.id);
