@@ -192,6 +192,8 @@ export class ControllerClient {
   /** Admin: the tenants whose networks this host's agent may create and delete for Docker ([] takes the grant back). */
   setDockerTenants = (host: string, tenants: string[]) =>
     this.transport.request<{ host: string; tenants: string[] }>('PUT', `/v1/hosts/${enc(host)}/docker-tenants`, { tenants });
+  /** The tenants the admin granted to this host for Docker (admin, or the host itself). */
+  getDockerTenants = (host: string) => this.transport.request<{ host: string; tenants: string[] }>('GET', `/v1/hosts/${enc(host)}/docker-tenants`);
   /** Names or renames an endpoint; ENDPOINT_NAME_IN_USE when another of its network has the name. */
   nameEndpoint = (id: string, name: string) => this.transport.request<Endpoint>('PUT', `/v1/endpoints/${enc(id)}/name`, { name });
   /** Replaces the endpoint's published ports ([] clears them); HOST_PORT_IN_USE names the holder. */

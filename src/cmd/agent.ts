@@ -92,7 +92,7 @@ export async function startAgent(cfg: AgentConfig, baseLogger: Logger): Promise<
     const cni = buildCniApp(agent, runner, logger.child({ component: 'cni' }));
     await listenUnix(cni, cniSocket, cfg.socketGroup);
     started.push(async () => { await cni.close(); removeSocket(cniSocket); });
-    const driver = cfg.docker && (await startDocker(cfg, agent, controller, logger));
+    const driver = cfg.docker && (await startDocker(cfg, agent, controller, credentials.token !== undefined, logger));
     if (driver) started.push(() => driver.close());
     serving = true;
     logger.info({ socket: cfg.socket, controller: cfg.controller, vtep: underlay.vtep, underlayDev: underlay.dev, underlayMtu: underlay.mtu, underlay: underlay.name, nsPrefix: cfg.nsPrefix, docker: docker?.socketPath ?? 'none' }, 'agent serving on its socket');
@@ -105,7 +105,7 @@ export async function startAgent(cfg: AgentConfig, baseLogger: Logger): Promise<
 }
 
 /** The Docker driver, over this agent's own attach operations (no extra hop through its socket). */
-function startDocker(cfg: AgentConfig, agent: Agent, controller: ControllerClient, logger: Logger) {
+function startDocker(cfg: AgentConfig, agent: Agent, controller: ControllerClient, joined: boolean, logger: Logger) {
   const local = {
     create: (req: Parameters<typeof attach>[1]) => attach(agent, req, logger),
     attachHandoff: (id: string, ifname: string) => attachExisting(agent, id, { handoff: true, ifname }, logger),
@@ -113,7 +113,7 @@ function startDocker(cfg: AgentConfig, agent: Agent, controller: ControllerClien
     remove: (id: string) => remove(agent, id, logger),
     publishPorts: (id: string, ports: PublishedPort[]) => agent.publishPorts(id, ports),
   };
-  return startDockerDriver({ ...cfg.docker!, stateDir: cfg.stateDir }, { controller, agent: local }, logger.child({ component: 'docker' }));
+  return startDockerDriver({ ...cfg.docker!, stateDir: cfg.stateDir, grantHost: joined ? agent.host : undefined }, { controller, agent: local }, logger.child({ component: 'docker' }));
 }
 
 /** The controller may start after the agent (or restart): wait for it rather than die. */

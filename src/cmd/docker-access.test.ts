@@ -46,6 +46,8 @@ test("networks: a host creates and deletes them only in tenants the admin grante
     assert.equal((await call('PUT', '/v1/hosts/h1/docker-tenants', { tenants: ['acme'] }, h1)).status, 403, 'a host cannot grant itself');
     const granted = await call('PUT', '/v1/hosts/h1/docker-tenants', { tenants: ['acme'] }, fx.admin.token);
     assert.deepEqual(granted.body, { host: 'h1', tenants: ['acme'] });
+    assert.deepEqual((await call('GET', '/v1/hosts/h1/docker-tenants', undefined, h1)).body, { host: 'h1', tenants: ['acme'] }, 'a host reads its own grant (its driver checks it at CreateNetwork)');
+    assert.equal((await call('GET', '/v1/hosts/h2/docker-tenants', undefined, h1)).body.error.code, 'FORBIDDEN', "not another host's");
     assert.equal((await call('POST', '/v1/tenants/acme/networks', net, h1)).status, 201);
     assert.equal((await call('POST', '/v1/tenants/other/networks', net, h1)).body.error.code, 'FORBIDDEN', 'only the granted tenant');
     assert.equal((await call('POST', '/v1/tenants/acme/networks/red/addresses', { ip: '10.9.0.9', owner: { kind: 'request', id: 'docker-aux' } }, h1)).status, 201, 'aux addresses (no TTL) in a granted tenant');

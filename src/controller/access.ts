@@ -103,7 +103,12 @@ const ownView: HostRule = async (_ctx, host, req) => {
   const asked = (req.query as { host?: unknown } | undefined)?.host;
   return asked === undefined || asked === host ? undefined : `host ${host} may only list and watch its own view, not host ${JSON.stringify(asked)}'s`;
 };
-const READ_RULES: Record<string, HostRule> = { 'GET /v1/watch': ownView, 'GET /v1/snapshot': ownView };
+const READ_RULES: Record<string, HostRule> = {
+  'GET /v1/watch': ownView,
+  'GET /v1/snapshot': ownView,
+  // Its Docker driver checks the grant before dockerd records a network (ADR 014 addendum).
+  'GET /v1/hosts/:name/docker-tenants': ownHost('read its own Docker grant'),
+};
 
 /** Reads a host may make: all the API's GETs but the token list and the cluster's status (admin business). */
 function readable(route: string): boolean {

@@ -24,6 +24,7 @@ interface Granted {
 
 export function dockerGrantRoutes(app: FastifyInstance, ctx: Ctx): void {
   app.put<{ Params: { name: string } }>('/v1/hosts/:name/docker-tenants', async (req) => setDockerTenants(ctx, req.params.name, req.body));
+  app.get<{ Params: { name: string } }>('/v1/hosts/:name/docker-tenants', async (req) => getDockerTenants(ctx, req.params.name));
 }
 
 /** The one place a grant body is read. */
@@ -43,6 +44,13 @@ async function setDockerTenants(ctx: Ctx, hostName: string, body: unknown): Prom
   if (!res.ok) throw new TenetError('STORE_CONFLICT', `the credential of host ${host} changed meanwhile`, 'try again');
   ctx.log.info({ host, tenants }, 'docker tenants granted to host');
   return { host, tenants };
+}
+
+async function getDockerTenants(ctx: Ctx, hostName: string): Promise<{ host: string; tenants: string[] }> {
+  const host = validateHostName(hostName);
+  const stored = await getObj<Granted>(ctx.store, authKeys.host(host));
+  if (!stored) throw new TenetError('TOKEN_NOT_FOUND', `host ${host} has no credential: it never joined over https`, 'a host joins with `tenet agent --join TOKEN`; agents on the controller\'s unix socket need no grant');
+  return { host, tenants: stored.obj.dockerTenants ?? [] };
 }
 
 /** Whether the admin let `host` manage Docker networks of `tenant`. */

@@ -169,5 +169,10 @@ export const CONTROLLER_ROUTES: RouteSchemas = {
     body: W.DockerTenantsBody,
     response: { 200: W.DockerTenantsSchema },
   },
+  'GET /v1/hosts/:name/docker-tenants': {
+    summary: "The tenants a joined host's agent may create and delete Docker networks in; admin, or the host itself",
+    params: params('name'),
+    response: { 200: W.DockerTenantsSchema },
+  },
   'POST /v1/join': { summary: 'Exchange a join token for a host credential; no bearer needed', body: W.JoinBody, response: { 201: W.JoinResponseSchema } },
 };

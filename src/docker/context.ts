@@ -21,7 +21,7 @@ export interface LocalAgent {
 }
 
 export interface DriverContext {
-  controller: Pick<ControllerClient, 'getTenant' | 'listNetworks' | 'getNetwork' | 'createNetwork' | 'deleteNetwork' | 'listAddresses' | 'reserveAddress' | 'releaseAddress'>;
+  controller: Pick<ControllerClient, 'getDockerTenants' | 'getTenant' | 'listNetworks' | 'getNetwork' | 'createNetwork' | 'deleteNetwork' | 'listAddresses' | 'reserveAddress' | 'releaseAddress'>;
   agent: LocalAgent;
   state: DriverState;
   logger: Logger;
@@ -30,6 +30,26 @@ export interface DriverContext {
   kickSync(): void;
   /** How long a handler waits for a just-created docker network to be bound. */
   bindWaitMs: number;
+  /** Set when the agent speaks to its controller with a host credential (joined over https): whose grant to check. */
+  grantHost?: string;
+}
+
+/**
+ * On an agent joined over https, creating a Tenet network needs the admin's grant for its
+ * tenant (ADR 014 addendum). Checked in CreateNetwork, which dockerd calls synchronously in
+ * `docker network create` (libnetwork's NewNetwork: ipamAllocate, then the driver's
+ * CreateNetwork, rolled back on error), so the create fails there and nothing is recorded.
+ * `tenant` undefined: the tenant may still come from the name (NAME/TENANT), which dockerd
+ * never passes; then a host with no grant at all is refused, one with some is left to the sync.
+ */
+export async function requireGrant(ctx: DriverContext, tenant: string | undefined): Promise<void> {
+  const host = ctx.grantHost;
+  if (host === undefined) return;
+  const { tenants } = await ctx.controller.getDockerTenants(host);
+  if (tenant === undefined ? tenants.length > 0 : tenants.includes(tenant)) return;
+  const what = tenant === undefined ? 'in any tenant: the admin has granted it none' : `in tenant ${tenant}: the admin has not granted it that tenant`;
+  const fix = tenant === undefined ? `tenet docker allow ${host} TENANT\` (${ctx.defaultTenant} for a name without /TENANT)` : `tenet docker allow ${host} ${tenant}\``;
+  throw new TenetError('FORBIDDEN', `host ${host} (joined over https) may not create Docker networks ${what}`, `an admin runs \`${fix} on the controller, then create the network again`);
 }
 
 /** An error whose code says "already gone": deletes and releases tolerate it. */

@@ -27,12 +27,14 @@ export interface DockerDriverOptions {
   defaultTenant: string;
   syncMs?: number;
   bindWaitMs?: number;
+  /** This host's name when its agent joined over https: creates are checked against its Docker grant. */
+  grantHost?: string;
 }
 
 export async function startDockerDriver(opts: DockerDriverOptions, base: Pick<DriverContext, 'controller' | 'agent'>, logger: Logger): Promise<{ sync: NetworkSync; close(): Promise<void> }> {
   const state = new DriverState(join(opts.stateDir, 'docker-driver.json'));
   let sync: NetworkSync | undefined;
-  const ctx: DriverContext = { ...base, state, logger, defaultTenant: opts.defaultTenant, bindWaitMs: opts.bindWaitMs ?? 10_000, kickSync: () => sync?.kick() };
+  const ctx: DriverContext = { ...base, state, logger, defaultTenant: opts.defaultTenant, bindWaitMs: opts.bindWaitMs ?? 10_000, grantHost: opts.grantHost, kickSync: () => sync?.kick() };
   sync = new NetworkSync(ctx, new DockerEngine(opts.dockerSocket), logger, opts.syncMs);
   const server = pluginServer({ ...networkHandlers(ctx), ...ipamHandlers(ctx) }, logger);
   await listen(server, opts.pluginSocket);

@@ -16,7 +16,7 @@
 import { overlaps, parseCidr } from '../base/cidr.js';
 import { TenetError } from '../model/errors.js';
 import type { Network } from '../model/types.js';
-import { boundNetwork, isGone, type DriverContext } from './context.js';
+import { boundNetwork, isGone, requireGrant, type DriverContext } from './context.js';
 import { parseNetworkOptions, refuse, type NetworkOptions } from './options.js';
 import { portsFromOptions } from './port-bindings.js';
 import type { Handler } from './plugin-server.js';
@@ -61,6 +61,7 @@ async function createNetwork(ctx: DriverContext, b: Record<string, unknown>) {
   const tenantKnown = opts.tenant !== undefined || opts.network !== undefined;
   const tenant = opts.tenant ?? ctx.defaultTenant;
   if (tenantKnown) await tenantExists(ctx, tenant);
+  if (!opts.network) await requireGrant(ctx, opts.tenant);
   const gateway = ipam.Gateway?.split('/')[0];
   const binding: BindingRecord = { dockerId, tenant, tenantOption: opts.tenant, subnet: ipam.Pool, gateway, mtu: opts.mtu, vni: opts.vni, internal: opts.internal, poolId: pool.id, createdAt: new Date().toISOString() };
   if (opts.network) await adoptOrCreate(ctx, binding, opts.network, pool.aux);
@@ -83,6 +84,7 @@ export async function adoptOrCreate(ctx: DriverContext, binding: BindingRecord, 
     throw new TenetError('SUBNET_OVERLAP', `Tenet network ${name} of tenant ${binding.tenant} exists with subnet ${net.subnet}, not ${binding.subnet}`, `give --subnet ${net.subnet}, or another name`);
   }
   const created = !net;
+  if (created) await requireGrant(ctx, binding.tenant);
   net ??= await ctx.controller.createNetwork(binding.tenant, { name, subnet: binding.subnet, gateway: binding.gateway, mtu: binding.mtu, vni: binding.vni });
   try {
     for (const ip of aux) await ctx.controller.reserveAddress(binding.tenant, name, { ip, owner: { kind: 'request', id: 'docker-aux' } });
