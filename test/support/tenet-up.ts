@@ -26,6 +26,29 @@ export async function eventually<T>(check: () => Promise<T>, tries = 60, delayMs
   return last;
 }
 
+/** Starts `tenet ARGS` and waits for `ready` in its stdout: the process and the match. */
+export function spawnUntil(args: string[], ready: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
+  const child = spawn(process.execPath, [TENET, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c;
+      const match = ready.exec(out);
+      if (match) resolve({ child, match });
+    });
+    child.once('exit', (code) => reject(new Error(`tenet ${args[0]} exited (${code}): ${out.slice(-2000)}`)));
+  });
+}
+
+/** SIGTERM, then SIGKILL after 10 s. */
+export async function stopChild(child: ChildProcess | undefined): Promise<void> {
+  if (!child?.pid || child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+  if (child.exitCode === null) child.kill('SIGKILL');
+}
+
 export class TenetUp {
   child?: ChildProcess;
   readonly api: string;
@@ -36,18 +59,14 @@ export class TenetUp {
 
   async start(): Promise<void> {
     const d = this.dir;
-    const args = ['up', '--data-dir', join(d, 'tenet-data'), '--socket', join(d, 'ctl.sock'), '--agent-socket', join(d, 'agent.sock'), '--host', this.host, '--ns-prefix', this.nsPrefix,
-      '--state-dir', join(d, 'agent-state'), '--cni-socket', join(d, 'cni.sock'), '--docker', '--docker-socket', this.dockerd.socket, '--docker-plugin-socket', join(this.dockerd.pluginDir, 'tenet.sock')];
-    const child = spawn(process.execPath, [TENET, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-    this.child = child;
-    await new Promise<void>((resolve, reject) => {
-      let out = '';
-      child.stdout!.on('data', (c: Buffer) => {
-        out += c;
-        if (out.includes('tenet is up')) resolve();
-      });
-      child.once('exit', (code) => reject(new Error(`tenet up exited (${code}): ${out.slice(-2000)}`)));
-    });
+    this.child = (await spawnUntil(['up', '--data-dir', join(d, 'tenet-data'), '--socket', join(d, 'ctl.sock'), '--agent-socket', join(d, 'agent.sock'), ...this.agentArgs()], /tenet is up/)).child;
+  }
+
+  /** The agent's flags both ways of running it share: its names, state and sockets, and the test's dockerd. */
+  protected agentArgs(): string[] {
+    const d = this.dir;
+    return ['--host', this.host, '--ns-prefix', this.nsPrefix, '--state-dir', join(d, 'agent-state'), '--cni-socket', join(d, 'cni.sock'),
+      '--docker', '--docker-socket', this.dockerd.socket, '--docker-plugin-socket', join(this.dockerd.pluginDir, 'tenet.sock')];
   }
 
   /** A test's `before`: docker installed, the dockerd up with busybox, tenet up, `tenant` made. */
@@ -70,12 +89,7 @@ export class TenetUp {
   }
 
   async stop(): Promise<void> {
-    if (this.child?.pid && this.child.exitCode === null) {
-      const exited = new Promise((r) => this.child!.once('exit', r));
-      this.child.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-      if (this.child.exitCode === null) this.child.kill('SIGKILL');
-    }
+    await stopChild(this.child);
   }
 
   tenet(...args: string[]): Promise<Out> {
