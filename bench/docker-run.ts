@@ -1,10 +1,13 @@
 /**
- * `docker run --rm --net=X busybox true` (issue 8): X a Tenet network, against `--net=none`
- * and a Docker user-defined bridge network, in the same run on the same private dockerd,
+ * `docker run --rm --net=X busybox true` (issue 8): X a Tenet network, against `--net=none`,
+ * a Docker user-defined bridge network and the "floor": a network of the least remote driver
+ * there can be (bench/lib/floor-driver.ts), in the same run on the same private dockerd,
  * rounds rotated so no kind always follows the same other one. Each run is timed from the
  * CLI's start to its exit (create, plugin calls, start, `true`, stop, plugin cleanup, remove).
  * The Tenet agent logs each plugin call's duration at debug level; their medians per run
- * show where Tenet's share of the time goes. Figures are printed, never asserted.
+ * show where Tenet's share of the time goes. floor − none is what Docker spends on any remote
+ * driver's network (docs/benchmarks.md "Docker"); tenet − floor is Tenet's own share. Figures
+ * are printed, never asserted.
  *
  * It runs itself inside a private mount namespace with a tmpfs over /run/docker/plugins, so
  * its dockerd finds only its own agent's `tenet` plugin, and no other dockerd finds it; and
@@ -23,9 +26,10 @@ import { waitFor } from '../src/base/async.js';
 import { formatTable } from '../src/base/table.js';
 import { TENET_ENTRY } from '../src/lab/config.js';
 import { BUSYBOX_IMAGE, PrivateDockerd } from './lib/dockerd.js';
+import { FLOOR_DRIVER, startFloorDriver } from './lib/floor-driver.js';
 import { deleteByPrefix, now } from './lib/kernel.js';
 import { intArg, printReproduce, runBench, type Cleanup } from './lib/main.js';
-import { fmt, LATENCY_HEADERS, latencyRow, median, percentiles } from './lib/stats.js';
+import { fmt, LATENCY_HEADERS, latencyRow, median, percentiles, type Percentiles } from './lib/stats.js';
 import { stopChild } from './lib/tenet.js';
 
 const run = promisify(execFile);
@@ -69,16 +73,21 @@ async function body(cleanup: Cleanup): Promise<void> {
   const runs = intArg('runs', 30, 1000);
   const empty = process.argv.includes('--empty');
   printReproduce('docker-run', `--runs ${runs}${empty ? ' --empty' : ''}`);
-  console.log(empty ? 'no other container on the networks' : 'one resident container on the Tenet and on the bridge network');
+  console.log(empty ? 'no other container on the networks' : 'one resident container on the Tenet, the bridge and the floor network');
   const dockerd = new PrivateDockerd();
   cleanup.add('stop dockerd', () => dockerd.stop());
   await dockerd.start();
   await dockerd.importBusybox();
   const tenet = await startTenet(dockerd, cleanup);
+  const floor = await startFloorDriver(join(PLUGIN_DIR, `${FLOOR_DRIVER}.sock`), '10.233.0.0/16');
+  cleanup.add('stop the floor driver', () => new Promise((r) => {
+    floor.close(r);
+    floor.closeAllConnections();
+  }));
   const docker = (...a: string[]) => dockerd.docker(...a);
   cleanup.add('remove the benchmark networks', async () => {
-    await docker('rm', '-f', 'resident-red', 'resident-bench-bridge').catch(() => undefined);
-    await docker('network', 'rm', 'red', 'bench-bridge').catch(() => undefined);
+    await docker('rm', '-f', 'resident-red', 'resident-bench-bridge', 'resident-floor').catch(() => undefined);
+    await docker('network', 'rm', 'red', 'bench-bridge', 'floor').catch(() => undefined);
   });
 
   await tenet.cli('tenant', 'create', 'bench');
@@ -89,16 +98,18 @@ async function body(cleanup: Cleanup): Promise<void> {
   await waitFor(async () => (await tenet.cli('-o', 'json', 'net', 'ls')).includes('"red"') || undefined, 15_000, 'the Tenet network red', 100);
   // --bridge=none only drops the default docker0; a user-defined bridge network still works.
   await docker('network', 'create', '-d', 'bridge', '--subnet', '10.232.0.0/24', 'bench-bridge');
+  await docker('network', 'create', '-d', FLOOR_DRIVER, '--ipam-driver', FLOOR_DRIVER, '--subnet', '10.233.0.0/16', 'floor');
 
   const kinds: Kind[] = [
-    { name: 'tenet (--net=red)', net: 'red', times: [], failures: [] },
     { name: 'none (--net=none)', net: 'none', times: [], failures: [] },
+    { name: `floor (least remote driver)`, net: 'floor', times: [], failures: [] },
     { name: 'bridge (user-defined)', net: 'bench-bridge', times: [], failures: [] },
+    { name: 'tenet (--net=red)', net: 'red', times: [], failures: [] },
   ];
   // A resident container on each network, as on any host in use: without one, every Tenet run
   // also builds and removes the tenant's namespace (Join/Leave of the tenant's only endpoint).
   if (!empty) {
-    for (const net of ['red', 'bench-bridge']) await docker('run', '-d', `--name=resident-${net}`, `--net=${net}`, BUSYBOX_IMAGE, 'sleep', '1d');
+    for (const net of ['red', 'bench-bridge', 'floor']) await docker('run', '-d', `--name=resident-${net}`, `--net=${net}`, BUSYBOX_IMAGE, 'sleep', '1d');
   }
   for (const k of kinds) await docker('run', '--rm', `--net=${k.net}`, BUSYBOX_IMAGE, 'true'); // warm-up, not timed
   const started = now();
@@ -151,10 +162,13 @@ async function startTenet(dockerd: PrivateDockerd, cleanup: Cleanup) {
 function report(runs: number, kinds: Kind[]): void {
   console.log(`\ndocker run --rm --net=X ${BUSYBOX_IMAGE} true, ${runs} runs each, rotated; nearest-rank percentiles`);
   process.stdout.write(formatTable(LATENCY_HEADERS, kinds.map((k) => latencyRow(k.name, k.times, runs))));
-  const [tenet, none, bridge] = kinds.map((k) => percentiles(k.times)) as [ReturnType<typeof percentiles>, ReturnType<typeof percentiles>, ReturnType<typeof percentiles>];
-  console.log(`\ntenet − none: p50 ${fmt(tenet.p50 - none.p50, 0)} ms, p99 ${fmt(tenet.p99 - none.p99, 0)} ms   (goal: ≤ 100 ms at p50)`);
-  console.log(`tenet / bridge: p50 ${fmt(tenet.p50 / bridge.p50)}, p99 ${fmt(tenet.p99 / bridge.p99)}   (goal: ≤ 1.1 at p50)`);
-  console.log(`bridge − none: p50 ${fmt(bridge.p50 - none.p50, 0)} ms (what Docker's own driver adds)`);
+  const [none, floor, bridge, tenet] = kinds.map((k) => percentiles(k.times)) as Percentiles[];
+  console.log(`\ntenet − none: p50 ${fmt(tenet!.p50 - none!.p50, 0)} ms, p99 ${fmt(tenet!.p99 - none!.p99, 0)} ms   (goal: ≤ 100 ms at p50)`);
+  console.log(`floor − none: p50 ${fmt(floor!.p50 - none!.p50, 0)} ms, p99 ${fmt(floor!.p99 - none!.p99, 0)} ms   (what Docker spends on any remote driver's network: the goal's floor)`);
+  console.log(`tenet − floor: p50 ${fmt(tenet!.p50 - floor!.p50, 0)} ms   (Tenet's own share)`);
+  console.log(`tenet / floor: p50 ${fmt(tenet!.p50 / floor!.p50)}, p99 ${fmt(tenet!.p99 / floor!.p99)}`);
+  console.log(`tenet / bridge: p50 ${fmt(tenet!.p50 / bridge!.p50)}, p99 ${fmt(tenet!.p99 / bridge!.p99)}   (goal: ≤ 1.1 at p50)`);
+  console.log(`bridge − none: p50 ${fmt(bridge!.p50 - none!.p50, 0)} ms (what Docker's own driver adds)`);
   for (const k of kinds) if (k.failures.length) console.log(`failures ${k.name}: ${k.failures.length}, first: ${k.failures[0]}`);
 }
 
