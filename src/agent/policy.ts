@@ -8,7 +8,7 @@
  * A tenant with no policy attached to any network gets no fragment (and so no br_netfilter:
  * ADR 013), and only the rate limits of policies in force, which are none.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import type { FlowPredicate, TenantPolicy } from '../datapath/plan.js';
 import type { Policy } from '../model/policy.js';
 import type { Endpoint, Network } from '../model/types.js';
@@ -39,17 +39,21 @@ export function tenantPolicy(networks: Network[], endpoints: Endpoint[], policie
 
 /**
  * One compiled policy per tenant, kept until its inputs change: a 10,000-rule policy takes
- * most of a second to compile (ADR 012), and an attach must not pay that again.
+ * most of a second to compile (ADR 012), and an attach must not pay that again. A policy
+ * compiled from inputs that only loosen the previous ones carries that one's hash (`loosens`).
  */
 export class CompiledPolicies {
-  private readonly byTenant = new Map<string, { key: string; policy: TenantPolicy | undefined }>();
+  private readonly byTenant = new Map<string, { key: string; basis: Basis; policy: TenantPolicy | undefined }>();
 
   get(tenant: string, networks: Network[], endpoints: Endpoint[], policies: Policy[]): TenantPolicy | undefined {
     const key = inputKey(networks, endpoints, policies);
     const known = this.byTenant.get(tenant);
     if (known?.key === key) return known.policy;
-    const policy = tenantPolicy(networks, endpoints, policies);
-    this.byTenant.set(tenant, { key, policy });
+    const basis = basisOf(networks, endpoints, policies);
+    const compiled = tenantPolicy(networks, endpoints, policies);
+    const before = known?.policy?.nft?.hash;
+    const policy = compiled && before !== undefined && loosens(known!.basis, basis) ? { ...compiled, loosens: before } : compiled;
+    this.byTenant.set(tenant, { key, basis, policy });
     return policy;
   }
 }
@@ -57,8 +61,54 @@ export class CompiledPolicies {
 /** What compiling reads, and nothing else (an endpoint's status never recompiles). */
 function inputKey(networks: Network[], endpoints: Endpoint[], policies: Policy[]): string {
   const h = createHash('sha256');
-  for (const n of networks) h.update(`n|${n.id}|${n.name}|${n.subnet}|${(n.policies ?? []).join(',')}\n`);
-  for (const e of endpoints) h.update(`e|${e.id}|${e.networkId}|${e.ip}|${JSON.stringify(e.labels)}\n`);
+  hashScope(h, networks, endpoints);
   for (const p of policies) h.update(`p|${p.id}|${p.name}|${p.updatedAt}|${p.rules.length}|${JSON.stringify(p.rates)}\n`);
   return h.digest('hex');
+}
+
+/** Networks with their attachments, and endpoints with their addresses and labels. */
+function hashScope(h: Hash, networks: Network[], endpoints: Endpoint[]): void {
+  for (const n of networks) h.update(`n|${n.id}|${n.name}|${n.subnet}|${(n.policies ?? []).join(',')}\n`);
+  for (const e of endpoints) h.update(`e|${e.id}|${e.networkId}|${e.ip}|${JSON.stringify(e.labels)}\n`);
+}
+
+/**
+ * The inputs of a compile as `loosens` compares them: everything but the policies' rules in
+ * one key (networks, their attachments, endpoints and their labels), and each policy's rules
+ * by what decides a verdict (the text may differ in spacing; `log` decides nothing).
+ */
+export interface Basis {
+  fixed: string;
+  rules: Map<string, { allow: boolean; key: string }[]>;
+}
+
+export function basisOf(networks: Network[], endpoints: Endpoint[], policies: Policy[]): Basis {
+  const h = createHash('sha256');
+  hashScope(h, networks, endpoints);
+  for (const p of policies) h.update(`p|${p.id}|${p.name}\n`);
+  const rules = new Map(policies.map((p) => [p.id, p.rules.map((r) => ({ allow: r.action === 'allow', key: JSON.stringify([r.action, r.proto, r.from, r.to, r.ports, r.priority]) }))]));
+  return { fixed: h.digest('hex'), rules };
+}
+
+/**
+ * Whether `next` can deny no flow `prev` allowed. True when nothing but rules changed and, in
+ * every policy, the rules that went were deny/reject and those that came are allow. Why that
+ * is enough: the first matching rule decides (ascending priority). An added allow rule either
+ * becomes a flow's first match, and allows it, or leaves its first match as it was; a removed
+ * deny only changes the verdict of flows it denied. Which policies are in force (attachments)
+ * and what a selector matches (networks, endpoints, labels) are in `fixed`, so they did not move.
+ */
+export function loosens(prev: Basis, next: Basis): boolean {
+  if (prev.fixed !== next.fixed) return false;
+  for (const [id, rules] of next.rules) {
+    const left = new Map<string, number>();
+    for (const r of prev.rules.get(id) ?? []) left.set(r.key, (left.get(r.key) ?? 0) + 1);
+    for (const r of rules) {
+      const n = left.get(r.key) ?? 0;
+      if (n > 0) left.set(r.key, n - 1);
+      else if (!r.allow) return false; // a deny or reject came
+    }
+    for (const [key, n] of left) if (n > 0 && JSON.parse(key)[0] === 'allow') return false; // an allow went
+  }
+  return true;
 }

@@ -5,9 +5,16 @@
  * tenant namespace's conntrack table is listed and the entries a predicate calls denied are
  * deleted: their next packet is `new` and meets the rules.
  *
+ * The table is read from /proc/PID/net/nf_conntrack of a process the runner keeps inside the
+ * namespace (the persistent `nft -i` session, nft-session.ts) when there is one: a file read
+ * instead of starting `nsenter` + `conntrack` after every change on every host, which competed
+ * for the CPU with the loads of the other agents (docs/adr/026, addendum). Without one (no
+ * session yet, /proc without nf_conntrack), `conntrack -L` as before. Same text format.
+ *
  * `conntrack -L` text is parsed line by line: a line that does not read as a flow is skipped
  * on its own and never breaks the others (the parser is fuzzed in conntrack.test.ts).
  */
+import { readFile, readlink, stat } from 'node:fs/promises';
 import { contains, parseIp } from '../base/cidr.js';
 import { NETNS_DIR } from './observe.js';
 import { subnetOf, type TenantPlan } from './plan.js';
@@ -86,18 +93,42 @@ export function deleteArgs(f: ConntrackFlow): string[] {
 }
 
 /**
- * Deletes the tenant namespace's conntrack entries `denied` says no to; returns them. One list
- * process and one delete process per denied flow (at most 8 at a time). A flow that ended in
- * between is already gone: its delete's failure is not an error.
+ * Deletes the tenant namespace's conntrack entries `denied` says no to; returns them. One read
+ * of the table (listTable), and one delete process per denied flow (at most 8 at a time). A
+ * flow that ended in between is already gone: its delete's failure is not an error.
  */
 export async function dropDenied(runner: CommandRunner, ns: string, denied: (flow: ConntrackFlow) => boolean): Promise<ConntrackFlow[]> {
-  const inNs = (args: string[]) => ['nsenter', `--net=${NETNS_DIR}/${ns}`, 'conntrack', ...args];
-  const listed = await runner.run(inNs(['-L', '-f', 'ipv4']), { allowFail: true });
-  const doomed = parseConntrack(listed.stdout).filter(denied);
+  const doomed = parseConntrack(await listTable(runner, ns)).filter(denied);
   for (let i = 0; i < doomed.length; i += 8) {
-    await Promise.all(doomed.slice(i, i + 8).map((f) => runner.run(inNs(['-D', ...deleteArgs(f)]), { allowFail: true })));
+    await Promise.all(doomed.slice(i, i + 8).map((f) => runner.run(inNs(ns, ['-D', ...deleteArgs(f)]), { allowFail: true })));
   }
   return doomed;
+}
+
+const inNs = (ns: string, args: string[]) => ['nsenter', `--net=${NETNS_DIR}/${ns}`, 'conntrack', ...args];
+
+/** The namespace's conntrack table as text: without a process when the runner has one in it, else `conntrack -L`. */
+export async function listTable(runner: CommandRunner, ns: string): Promise<string> {
+  const pid = runner.pidIn?.(ns);
+  const read = pid === undefined ? undefined : await readProcTable(pid, ns);
+  return read ?? (await runner.run(inNs(ns, ['-L', '-f', 'ipv4']), { allowFail: true })).stdout;
+}
+
+/**
+ * /proc/PID/net/nf_conntrack, only while PID is in `ns` (checked before and after the read: a
+ * process that died in between may have left its pid to one elsewhere). Undefined when it is
+ * not, or the kernel has no such file: the caller lists with `conntrack` instead.
+ */
+export async function readProcTable(pid: number, ns: string): Promise<string | undefined> {
+  try {
+    const want = `net:[${(await stat(`${NETNS_DIR}/${ns}`)).ino}]`;
+    const inside = async () => (await readlink(`/proc/${pid}/ns/net`)) === want;
+    if (!(await inside())) return undefined;
+    const text = await readFile(`/proc/${pid}/net/nf_conntrack`, 'utf8');
+    return (await inside()) ? text : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The rule without a policy: a flow between two of the tenant's networks is denied. */

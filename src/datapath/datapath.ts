@@ -50,6 +50,8 @@ export class Datapath {
   private readonly converged = new Map<string, TenantPlan>();
   /** Namespaces whose ownership was checked (a full set() checks again). */
   private readonly verified = new Set<string>();
+  /** Namespaces whose last cut of denied flows failed: the next policy change cuts, whatever it is. */
+  private readonly uncut = new Set<string>();
   /** The bridges' ifindexes, which make a port in one process (bridge-index.ts). */
   private readonly bridges: BridgeIndexes;
 
@@ -222,7 +224,10 @@ export class Datapath {
       if (why) result.failedPorts.set(p.endpointId, new TenetError('DATAPATH_FAILED', `endpoint ${p.endpointId}: ${why}`, 'make the namespace readable to the agent, or detach the endpoint'));
     }
     const prev = this.converged.get(tenant.ns);
-    const steps = targeted && exists && prev ? diffTenant(tenant.ns, tenant, { ...knownState(prev), ...knownRules(prev) }) : await this.readAndDiff(tenant, exists, targeted, held, result);
+    const known = targeted && exists && prev !== undefined;
+    const steps = known ? diffTenant(tenant.ns, tenant, { ...knownState(prev), ...knownRules(prev) }) : await this.readAndDiff(tenant, exists, targeted, held, result);
+    // The kernel holds prev's policy (known state), and this one denies nothing it allowed.
+    if (known && tenant.loosens !== undefined && tenant.loosens === prev.policy?.hash && !this.uncut.has(tenant.ns)) delete steps.recheckFlows;
     holdPorts(steps, tenant, held);
     this.bridges.forgetRemade(steps);
     return steps;
@@ -285,8 +290,10 @@ export class Datapath {
   private async cutDenied(ns: string, denies: FlowPredicate): Promise<void> {
     try {
       const cut = await dropDenied(this.runner, ns, denies);
+      this.uncut.delete(ns);
       if (cut.length) this.logger.info({ ns, flows: cut.length }, 'cut established flows the policy now denies');
     } catch (err) {
+      this.uncut.add(ns);
       this.logger.warn({ ns, err: (err as Error).message }, 'could not cut established flows the policy now denies');
     }
   }

@@ -110,6 +110,11 @@ export class NftSessionRunner implements CommandRunner {
     return new Map([...this.sessions].flatMap(([ns, s]) => (s.pid ? [[ns, s.pid] as [string, number]] : [])));
   }
 
+  pidIn(ns: string): number | undefined {
+    const s = this.sessions.get(ns);
+    return s?.usable() ? s.pid : undefined;
+  }
+
   async stop(ns: string): Promise<void> {
     const s = this.sessions.get(ns);
     this.sessions.delete(ns);

@@ -62,6 +62,12 @@ export interface TenantPolicy {
    * a flow between two networks of the tenant is denied, one inside a network allowed.
    */
   denies?: FlowPredicate;
+  /**
+   * The hash (PolicyFragment.hash) of the policy this one follows and denies nothing more than
+   * (src/agent/policy.ts `loosens`): after a load from exactly that one, no established flow can
+   * have become denied, so the conntrack table is not even read (datapath.ts, ADR 026 addendum).
+   */
+  loosens?: string;
   /** Endpoint id → its limits (src/policy/rates.ts resolveRates). */
   rates?: ReadonlyMap<string, PortRate>;
 }
@@ -116,6 +122,8 @@ export interface TenantPlan {
   policy?: PolicyFragment;
   /** TenantPolicy.denies: not kernel state, used after a policy change only (datapath.ts). */
   denies?: FlowPredicate;
+  /** TenantPolicy.loosens: not kernel state either. */
+  loosens?: string;
 }
 
 export interface HostPlan {
@@ -169,6 +177,7 @@ function tenantPlan(input: PlanInput, tenant: string): TenantPlan {
     ports,
     ...(policy?.nft ? { policy: policy.nft } : {}),
     ...(policy?.denies ? { denies: policy.denies } : {}),
+    ...(policy?.loosens ? { loosens: policy.loosens } : {}),
   };
 }
 

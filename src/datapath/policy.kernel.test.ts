@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { silentLogger } from '../base/logger.js';
 import type { Endpoint, Network } from '../model/types.js';
 import { Datapath } from './datapath.js';
+import { NftSessionRunner } from './nft-session.js';
 import { buildPlan, type PolicyFragment, type TenantPolicy } from './plan.js';
 import { kernelSkip, KERNEL_TOOLS } from './testing/kernel-env.js';
 import { ep, host, net } from './testing/objects.js';
@@ -18,6 +19,8 @@ import { iperfBps, startTransfer } from './testing/traffic.js';
 import { TestUnderlay } from './testing/underlay.js';
 
 const u = new TestUnderlay();
+/** As the agent runs it: rulesets through a persistent `nft -i`, conntrack read through its /proc (conntrack.ts). */
+const runner = new NftSessionRunner(u.runner);
 const red = net('acme', 'red', '192.168.10.0/24', 4101);
 const green = net('acme', 'green', '192.168.20.0/24', 4102);
 const networks: Network[] = [red, green];
@@ -39,7 +42,7 @@ async function setAll(): Promise<string[]> {
   const hosts = [...u.hosts].map(([name, h]) => host(name, h.vtep));
   const changed: string[] = [];
   for (const [name, h] of u.hosts) {
-    const dp = new Datapath(u.runner, silentLogger, { hostNs: h.ns });
+    const dp = new Datapath(runner, silentLogger, { hostNs: h.ns });
     const plan = buildPlan({ host: name, vtep: h.vtep, underlayMtu: 1500, underlay: 'default', nsPrefix: `${h.ns}-`, networks, endpoints, hosts, policyFor: () => policy });
     const result = await dp.set(plan);
     assert.equal(result.failedPorts.size + result.failedNamespaces.size, 0, [...result.failedPorts.values(), ...result.failedNamespaces.values()].map((e) => e.message).join('; '));
@@ -65,7 +68,10 @@ describe('policy datapath on the kernel', { skip: kernelSkip('policy datapath on
     ];
     await setAll();
   });
-  after(() => u.destroy());
+  after(async () => {
+    await runner.close();
+    await u.destroy();
+  });
 
   it('a policy turns br_netfilter on; a cross-host routed flow and its reply pass, statefully', async () => {
     assert.equal(await sysctl('h2'), '0', 'no policy: br_netfilter off');

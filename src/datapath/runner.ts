@@ -21,6 +21,11 @@ export interface RunOptions {
 
 export interface CommandRunner {
   run(argv: string[], opts?: RunOptions): Promise<CommandResult>;
+  /**
+   * A live process this runner keeps inside network namespace `ns`, if any (the persistent
+   * `nft -i` sessions): /proc/PID/net then shows that namespace without a spawn (conntrack.ts).
+   */
+  pidIn?(ns: string): number | undefined;
 }
 
 export class CommandError extends Error {
