@@ -34,6 +34,7 @@ interface DaemonFlags {
   underlayDev?: string;
   underlayName?: string;
   tlsSan: string[];
+  advertiseUrl?: string;
   joinToken?: string;
   stateDir: string;
   socketGroup?: string;
@@ -99,6 +100,10 @@ function controllerOptions(cmd: Command): Command {
     .option('--etcd-key <file>', 'key of --etcd-cert')
     .addOption(new Option('--listen <host:port>', 'serve the API on TCP too, over https with bearer tokens, e.g. 0.0.0.0:7400').default(DEFAULT_HTTP_LISTEN, 'off'))
     .addOption(new Option('--tls-san <name>', 'another DNS name or IP for the server certificate (repeatable)').argParser(collect).default([], 'none'))
+    .addOption(
+      new Option('--advertise-url <url>', 'https URL other replicas, agents and `tenet status` show for this controller (its host joins the certificate); default: from --listen, the hostname for 0.0.0.0')
+        .env('TENET_ADVERTISE_URL'),
+    )
     .option('--socket <path>', 'API unix socket (root only)', DEFAULT_CONTROLLER_SOCKET)
     .option(SOCKET_GROUP, SOCKET_GROUP_HELP)
     .addOption(
