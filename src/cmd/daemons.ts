@@ -95,7 +95,7 @@ function controllerOptions(cmd: Command): Command {
   return cmd
     .option('--data-dir <dir>', "the controller's TLS files and admin token, and the SQLite store's file (--store sqlite)", DEFAULT_DATA_DIR)
     .addOption(
-      new Option('--store <store>', 'where objects live: sqlite (a file in --data-dir; one controller), or an etcd v3 cluster that controller replicas share: etcd://host:port,host:port (etcds:// for TLS)')
+      new Option('--store <store>', 'where objects live: sqlite (the default: a file in --data-dir; one controller), or an etcd v3 cluster that controller replicas share: etcd://host:port,host:port (etcds:// for TLS)')
         .env('TENET_STORE')
         .default(undefined, 'sqlite'),
     )
