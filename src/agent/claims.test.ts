@@ -31,7 +31,8 @@ import { MemoryStore } from '../store/memory.js';
 import type { Compare, Op, WriteResult } from '../store/types.js';
 import { Agent } from './agent.js';
 import { attach, idFromKey } from './attach.js';
-import { mayHaveApplied } from './claims.js';
+import { mayHaveApplied, UnfinishedAttaches } from './claims.js';
+import type { Endpoint } from '../model/types.js';
 import type { WorkloadNamespaces } from './namespaces.js';
 import { netnsRequestPath } from './netns-guard.js';
 
@@ -183,6 +184,29 @@ describe('attaches whose answer was lost', () => {
     const ips = (await admin.listEndpoints()).map((e) => e.ip);
     assert.ok(!ips.includes(made.ip), 'its address is released');
     await agent.removeEndpoint(control, 'test');
+  });
+
+  it('a rollback the controller refused (it was away) is tried again after another window', async () => {
+    const ep = { id: 'e1', host: 'h9', status: 'pending', attachment: { kind: 'handoff' }, createdAt: 't', updatedAt: 't' } as unknown as Endpoint;
+    const removed: string[] = [];
+    let refusals = 1;
+    const actions = {
+      lookup: async () => ep,
+      detach: async () => assert.fail('a created endpoint is removed, not detached'),
+      remove: async (e: Endpoint) => {
+        if (refusals-- > 0) throw new TenetError('CONTROLLER_UNREACHABLE', 'cannot reach unix:/x');
+        removed.push(e.id);
+      },
+    };
+    const claims = new UnfinishedAttaches(actions, silentLogger, 50);
+    await assert.rejects(claims.attaching('e1', async () => Promise.reject(new TenetError('STORE_UNAVAILABLE', 'deadline'))));
+    assert.equal(claims.reportable('e1'), false, 'not reported up while it waits');
+    await waitFor(() => (removed.length ? true : undefined), 10_000, 'the second rollback');
+    assert.deepEqual([removed, refusals], [['e1'], -1], 'refused once, then removed');
+    // Positive control: a definite refusal leaves nothing to weigh.
+    await assert.rejects(claims.attaching('e2', async () => Promise.reject(new TenetError('IDEMPOTENCY_KEY_REUSED', 'x'))));
+    assert.deepEqual([claims.waiting, claims.reportable('e2')], [[], true]);
+    claims.stop();
   });
 
   it('a definite refusal is not weighed again: nothing was applied', () => {

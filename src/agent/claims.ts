@@ -165,7 +165,7 @@ export class UnfinishedAttaches {
     }
   }
 
-  /** Removes an endpoint the unfinished attach created; detaches one it bound. */
+  /** Removes an endpoint the unfinished attach created; detaches one it bound; on failure, tries again later. */
   private async rollBackOne(ep: Endpoint): Promise<void> {
     const created = ep.createdAt === ep.updatedAt;
     try {
@@ -173,7 +173,9 @@ export class UnfinishedAttaches {
       this.logger.warn({ endpoint: ep.id, tenant: ep.tenant, ip: ep.ip, action: created ? 'removed' : 'detached' }, 'rolled back an attach that never completed and was not retried');
     } catch (err) {
       if (isTenetError(err) && err.code === 'ENDPOINT_NOT_FOUND') return; // removed meanwhile
-      this.logger.error({ endpoint: ep.id, err: (err as Error).message }, 'could not roll back an unfinished attach');
+      // The controller may be away: look it up again after another window, so its address is not held for ever.
+      this.logger.error({ endpoint: ep.id, err: (err as Error).message }, 'could not roll back an unfinished attach; trying again after another claim window');
+      this.answerLost(ep.id);
     }
   }
 }
