@@ -6,8 +6,8 @@
  * attachment when the endpoint is new), realizes it in the kernel, and answers only when the
  * interface is up and its status `up` is written: `pending` until then means "attaching",
  * and an agent that dies in between rolls it back on restart unless the caller retries
- * (claims.ts), as it does an attach whose controller answer was lost. If the kernel refuses, the change is undone: the caller sees one clear error
- * and nothing is left half-made.
+ * (claims.ts), as it does an attach whose controller answer was lost. If the kernel refuses,
+ * the change is undone: the caller sees one clear error and nothing is left half-made.
  *
  * Idempotency: an attach carries a key (the CLI makes one per invocation); the endpoint id
  * is derived from the key, so a retry with the same key finds the same endpoint (same
