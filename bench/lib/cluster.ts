@@ -6,15 +6,14 @@
  * runs `lab down`, then SIGKILLs by PID, command line checked, any process the lab listed
  * that is still there (a failed `down` must not leave an etcd behind).
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { AgentClient, ControllerClient } from '../../src/api/client.js';
+import { ControllerClient, type AgentClient } from '../../src/api/client.js';
 import { Lab, type LabProcess } from '../../src/lab/lab.js';
-import { deleteByPrefix, stopBackground } from './kernel.js';
+import { stopBackground } from './kernel.js';
 import type { Cleanup } from './main.js';
-import { NETWORK, TENANT } from './tenet.js';
+import { agentClients, benchWorkspace, createBenchNetwork } from './tenet.js';
 
 export interface ClusterRig {
   prefix: string;
@@ -30,10 +29,7 @@ export interface ClusterRig {
 }
 
 export async function startClusterRig(tag: string, hosts: number, controllers: number, subnet: string, cleanup: Cleanup): Promise<ClusterRig> {
-  const prefix = `${tag}${randomBytes(2).toString('hex')}`;
-  const dir = mkdtempSync(join(tmpdir(), `tenet-bench-${prefix}-`));
-  cleanup.add(`remove ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
-  cleanup.add(`delete namespaces ${prefix}-*`, () => deleteByPrefix(prefix));
+  const { prefix, dir } = benchWorkspace(tag, cleanup);
   const lab = new Lab({ prefix, runDir: join(dir, 'run') });
   const seen = new Map<number, string>();
   const remember = () => lab.ls().processes.forEach((p) => p.pid && seen.set(p.pid, p.name));
@@ -50,17 +46,8 @@ export async function startClusterRig(tag: string, hosts: number, controllers: n
   const listing = lab.ls();
   const controller = new ControllerClient(listing.api!, 30_000);
   cleanup.add('close controller client', () => controller.close());
-  await controller.createTenant(TENANT);
-  await controller.createNetwork(TENANT, { name: NETWORK, subnet });
-
-  const agents = new Map<string, AgentClient>();
-  cleanup.add('close agent clients', () => agents.forEach((a) => a.close()));
-  const agent = (host: string): AgentClient => {
-    const h = lab.state().hosts.find((x) => x.name === host);
-    if (!h) throw new Error(`the lab has no host ${host}`);
-    if (!agents.has(host)) agents.set(host, new AgentClient(`unix:${h.socket}`, 60_000));
-    return agents.get(host)!;
-  };
+  await createBenchNetwork(controller, subnet);
+  const agent = agentClients(lab, 60_000, cleanup);
   cleanup.add('stop background commands', stopBackground);
   const processes = () => {
     remember();

@@ -32,10 +32,7 @@ export interface Rig {
 }
 
 export async function startRig(tag: string, hosts: number, subnet: string, cleanup: Cleanup): Promise<Rig> {
-  const prefix = `${tag}${randomBytes(2).toString('hex')}`;
-  const dir = mkdtempSync(join(tmpdir(), `tenet-bench-${prefix}-`));
-  cleanup.add(`remove ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
-  cleanup.add(`delete namespaces ${prefix}-*`, () => deleteByPrefix(prefix));
+  const { prefix, dir } = benchWorkspace(tag, cleanup);
   const socket = join(dir, 'tenet.sock');
   const proc = startController(dir, socket);
   cleanup.add(`stop controller pid ${proc.pid}`, () => stopChild(proc));
@@ -46,17 +43,8 @@ export async function startRig(tag: string, hosts: number, subnet: string, clean
   const lab = new Lab({ prefix, runDir: join(dir, 'run'), controllerSocket: socket });
   cleanup.add(`lab down ${prefix}`, () => lab.down());
   await lab.up(hosts);
-  await controller.createTenant(TENANT);
-  await controller.createNetwork(TENANT, { name: NETWORK, subnet });
-
-  const agents = new Map<string, AgentClient>();
-  cleanup.add('close agent clients', () => agents.forEach((a) => a.close()));
-  const agent = (host: string): AgentClient => {
-    const h = lab.state().hosts.find((x) => x.name === host);
-    if (!h) throw new Error(`the lab has no host ${host}`);
-    if (!agents.has(host)) agents.set(host, new AgentClient(`unix:${h.socket}`, 30_000));
-    return agents.get(host)!;
-  };
+  await createBenchNetwork(controller, subnet);
+  const agent = agentClients(lab, 30_000, cleanup);
   const container = async (host: string, name: string) => {
     const ep = await lab.run(host, name, { tenant: TENANT, network: NETWORK });
     return { ns: containerNs(prefix, name), ep };
@@ -64,6 +52,33 @@ export async function startRig(tag: string, hosts: number, subnet: string, clean
   cleanup.add('stop background commands', stopBackground);
   console.log(`lab ${prefix}: ${hosts} host(s), controller pid ${proc.pid}, data in ${dir}`);
   return { prefix, dir, lab, controller, agent, container };
+}
+
+/** A unique lab prefix and a temporary directory, both removed (with the prefix's namespaces) at cleanup. */
+export function benchWorkspace(tag: string, cleanup: Cleanup): { prefix: string; dir: string } {
+  const prefix = `${tag}${randomBytes(2).toString('hex')}`;
+  const dir = mkdtempSync(join(tmpdir(), `tenet-bench-${prefix}-`));
+  cleanup.add(`remove ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
+  cleanup.add(`delete namespaces ${prefix}-*`, () => deleteByPrefix(prefix));
+  return { prefix, dir };
+}
+
+/** The benchmark's tenant and network. */
+export async function createBenchNetwork(controller: ControllerClient, subnet: string): Promise<void> {
+  await controller.createTenant(TENANT);
+  await controller.createNetwork(TENANT, { name: NETWORK, subnet });
+}
+
+/** The agent API of each lab host, made on first use and closed at cleanup. */
+export function agentClients(lab: Lab, timeoutMs: number, cleanup: Cleanup): (host: string) => AgentClient {
+  const agents = new Map<string, AgentClient>();
+  cleanup.add('close agent clients', () => agents.forEach((a) => a.close()));
+  return (host) => {
+    const h = lab.state().hosts.find((x) => x.name === host);
+    if (!h) throw new Error(`the lab has no host ${host}`);
+    if (!agents.has(host)) agents.set(host, new AgentClient(`unix:${h.socket}`, timeoutMs));
+    return agents.get(host)!;
+  };
 }
 
 /** Detached, so Ctrl-C at the terminal reaches only us and the lab goes down before it stops. */

@@ -17,6 +17,7 @@
 import type { ControllerClient } from '../api/client.js';
 import type { WatchMessage } from '../api/types.js';
 import type { Endpoint, PublishedPort } from '../model/types.js';
+import { isTenetError } from '../model/errors.js';
 import { SerialQueue } from '../base/async.js';
 import type { Logger } from '../base/logger.js';
 import { Datapath, type SetResult } from '../datapath/datapath.js';
@@ -94,7 +95,11 @@ export class Agent {
 
   constructor(readonly opts: AgentOptions) {
     this.namespaces = opts.namespaces ?? kernelNamespaces(() => opts.datapath.ownedIdentities(), opts.logger);
-    const actions = { remove: (ep: Endpoint) => this.removeEndpoint(ep, 'its attach never completed'), detach: (ep: Endpoint) => this.detachEndpoint(ep) };
+    const actions = {
+      remove: (ep: Endpoint) => this.removeEndpoint(ep, 'its attach never completed'),
+      detach: (ep: Endpoint) => this.detachEndpoint(ep),
+      lookup: (id: string) => this.lookupLocal(id),
+    };
     this.claims = new UnfinishedAttaches(actions, opts.logger, opts.claimWindowMs);
     this.reclaimer = new Reclaimer(this, opts.logger, opts.reclaimMs);
     this.status = new StatusReporter(opts.controller, this.cache, opts.logger, (id) => this.claims.reportable(id));
@@ -154,6 +159,17 @@ export class Agent {
   private async detachEndpoint(ep: Endpoint): Promise<void> {
     this.cache.putLocalEndpoint(await this.opts.controller.detachEndpoint(ep.id));
     await this.reconcileTenants(new Set([ep.tenant]));
+  }
+
+  /** The controller's endpoint `id` if it is this host's (claims.ts weighs an attach whose answer was lost). */
+  private async lookupLocal(id: string): Promise<Endpoint | undefined> {
+    try {
+      const ep = await this.opts.controller.getEndpoint(id);
+      return ep.host === this.host ? ep : undefined;
+    } catch (err) {
+      if (isTenetError(err) && err.code === 'ENDPOINT_NOT_FOUND') return undefined;
+      throw err;
+    }
   }
 
   /**

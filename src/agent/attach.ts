@@ -6,8 +6,8 @@
  * attachment when the endpoint is new), realizes it in the kernel, and answers only when the
  * interface is up and its status `up` is written: `pending` until then means "attaching",
  * and an agent that dies in between rolls it back on restart unless the caller retries
- * (claims.ts). If the kernel refuses, the change is undone: the caller sees one clear error
- * and nothing is left half-made.
+ * (claims.ts), as it does an attach whose controller answer was lost. If the kernel refuses,
+ * the change is undone: the caller sees one clear error and nothing is left half-made.
  *
  * Idempotency: an attach carries a key (the CLI makes one per invocation); the endpoint id
  * is derived from the key, so a retry with the same key finds the same endpoint (same
@@ -46,9 +46,12 @@ function parseAttach(req: AttachRequest) {
 /** Creates an endpoint on this host, attached when a namespace is given (one controller txn). */
 export async function attach(agent: Agent, req: AttachRequest, logger: Logger): Promise<Endpoint> {
   const p = parseAttach(req);
-  // A handoff's host-side name hashes the endpoint id, so the id is chosen here, not by the controller.
-  if (req.handoff === true) p.id ??= randomBytes(6).toString('hex');
-  const attachment = req.handoff === true || hasNamespace(req) ? await binding(agent, req, p.ifname, p.id!) : undefined;
+  // An attach's id is chosen here, not by the controller: a handoff's host-side name hashes
+  // it, and an attach whose answer is lost can then be found again (claims.ts) and its
+  // create sent again to another replica (ADR 023).
+  const attached = req.handoff === true || hasNamespace(req);
+  if (attached) p.id ??= randomBytes(6).toString('hex');
+  const attachment = attached ? await binding(agent, req, p.ifname, p.id!) : undefined;
   const { tenant, network } = p;
   const spec = { host: agent.host, ip: p.ip, mac: p.mac, id: p.id, name: p.name, labels: p.labels, attachment };
   const created = await agent.claims.attaching(p.id, () => keyed(req, agent.opts.controller.createEndpoint(tenant, network, spec)));
@@ -234,7 +237,8 @@ async function rollback(agent: Agent, ep: Endpoint, logger: Logger): Promise<voi
     await agent.opts.controller.deleteEndpoint(ep.id);
   } catch (err) {
     undo();
-    logger.error({ endpoint: ep.id, err: (err as Error).message }, 'rollback of a failed attach could not delete the endpoint');
+    logger.error({ endpoint: ep.id, err: (err as Error).message }, 'rollback of a failed attach could not delete the endpoint; trying again after the claim window');
+    agent.claims.answerLost(ep.id);
     return;
   }
   await agent.reconcileTenants(new Set([ep.tenant]));

@@ -16,6 +16,7 @@ import { checkStoreFormat } from '../controller/store-format.js';
 import { startCompactor } from '../store/compactor.js';
 import { openStore, parseStoreFlags, type StoreFlags } from '../store/open.js';
 import type { Store } from '../store/types.js';
+import { parseAdvertiseUrl, registeredUrl } from './advertise.js';
 import { listenUnix, parseHostPort, removeSocket } from './listen.js';
 import { ensureAdminToken } from './secrets.js';
 import { ensureControllerTls } from './tls.js';
@@ -30,6 +31,8 @@ export interface ControllerConfig {
   socketGroup?: string;
   /** Extra names and addresses for the server certificate. */
   tlsSan?: string[];
+  /** https URL other replicas, agents and `tenet status` show for this one (default: from the bound address). */
+  advertiseUrl?: string;
   /** TTL of host leases (controller/liveness.ts; default 30 s). */
   hostLeaseMs?: number;
   /** TTL of this replica's lease, hence how soon a dead leader is replaced (leader.ts; default 5 s). */
@@ -48,6 +51,8 @@ export interface RunningController {
   apps: FastifyInstance[];
   /** https://host:port actually bound (port 0 becomes the real one), if listening on TCP. */
   url?: string;
+  /** The https URL registered for this replica (--advertise-url, or guessed from `url`). */
+  advertisedUrl?: string;
   /** This replica's part in the election of the leader (ADR 022). */
   election: LeaderElection;
   close(): Promise<void>;
@@ -56,7 +61,9 @@ export interface RunningController {
 export async function startController(cfg: ControllerConfig, logger: Logger): Promise<RunningController> {
   parseStoreFlags(cfg); // a bad --store or --etcd-* flag is refused before anything is written
   const tcp = cfg.listen ? parseHostPort(cfg.listen) : undefined;
-  const tls = tcp ? ensureControllerTls(cfg.dataDir, tcp.host, cfg.tlsSan ?? [], logger) : undefined;
+  const advertise = parseAdvertiseUrl(cfg.advertiseUrl, cfg.listen);
+  const sans = [...(cfg.tlsSan ?? []), ...(advertise ? [advertise.host] : [])];
+  const tls = tcp ? ensureControllerTls(cfg.dataDir, tcp.host, sans, logger) : undefined;
   const admin = tcp ? ensureAdminToken(cfg.dataDir) : undefined;
   const shared = { caPem: tls?.caPem, caHash: tls?.caHash };
   const opened = await openStore(cfg);
@@ -79,15 +86,17 @@ export async function startController(cfg: ControllerConfig, logger: Logger): Pr
     apps.push(app);
   }
   let url: string | undefined;
+  let advertisedUrl: string | undefined;
   if (tcp && admin) {
     const app = await build({ transport: 'tcp', adminTokenHash: sha256Hex(admin.secret), ...shared });
     await app.listen(tcp);
     apps.push(app);
     const bound = app.server.address() as AddressInfo;
     url = `https://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`;
-    logger.info({ https: url, ca: tls?.caPath, adminToken: admin.path }, 'TCP API: https with bearer tokens (agents join with `tenet token create --agent`)');
+    advertisedUrl = registeredUrl(advertise?.url, bound);
+    logger.info({ https: url, advertised: advertisedUrl, ca: tls?.caPath, adminToken: admin.path }, 'TCP API: https with bearer tokens (agents join with `tenet token create --agent`)');
   }
-  const urls = [url, cfg.socket ? `unix:${cfg.socket}` : undefined].filter((u): u is string => !!u);
+  const urls = [advertisedUrl, cfg.socket ? `unix:${cfg.socket}` : undefined].filter((u): u is string => !!u);
   const record = { id: newControllerId(), urls, version: VERSION, startedAt: new Date().toISOString() };
   const election = new LeaderElection({ store, logger, record, tasks: leaderTasks, ttlMs: cfg.leaderLeaseMs, keepAliveMs: cfg.leaderKeepAliveMs });
   await election.start();
@@ -96,6 +105,7 @@ export async function startController(cfg: ControllerConfig, logger: Logger): Pr
     store,
     apps,
     url,
+    advertisedUrl,
     election,
     close: async () => {
       await election.stop();

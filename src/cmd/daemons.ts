@@ -1,8 +1,8 @@
 /**
- * The long-running commands: `tenet up` (controller + agent in one process, the embedded
- * single-host default), `tenet controller` and `tenet agent`. Each runs until SIGINT or
- * SIGTERM, then closes its sockets; the kernel state is left as it is, so workloads keep
- * their connectivity while Tenet restarts.
+ * The long-running commands: `tenet up` (controller + agent in one process, the single-host
+ * default: SQLite unless --store names etcd), `tenet controller` and `tenet agent`. Each
+ * runs until SIGINT or SIGTERM, then closes its sockets; the kernel state is left as it
+ * is, so workloads keep their connectivity while Tenet restarts.
  */
 import { Option, type Command } from 'commander';
 import { DEFAULT_AGENT_SOCKET, DEFAULT_AGENT_STATE_DIR, DEFAULT_CONTROLLER_SOCKET, DEFAULT_DATA_DIR, DEFAULT_HTTP_LISTEN } from '../api/defaults.js';
@@ -34,6 +34,7 @@ interface DaemonFlags {
   underlayDev?: string;
   underlayName?: string;
   tlsSan: string[];
+  advertiseUrl?: string;
   joinToken?: string;
   stateDir: string;
   socketGroup?: string;
@@ -53,7 +54,7 @@ interface DaemonFlags {
 }
 
 export function addDaemonCommands(program: Command): void {
-  const up = program.command('up').description('run controller and agent on this host (embedded SQLite store)');
+  const up = program.command('up').description('run controller and agent on this host (store: SQLite in --data-dir, or etcd with --store etcd://…)');
   controllerOptions(agentOptions(up)).option('--agent-socket <path>', 'agent API socket', DEFAULT_AGENT_SOCKET).action(async (f: DaemonFlags) => {
     requireRoot('tenet up');
     const logger = createLogger('tenet');
@@ -69,7 +70,7 @@ export function addDaemonCommands(program: Command): void {
       await controller.close();
     });
   });
-  const ctl = program.command('controller').description('run a controller only');
+  const ctl = program.command('controller').description('run a controller only: on SQLite in --data-dir (one controller), or one of several replicas on etcd (--store etcd://…)');
   controllerOptions(ctl).action(async (f: DaemonFlags) => {
     const logger = createLogger('tenet-controller');
     const controller = await startController(f, logger);
@@ -92,13 +93,21 @@ export function addDaemonCommands(program: Command): void {
 
 function controllerOptions(cmd: Command): Command {
   return cmd
-    .option('--data-dir <dir>', 'where the embedded store keeps its data (and the controller its TLS files)', DEFAULT_DATA_DIR)
-    .addOption(new Option('--store <store>', 'sqlite (in --data-dir), or an etcd cluster: etcd://host:port,host:port (etcds:// for TLS)').env('TENET_STORE').default(undefined, 'sqlite'))
-    .option('--etcd-ca <file>', "CA of the etcd members' certificates (turns TLS on)")
-    .option('--etcd-cert <file>', 'client certificate for etcd (with --etcd-key)')
-    .option('--etcd-key <file>', 'key of --etcd-cert')
+    .option('--data-dir <dir>', "the controller's TLS files and admin token, and the SQLite store's file (--store sqlite)", DEFAULT_DATA_DIR)
+    .addOption(
+      new Option('--store <store>', 'where objects live: sqlite (the default: a file in --data-dir; one controller), or an etcd v3 cluster that controller replicas share: etcd://host:port,host:port (etcds:// for TLS)')
+        .env('TENET_STORE')
+        .default(undefined, 'sqlite'),
+    )
+    .option('--etcd-ca <file>', "CA that signed the etcd members' certificates: TLS to etcd (required with etcds:// or any --etcd-* flag)")
+    .option('--etcd-cert <file>', 'client certificate to present to etcd (with --etcd-key and --etcd-ca)')
+    .option('--etcd-key <file>', 'private key of --etcd-cert')
     .addOption(new Option('--listen <host:port>', 'serve the API on TCP too, over https with bearer tokens, e.g. 0.0.0.0:7400').default(DEFAULT_HTTP_LISTEN, 'off'))
     .addOption(new Option('--tls-san <name>', 'another DNS name or IP for the server certificate (repeatable)').argParser(collect).default([], 'none'))
+    .addOption(
+      new Option('--advertise-url <url>', 'https URL other replicas, agents and `tenet status` show for this controller (its host joins the certificate); default: from --listen, the hostname for 0.0.0.0')
+        .env('TENET_ADVERTISE_URL'),
+    )
     .option('--socket <path>', 'API unix socket (root only)', DEFAULT_CONTROLLER_SOCKET)
     .option(SOCKET_GROUP, SOCKET_GROUP_HELP)
     .addOption(

@@ -12,17 +12,16 @@
  * With `tls: true` clients must speak https and show a certificate signed by the cluster's
  * CA (etcd's --client-cert-auth); `etcd.tls` holds the client's files, `otherCa()` makes a CA
  * the cluster does not know, so a test can show that a wrong certificate is refused.
+ * The members' flags and /health probe are the lab's too (src/base/etcd-member.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { sleep } from '../../base/async.js';
+import { etcdArgv, etcdHealth, freePort } from '../../base/etcd-member.js';
 import { makeCa, makeSignedCert, type CertFiles } from './etcd-certs.js';
 
-export const ETCD_BINARY = '/usr/bin/etcd';
+export { ETCD_BINARY, freePort } from '../../base/etcd-member.js';
 
 export interface EtcdMember {
   name: string;
@@ -84,17 +83,6 @@ function installExitHook(): void {
   process.on('exit', () => {
     for (const child of live) child.kill('SIGKILL');
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-  });
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
   });
 }
 
@@ -185,19 +173,11 @@ class Cluster implements EtcdCluster {
 
   private spawnMember(i: number): void {
     const m = this.members[i]!;
-    const cluster = this.members.map((x) => `${x.name}=${x.peerUrl}`).join(',');
-    const args = [
-      ...['--name', m.name, '--data-dir', m.dataDir],
-      ...['--listen-client-urls', m.clientUrl, '--advertise-client-urls', m.clientUrl],
-      ...['--listen-peer-urls', m.peerUrl, '--initial-advertise-peer-urls', m.peerUrl],
-      ...['--initial-cluster', cluster, '--initial-cluster-state', 'new', '--initial-cluster-token', `tenet-test-${process.pid}`],
-      ...['--heartbeat-interval', String(this.opts.heartbeatMs ?? 100), '--election-timeout', String(this.opts.electionMs ?? 1000)],
-      ...['--logger', 'zap', '--log-outputs', 'stderr', '--log-level', 'warn'],
-      ...this.tlsArgs(),
-    ];
+    const tls = this.serverCert && this.tls ? { certPath: this.serverCert.certPath, keyPath: this.serverCert.keyPath, caPath: this.tls.caPath } : undefined;
+    const [binary, ...args] = etcdArgv(m, { cluster: this.members, token: `tenet-test-${process.pid}`, heartbeatMs: this.opts.heartbeatMs, electionMs: this.opts.electionMs, tls });
     mkdirSync(m.dataDir, { recursive: true, mode: 0o700 });
     const log = openSync(m.logPath, 'a');
-    const child = spawn(ETCD_BINARY, args, { stdio: ['ignore', log, log] });
+    const child = spawn(binary!, args, { stdio: ['ignore', log, log] });
     closeSync(log);
     live.add(child);
     this.children.set(i, child);
@@ -211,12 +191,6 @@ class Cluster implements EtcdCluster {
     });
   }
 
-  private tlsArgs(): string[] {
-    const s = this.serverCert;
-    if (!s || !this.tls) return [];
-    return ['--cert-file', s.certPath, '--key-file', s.keyPath, '--trusted-ca-file', this.tls.caPath, '--client-cert-auth'];
-  }
-
   private makeTls(): void {
     const dir = join(this.base, 'tls');
     mkdirSync(dir, { mode: 0o700 });
@@ -226,20 +200,10 @@ class Cluster implements EtcdCluster {
     this.tls = { caPath: ca.certPath, certPath: client.certPath, keyPath: client.keyPath };
   }
 
-  private healthy(m: EtcdMember): Promise<boolean> {
-    const url = new URL('/health', m.clientUrl);
+  private async healthy(m: EtcdMember): Promise<boolean> {
     const tls = this.tls;
-    return new Promise((resolve) => {
-      const options = { timeout: 1000, ...(tls ? { ca: readFileSync(tls.caPath), cert: readFileSync(tls.certPath), key: readFileSync(tls.keyPath) } : {}) };
-      const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, options, (res) => {
-        let body = '';
-        res.on('data', (c: Buffer) => (body += c));
-        res.on('end', () => resolve(/"health":\s*"true"/.test(body)));
-      });
-      req.on('timeout', () => req.destroy());
-      req.on('error', () => resolve(false));
-      req.end();
-    });
+    const pem = tls ? { ca: readFileSync(tls.caPath), cert: readFileSync(tls.certPath), key: readFileSync(tls.keyPath) } : undefined;
+    return (await etcdHealth(m.clientUrl, 1000, pem)) === 'healthy';
   }
 }
 
