@@ -70,8 +70,7 @@ test('attach cost: one ADD and one DEL into a warm tenant, in processes, rounds 
       refuseDetach = false;
       return reply.code(503).send({ error: { code: 'CONTROLLER_UNREACHABLE', message: 'injected: the detach is refused' } });
     }
-    // The watch stream and the realized-revision report run beside the path, not in it.
-    // The watch, realization reports and the heartbeat timer are background traffic, not the operation's.
+    // The watch stream, the realized-revision report and the heartbeat timer run beside the path, not in it.
     if (!req.url.startsWith('/v1/watch') && !req.url.endsWith('/realized') && !req.url.endsWith('/heartbeat')) requests.push(`${req.method} ${req.url.split('?')[0]}`);
   });
   const socket = join(dir, 'c.sock');
