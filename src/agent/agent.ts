@@ -45,6 +45,7 @@ export interface AgentOptions {
   logger: Logger;
   /** Lease keep-alive period (default: a third of the lease TTL the controller grants). */
   heartbeatMs?: number;
+  /** Base period of the full resync (default 60 s; each period is drawn between 1 and 1.25 times it). */
   resyncMs?: number;
   /** How long an attach left unfinished by an earlier run waits for its caller's retry (claims.ts). */
   claimWindowMs?: number;
@@ -71,7 +72,7 @@ export class Agent {
   private dirty: Set<string> | 'all' = new Set();
   private scheduled = false;
   private listed = false;
-  private timers: NodeJS.Timeout[] = [];
+  private resyncTimer?: NodeJS.Timeout;
   private running = 0;
   /** Revision of the last change that could matter to this host (see onMessage). */
   private relevantRevision = 0;
@@ -119,8 +120,22 @@ export class Agent {
     const hooks = { onListed: () => this.onListed(), onChange: (c: Change) => this.onChange(c), onMessage: (m: WatchMessage, c?: Change) => this.onMessage(m, c) };
     void runSync(this.opts.controller, this.host, this.cache, hooks, this.opts.logger, this.abort.signal);
     this.liveness.start();
-    this.timers.push(setInterval(() => this.markDirty('all'), this.opts.resyncMs ?? 60_000));
+    this.scheduleResync();
     this.reclaimer.start();
+  }
+
+  /**
+   * The periodic full resync, each period drawn anew between 1 and 1.25 times the base: agents
+   * started together (a lab, a rack after a power cut) would otherwise all re-list and reconcile
+   * in the same second, forever, and a policy change landing then waits behind every host's
+   * full pass at once (Kubernetes' JitterUntil does the same for the same reason).
+   */
+  private scheduleResync(): void {
+    const base = this.opts.resyncMs ?? 60_000;
+    this.resyncTimer = setTimeout(() => {
+      this.markDirty('all');
+      this.scheduleResync();
+    }, base * (1 + Math.random() / 4));
   }
 
   /** Adds a follower (before start); it is stopped with the agent. */
@@ -131,7 +146,7 @@ export class Agent {
   stop(): void {
     this.abort.abort();
     for (const f of this.followers) f.stop();
-    for (const t of this.timers) clearInterval(t);
+    clearTimeout(this.resyncTimer);
     this.realization.stop();
     this.liveness.stop();
     this.claims.stop();
