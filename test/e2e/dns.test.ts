@@ -14,21 +14,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { waitFor } from '../../src/base/async.js';
 import { kernelSkip } from '../../src/datapath/testing/kernel-env.js';
-import { TenetEnv } from '../support/procs.js';
+import { ServicesLab } from '../support/services-lab.js';
 
-const t = new TenetEnv();
-const GW = '192.168.71.1';
-
-/** `dig` in a lab container against the gateway: status and answers. */
-async function dig(from: string, ...args: string[]): Promise<{ status: string; answers: string[] }> {
-  const r = await t.tenet('lab', 'exec', from, '--', 'dig', `@${GW}`, '+time=1', '+tries=2', ...args);
-  const status = /status: (\w+)/.exec(r.stdout)?.[1] ?? `no answer (${r.code}: ${r.stdout.slice(-200)} ${r.stderr.slice(-200)})`;
-  const answers = r.stdout
-    .split('\n')
-    .filter((l) => l && !l.startsWith(';'))
-    .map((l) => l.split(/\s+/).slice(3).join(' '));
-  return { status, answers };
-}
+const lab = new ServicesLab('192.168.71');
+const t = lab.t;
+const GW = lab.gw;
+const dig = (from: string, ...args: string[]) => lab.dig(from, args);
 
 async function nslookup(from: string, name: string): Promise<{ code: number; out: string }> {
   const r = await t.tenet('lab', 'exec', from, '--', 'busybox', 'nslookup', name, GW);
@@ -38,21 +29,12 @@ async function nslookup(from: string, name: string): Promise<{ code: number; out
 describe('DNS on every network, served by the agents', { skip: kernelSkip('DNS in lab namespaces'), timeout: 300_000 }, () => {
   let c2ip = '';
   before(async () => {
-    await t.startController();
-    await t.okAll([
-      ['tenant', 'create', 'acme'],
-      ['tenant', 'create', 'other'],
-      ['net', 'create', 'red', '--tenant', 'acme', '--subnet', '192.168.71.0/24'],
-      ['net', 'create', 'red', '--tenant', 'other', '--subnet', '192.168.71.0/24'],
-      ['lab', 'up', '--hosts', '2'],
-      ['lab', 'run', 'h1', 'c1', '--tenant', 'acme', '--net', 'red'],
-      ['lab', 'run', 'h1', 'o1', '--tenant', 'other', '--net', 'red'],
-    ]);
-    c2ip = (await t.ok('lab', 'run', 'h2', 'c2', '--tenant', 'acme', '--net', 'red')).trim();
+    const ips = await lab.up(['acme', 'other'], [['h1', 'c1', 'acme'], ['h1', 'o1', 'other'], ['h2', 'c2', 'acme']]);
+    c2ip = ips.get('c2')!;
     // The servers bind after the reconcile that made the gateway addresses: wait for the first answer.
     await waitFor(async () => ((await dig('c1', 'c2')).status === 'NOERROR' ? true : undefined), 60_000, 'the DNS server of acme/red on h1', 300);
   });
-  after(() => t.destroy());
+  after(() => lab.destroy());
 
   it('dig resolves short, qualified and reverse names of a container on the other host', async () => {
     assert.deepEqual((await dig('c1', 'c2')).answers, [`A ${c2ip}`]);
