@@ -127,10 +127,12 @@ describe('DNS on every network, served by the agents', { skip: kernelSkip('DNS i
   });
 
   it('DNS and DHCP answer again after the agent is killed with SIGKILL and started anew (nothing parked)', async () => {
-    const dns = probeLoop('c1', `dig @${GW} +time=1 +tries=1 +short c1`);
-    // udhcpc leaves eth0 alone (-s /bin/true): one DISCOVER (1 s timeout), "ok" when a lease came;
-    // paced below the kernel's per-port limit on DHCP from 0.0.0.0 (5/s).
-    const dhcp = probeLoop('c1', '{ busybox udhcpc -i eth0 -f -q -n -t 1 -T 1 -s /bin/true >/dev/null 2>&1 && echo ok; sleep 0.4; }');
+    const dns = probeLoop('c1', `dig @${GW} +time=1 +tries=1 +short c2`, c2ip); // +short prints a timeout on stdout too
+    // A client with no address yet, as in dhcp.test.ts; udhcpc leaves eth0 alone (-s /bin/true):
+    // "ok" when a lease came, paced below the kernel's per-port limit on DHCP from 0.0.0.0 (5/s).
+    await t.ok('lab', 'run', 'h1', 'k1', '--tenant', 'acme', '--net', 'red');
+    assert.equal((await lab.exec('k1', 'ip', 'addr', 'flush', 'dev', 'eth0')).code, 0);
+    const dhcp = probeLoop('k1', '{ busybox udhcpc -i eth0 -f -q -n -t 2 -T 1 -s /bin/true >/dev/null 2>&1 && echo ok; sleep 0.5; }');
     await Promise.all([dns.answered(), dhcp.answered()]);
     const { hosts } = await t.json<{ hosts: { name: string; pid: number }[] }>('lab', 'ls');
     process.kill(hosts.find((h) => h.name === 'h1')!.pid, 'SIGKILL');
