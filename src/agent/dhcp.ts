@@ -20,6 +20,7 @@ import { networkMtu } from '../datapath/plan.js';
 import { ExecRunner } from '../datapath/runner.js';
 import type { Network } from '../model/types.js';
 import type { ObjectCache } from './cache.js';
+import { DhcpFloodWatch } from './dhcp-flood.js';
 import { NeighbourBatcher } from './dhcp-neighbours.js';
 import type { bindInNamespace } from './ns-sockets.js';
 import { NamespaceServers, type Bound, type WantedServer } from './ns-services.js';
@@ -47,6 +48,8 @@ export interface DhcpServiceOptions {
   reach?: (b: HostBinding, ip: string, mac: string) => Promise<void>;
   /** Called after a sync left every server running (the socket handoff, ns-socket-handoff.ts). */
   onComplete?: () => void;
+  /** How often the kernel's DHCP flood counters are read (dhcp-flood.ts); 0: never. */
+  floodEveryMs?: number;
 }
 
 interface Wanted extends WantedServer {
@@ -82,6 +85,8 @@ export function reachByNeighbour(b: HostBinding, ip: string, mac: string): Promi
 
 export class DhcpService {
   readonly stats: DhcpStats;
+  /** What the kernel dropped as DHCP floods, per tenant (the per-port limit, dhcp-flood.ts). */
+  readonly floods: DhcpFloodWatch;
   private index?: Map<string, HostBinding>;
   private readonly servers: NamespaceServers<Wanted, TenantDhcpServer>;
 
@@ -89,6 +94,9 @@ export class DhcpService {
     this.stats = new DhcpStats(opts.logger.child({ component: 'dhcp' }));
     const hooks = { name: 'DHCP', logger: opts.logger, wanted: () => this.wanted(), start: (w: Wanted, s: Bound[]) => this.start(w, s) };
     this.servers = new NamespaceServers({ ...hooks, ...(opts.bind ? { bind: opts.bind } : {}), ...(opts.onComplete ? { onComplete: opts.onComplete } : {}) });
+    const tenants = () => this.wanted().map(({ tenant, ns }) => ({ tenant, ns }));
+    this.floods = new DhcpFloodWatch({ runner: new ExecRunner(), logger: opts.logger.child({ component: 'dhcp' }), tenants, ...(opts.floodEveryMs ? { everyMs: opts.floodEveryMs } : {}) });
+    if (opts.floodEveryMs !== 0) this.floods.start();
   }
 
   viewChanged(): void {
@@ -101,6 +109,7 @@ export class DhcpService {
   }
 
   stop(): void {
+    this.floods.stop();
     this.servers.stop();
   }
 

@@ -10,6 +10,7 @@
  * network's DNS upstream (names outside the zone are forwarded there, from this namespace).
  */
 import type dgram from 'node:dgram';
+import type net from 'node:net';
 import type { Logger } from '../base/logger.js';
 import { tenantNs } from '../datapath/names.js';
 import { Forwarder } from '../dns/forward.js';
@@ -62,7 +63,10 @@ export class DnsService {
 
   constructor(private readonly opts: DnsServiceOptions) {
     this.stats = new DnsStats(opts.logger.child({ component: 'dns' }));
-    const hooks = { name: 'DNS', logger: opts.logger, wanted: () => this.wanted(), start: (w: Wanted, s: Bound[]) => this.start(w, s) };
+    const attach = (server: NetworkDnsServer, _i: number, b: Bound) => {
+      if (b.tcp) server.listenTcp(b.tcp);
+    };
+    const hooks = { name: 'DNS', logger: opts.logger, wanted: () => this.wanted(), start: (w: Wanted, s: Bound[]) => this.start(w, s), attach };
     this.servers = new NamespaceServers({ ...hooks, ...(opts.bind ? { bind: opts.bind } : {}), ...(opts.onComplete ? { onComplete: opts.onComplete } : {}) });
   }
 
@@ -103,11 +107,12 @@ export class DnsService {
     return this.servers.keys;
   }
 
-  /** Each UDP socket with what it serves, for the parker that answers while the agent restarts. */
-  parkable(): { udp: dgram.Socket; spec: ParkedDns }[] {
+  /** Each server's sockets (UDP, and TCP when bound) with what it serves, for the parker that answers while the agent restarts. */
+  parkable(): { udp: dgram.Socket; tcp?: net.Server; spec: ParkedDns }[] {
     return this.servers.servers.flatMap(({ wanted: w, sockets }) => {
       const zone = this.zoneInputs(w.tenant);
-      return sockets[0]?.udp && zone ? [{ udp: sockets[0].udp, spec: { kind: 'dns' as const, tenant: w.tenant, ns: w.ns, network: w.network.name, zone } }] : [];
+      const tcp = sockets[1]?.tcp;
+      return sockets[0]?.udp && zone ? [{ udp: sockets[0].udp, ...(tcp ? { tcp } : {}), spec: { kind: 'dns' as const, tenant: w.tenant, ns: w.ns, network: w.network.name, zone } }] : [];
     });
   }
 
@@ -126,7 +131,8 @@ export class DnsService {
         const key = `${tenant}/${network.name}@${network.gateway}`;
         const requests = [
           { key: `udp ${key}`, proto: 'udp' as const, address: network.gateway, port },
-          { key: `tcp ${key}`, proto: 'tcp' as const, address: network.gateway, port },
+          // Optional: after a clean restart the parker holds it until this agent's UDP servers run (ADR 024).
+          { key: `tcp ${key}`, proto: 'tcp' as const, address: network.gateway, port, optional: true },
         ];
         out.push({ key, tenant, network, ns: tenantNs(this.opts.nsPrefix, tenant), requests });
       }
@@ -137,6 +143,6 @@ export class DnsService {
   private start(w: Wanted, [udp, tcp]: Bound[]): NetworkDnsServer {
     const limiter = new SourceLimiter(this.opts.limits ?? DEFAULT_LIMITS);
     const zone = () => this.zone(w.tenant);
-    return new NetworkDnsServer(udp!.udp!, tcp!.tcp!, { tenant: w.tenant, network: w.network.name, zone, stats: this.stats, limiter, logger: this.opts.logger, forwarder: this.forwarder });
+    return new NetworkDnsServer(udp!.udp!, tcp?.tcp, { tenant: w.tenant, network: w.network.name, zone, stats: this.stats, limiter, logger: this.opts.logger, forwarder: this.forwarder });
   }
 }

@@ -1,14 +1,18 @@
 /**
- * DNS and DHCP through an agent restart (ADR 024). A stopping agent parks its UDP sockets in
+ * DNS and DHCP through an agent restart (ADR 024). A stopping agent parks its sockets in
  * a detached parker (ns-socket-parker.ts) that keeps answering from a snapshot; the next
  * agent binds its own sockets next to them (SO_REUSEADDR: the newest socket gets the
  * datagrams) and, once every service has all its servers running, sends the parker away.
+ * A TCP listener cannot share its port (no SO_REUSEPORT in Node 20): the parker accepts on the
+ * old one until then, closes it as it goes, and the new agent listens right after
+ * (ns-services.ts: the TCP socket is optional, tried again after LATE_RETRY_MS).
  * The parker's PID is kept in a file beside the agent's API socket (unique per agent, lab
  * hosts included); it is signalled only after /proc/PID/cmdline shows it is still the parker
  * of that file (PIDs are reused).
  */
 import { spawn } from 'node:child_process';
 import type dgram from 'node:dgram';
+import type net from 'node:net';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../base/logger.js';
@@ -22,6 +26,8 @@ const PARK_TIMEOUT_MS = 4_000;
 
 export interface Parkable {
   udp: dgram.Socket;
+  /** The DNS TCP listener: the parker accepts on it until the new agent serves UDP, then closes it so that agent can listen. */
+  tcp?: net.Server;
   spec: ParkedDns | ParkedDhcp;
 }
 
@@ -82,7 +88,10 @@ export class SocketHandoff {
         child.once('message', (m: { parked?: number }) => (clearTimeout(timer), resolve(m.parked ?? 0)));
         child.once('error', (err) => (clearTimeout(timer), reject(err)));
         child.once('exit', (code) => (clearTimeout(timer), reject(new Error(`parker exited (${code})`))));
-        for (const s of sockets) child.send({ park: s.spec } satisfies ParkMessage, s.udp as never);
+        for (const s of sockets) {
+          child.send({ park: s.spec } satisfies ParkMessage, s.udp as never);
+          if (s.tcp) child.send({ parkTcp: true } satisfies ParkMessage, s.tcp);
+        }
         child.send({ done: true } satisfies ParkMessage);
       });
       writeFileSync(this.pidFile, `${child.pid}\n`);

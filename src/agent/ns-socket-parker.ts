@@ -1,16 +1,18 @@
 /**
  * The parker (ADR 024): keeps DNS and DHCP answering while the agent restarts. A stopping
  * agent starts this program detached and hands it every UDP socket of its DNS and DHCP
- * servers over IPC, each with a snapshot of what it serves (the tenant's zone, the DHCP
- * bindings). It answers from that snapshot with the same server code until the new agent
+ * servers, and each DNS TCP listener, over IPC, with a snapshot of what each serves (the
+ * tenant's zone, the DHCP bindings). It answers from that snapshot with the same server code until the new agent
  * has bound its own sockets next to these (SO_REUSEADDR: the last bound socket gets the
  * datagrams) and tells it to go (SIGTERM), or PARK_MAX_MS at most. One per host, and only
  * during a restart: no process per tenant or network is left running.
  *
- * IPC: `{ park: ParkedDns | ParkedDhcp }` with the socket's handle, one per socket, then
- * `{ done: true }`; it answers `{ parked: n }`.
+ * IPC: `{ park: ParkedDns | ParkedDhcp }` with the UDP socket's handle, one per server, for a
+ * DNS server followed by `{ parkTcp: true }` with its TCP listener, then `{ done: true }`; it
+ * answers `{ parked: n }`. Leaving, it closes the TCP listeners, so the new agent can listen.
  */
 import type dgram from 'node:dgram';
+import type net from 'node:net';
 import { existsSync } from 'node:fs';
 import { pino } from 'pino';
 import type { Logger } from '../base/logger.js';
@@ -29,9 +31,10 @@ import type { ParkedDns } from './dns.js';
 /** The parker leaves by itself after this, whatever happens to the new agent. */
 export const PARK_MAX_MS = 30_000;
 
-export type ParkMessage = { park: ParkedDns | ParkedDhcp } | { done: true };
+/** `parkTcp`: the TCP listener of the DNS server parked just before (IPC keeps the order). */
+export type ParkMessage = { park: ParkedDns | ParkedDhcp } | { parkTcp: true } | { done: true };
 
-function serve(spec: ParkedDns | ParkedDhcp, udp: dgram.Socket, logger: Logger, forwarder: Forwarder): { close(): void } {
+function serve(spec: ParkedDns | ParkedDhcp, udp: dgram.Socket, logger: Logger, forwarder: Forwarder): NetworkDnsServer | TenantDhcpServer {
   if (spec.kind === 'dns') {
     const zone = new TenantZone(spec.tenant, spec.zone.networks, spec.zone.records);
     const opts = { tenant: spec.tenant, network: spec.network, zone: () => zone, stats: new DnsStats(logger), limiter: new SourceLimiter(DEFAULT_LIMITS), logger, forwarder };
@@ -52,7 +55,7 @@ function serve(spec: ParkedDns | ParkedDhcp, udp: dgram.Socket, logger: Logger, 
 function main(): void {
   const logger: Logger = pino({ name: 'tenet-parker', level: process.env.TENET_LOG_LEVEL ?? 'info', base: { pid: process.pid } });
   const forwarder = new Forwarder();
-  const servers: { close(): void }[] = [];
+  const servers: (NetworkDnsServer | TenantDhcpServer)[] = [];
   const namespaces = new Set<string>();
   const leave = (why: string) => {
     logger.info({ why, sockets: servers.length }, 'parker leaving: the agent serves again');
@@ -60,11 +63,13 @@ function main(): void {
     forwarder.close();
     process.exit(0);
   };
-  process.on('message', (m: ParkMessage, handle?: dgram.Socket) => {
+  process.on('message', (m: ParkMessage, handle?: dgram.Socket | net.Server) => {
     if ('park' in m && handle) {
-      servers.push(serve(m.park, handle, logger, forwarder));
+      servers.push(serve(m.park, handle as dgram.Socket, logger, forwarder));
       namespaces.add(m.park.ns);
     }
+    const last = servers[servers.length - 1];
+    if ('parkTcp' in m && handle && last instanceof NetworkDnsServer) last.listenTcp(handle as net.Server);
     if ('done' in m) {
       logger.info({ sockets: servers.length }, 'parker answering DNS and DHCP while the agent restarts');
       process.send?.({ parked: servers.length });

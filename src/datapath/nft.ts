@@ -97,8 +97,12 @@ function dnsFloodRule(plan: TenantPlan, bridges: string): string[] {
 /** The kernel's per-source DNS limit; exported for the kernel test and the docs' numbers. */
 export const DNS_FLOOD = { meter: 'dns-flood', perSecond: 400, burst: 800, sources: 65535, timeoutSeconds: 10 } as const;
 
-/** The kernel's per-port limit on DHCP from unconfigured clients (ADR 024); the agent keeps a total per tenant. */
-export const DHCP_FLOOD = { meter: 'dhcp-flood', perSecond: 5, burst: 10, ports: 65535, timeoutSeconds: 10 } as const;
+/**
+ * The kernel's per-port limit on DHCP from unconfigured clients (ADR 024); the agent keeps a
+ * total per tenant. Its drops go to a named counter of the bridge table, which the agent reads
+ * with one `nft -j list counters` per namespace on a slow timer (src/agent/dhcp-flood.ts).
+ */
+export const DHCP_FLOOD = { meter: 'dhcp-flood', counter: 'dhcp-flood', perSecond: 5, burst: 10, ports: 65535, timeoutSeconds: 10 } as const;
 
 const BASE_TAG = 'tenet-base:';
 
@@ -190,13 +194,15 @@ export function pinningBody(elements: string[]): string {
     `    type ifname . ether_addr . ipv4_addr`,
     ...(elements.length ? [`    elements = { ${elements.join(', ')} }`] : []),
     `  }`,
+    `  counter ${DHCP_FLOOD.counter} {`,
+    `  }`,
     `  chain prerouting {`,
     `    type filter hook prerouting priority filter; policy accept;`,
     // Lookups first: most frames are a port's own traffic and leave at the first rule. Putting
     // two wildcard iifname rules first cost 20 % of throughput (docs/adr/002).
     `    ether type ip ip saddr != ${UNCONFIGURED} iifname . ether saddr . ip saddr @ports accept`,
     // A client with no address yet is limited per port, which it cannot forge (its chaddr it can): ADR 024.
-    `    ether type ip ip saddr ${UNCONFIGURED} udp dport 67 iifname "tnv*" iifname != "tnvx*" meter ${DHCP_FLOOD.meter} size ${DHCP_FLOOD.ports} { iifname timeout ${DHCP_FLOOD.timeoutSeconds}s limit rate over ${DHCP_FLOOD.perSecond}/second burst ${DHCP_FLOOD.burst} packets } counter drop`,
+    `    ether type ip ip saddr ${UNCONFIGURED} udp dport 67 iifname "tnv*" iifname != "tnvx*" meter ${DHCP_FLOOD.meter} size ${DHCP_FLOOD.ports} { iifname timeout ${DHCP_FLOOD.timeoutSeconds}s limit rate over ${DHCP_FLOOD.perSecond}/second burst ${DHCP_FLOOD.burst} packets } counter name "${DHCP_FLOOD.counter}" drop`,
     // From 0.0.0.0 only a DHCP client's broadcast to the server, with the port's own MAC.
     `    ether type ip ip saddr ${UNCONFIGURED} ip daddr 255.255.255.255 udp sport 68 udp dport 67 iifname . ether saddr . ip saddr @ports accept`,
     `    ether type arp iifname . ether saddr . arp saddr ip @ports iifname . arp saddr ether . arp saddr ip @ports accept`,

@@ -39,15 +39,25 @@ export class NetworkDnsServer {
   private readonly conns = new Map<string, Set<net.Socket>>();
   private tcpCount = 0;
 
+  private tcp?: net.Server;
+
+  /** `tcp` may come later (`listenTcp`): through an agent restart the parker holds it a moment longer (ADR 024). */
   constructor(
     private readonly udp: dgram.Socket,
-    private readonly tcp: net.Server | undefined,
+    tcp: net.Server | undefined,
     private readonly opts: NetworkServerOptions,
   ) {
     udp.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo.address, rinfo.port));
     udp.on('error', (err) => opts.logger.warn({ err: err.message, network: opts.network }, 'DNS UDP socket error'));
-    tcp?.on('connection', (sock) => this.onConnection(sock));
-    tcp?.on('error', (err) => opts.logger.warn({ err: err.message, network: opts.network }, 'DNS TCP listener error'));
+    if (tcp) this.listenTcp(tcp);
+  }
+
+  /** Serves TCP (the fallback for truncated answers) on `tcp`, a listening socket. */
+  listenTcp(tcp: net.Server): void {
+    this.tcp?.close();
+    this.tcp = tcp;
+    tcp.on('connection', (sock) => this.onConnection(sock));
+    tcp.on('error', (err) => this.opts.logger.warn({ err: err.message, network: this.opts.network }, 'DNS TCP listener error'));
   }
 
   close(): void {

@@ -11,31 +11,19 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { waitFor } from '../../src/base/async.js';
 import { kernelSkip } from '../../src/datapath/testing/kernel-env.js';
-import { TenetEnv } from '../support/procs.js';
+import { ServicesLab } from '../support/services-lab.js';
 
-const t = new TenetEnv();
-const GW = '192.168.72.1';
+const lab = new ServicesLab('192.168.72');
+const t = lab.t;
 /** h2's underlay address (the lab gives h1 the underlay's second address, h2 the third). */
 const UPSTREAM = '10.99.0.3';
-
-async function dig(from: string, name: string): Promise<{ status: string; answers: string[] }> {
-  const r = await t.tenet('lab', 'exec', from, '--', 'dig', `@${GW}`, '+time=2', '+tries=1', name);
-  const status = /status: (\w+)/.exec(r.stdout)?.[1] ?? `no answer (${r.code}: ${r.stdout.slice(-200)} ${r.stderr.slice(-200)})`;
-  const answers = r.stdout.split('\n').filter((l) => l && !l.startsWith(';')).map((l) => l.split(/\s+/).slice(3).join(' '));
-  return { status, answers };
-}
+const dig = (from: string, name: string) => lab.dig(from, [name], { time: 2, tries: 1 });
 
 describe('DNS forwarding to a per-network upstream', { skip: kernelSkip('DNS in lab namespaces'), timeout: 300_000 }, () => {
   let dnsmasq: ChildProcess | undefined;
   let dnsmasqLog = '';
   before(async () => {
-    await t.startController();
-    await t.okAll([
-      ['tenant', 'create', 'acme'],
-      ['net', 'create', 'red', '--tenant', 'acme', '--subnet', '192.168.72.0/24'],
-      ['lab', 'up', '--hosts', '2'],
-      ['lab', 'run', 'h1', 'c1', '--tenant', 'acme', '--net', 'red'],
-    ]);
+    await lab.up(['acme'], [['h1', 'c1', 'acme']]);
     dnsmasq = spawn('ip', ['netns', 'exec', `${t.prefix}-h2`, 'dnsmasq', '--no-daemon', '--conf-file=/dev/null', '--no-resolv', '--no-hosts',
       `--listen-address=${UPSTREAM}`, '--bind-interfaces', '--address=/example.test/203.0.113.7', '--log-queries'], { stdio: ['ignore', 'ignore', 'pipe'] });
     dnsmasq.stderr!.on('data', (d: Buffer) => (dnsmasqLog += d.toString()));
@@ -44,7 +32,7 @@ describe('DNS forwarding to a per-network upstream', { skip: kernelSkip('DNS in 
   });
   after(async () => {
     dnsmasq?.kill();
-    await t.destroy();
+    await lab.destroy();
   });
 
   it('REFUSED without an upstream; forwarded with one; REFUSED again once removed', async () => {

@@ -3,8 +3,10 @@
  * dig from a container on h1 resolve a container on h2 by short, qualified and reverse
  * name through the gateway address (the agent's server in the tenant namespace); another
  * tenant with a network of the same name and subnet gets NXDOMAIN for it, next to its own
- * name resolving; a detached name disappears; the server answers again after an agent
- * restart (the gap is printed, not asserted: timings are never asserted); a lab container's
+ * name resolving; a detached name disappears; through a clean agent restart UDP and TCP
+ * (`dig +tcp`) queries keep being answered (the parker, ADR 024); after the agent is killed
+ * with SIGKILL (nothing parked) DNS and DHCP answer again once a new agent starts (the
+ * gaps are printed, not asserted: timings are never asserted); a lab container's
  * own resolv.conf names the gateway without --dhcp (`--no-resolv`: the host's).
  */
 import assert from 'node:assert/strict';
@@ -14,45 +16,62 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { waitFor } from '../../src/base/async.js';
 import { kernelSkip } from '../../src/datapath/testing/kernel-env.js';
-import { TenetEnv } from '../support/procs.js';
+import { ServicesLab } from '../support/services-lab.js';
 
-const t = new TenetEnv();
-const GW = '192.168.71.1';
-
-/** `dig` in a lab container against the gateway: status and answers. */
-async function dig(from: string, ...args: string[]): Promise<{ status: string; answers: string[] }> {
-  const r = await t.tenet('lab', 'exec', from, '--', 'dig', `@${GW}`, '+time=1', '+tries=2', ...args);
-  const status = /status: (\w+)/.exec(r.stdout)?.[1] ?? `no answer (${r.code}: ${r.stdout.slice(-200)} ${r.stderr.slice(-200)})`;
-  const answers = r.stdout
-    .split('\n')
-    .filter((l) => l && !l.startsWith(';'))
-    .map((l) => l.split(/\s+/).slice(3).join(' '));
-  return { status, answers };
-}
+const lab = new ServicesLab('192.168.71');
+const t = lab.t;
+const GW = lab.gw;
+const dig = (from: string, ...args: string[]) => lab.dig(from, args);
 
 async function nslookup(from: string, name: string): Promise<{ code: number; out: string }> {
   const r = await t.tenet('lab', 'exec', from, '--', 'busybox', 'nslookup', name, GW);
   return { code: r.code, out: r.stdout + r.stderr };
 }
 
+interface ProbeLine {
+  at: number;
+  ok: boolean;
+}
+
+/**
+ * One shell loop inside a lab container: `command` every ~50 ms, each line "<ns since epoch>
+ * <output>", until stopped (120 s at most). A line is answered when its output is `expect`
+ * (default: any output).
+ */
+function probeLoop(from: string, command: string, expect?: string) {
+  const dir = mkdtempSync(join(tmpdir(), 'tenet-dns-probe-'));
+  const [stopFile, log] = [join(dir, 'stop'), join(dir, 'log')];
+  const loop = `end=$(($(date +%s)+120)); while [ ! -e ${stopFile} ] && [ $(date +%s) -lt $end ]; do echo "$(date +%s%N) $(${command} | tr '\\n' ' ')" >> ${log}; sleep 0.05; done`;
+  const probing = t.tenet('lab', 'exec', from, '--', 'sh', '-c', loop);
+  const lines = (): ProbeLine[] =>
+    (existsSync(log) ? readFileSync(log, 'utf8') : '')
+      .split('\n')
+      .filter((l) => /^\d+ /.test(l))
+      .map((l) => ({ at: Number(l.slice(0, l.indexOf(' '))) / 1e6, out: l.slice(l.indexOf(' ') + 1).trim() }))
+      .map(({ at, out }) => ({ at, ok: expect === undefined ? out !== '' : out === expect }));
+  const answeredAfter = (t0: number) => waitFor(() => (lines().some((l) => l.ok && l.at > t0) ? true : undefined), 120_000, `${command}: an answer`, 100);
+  return {
+    answered: () => answeredAfter(0),
+    answeredAfter,
+    async stop(): Promise<ProbeLine[]> {
+      writeFileSync(stopFile, '');
+      await probing;
+      const out = lines();
+      rmSync(dir, { recursive: true, force: true });
+      return out;
+    },
+  };
+}
+
 describe('DNS on every network, served by the agents', { skip: kernelSkip('DNS in lab namespaces'), timeout: 300_000 }, () => {
   let c2ip = '';
   before(async () => {
-    await t.startController();
-    await t.okAll([
-      ['tenant', 'create', 'acme'],
-      ['tenant', 'create', 'other'],
-      ['net', 'create', 'red', '--tenant', 'acme', '--subnet', '192.168.71.0/24'],
-      ['net', 'create', 'red', '--tenant', 'other', '--subnet', '192.168.71.0/24'],
-      ['lab', 'up', '--hosts', '2'],
-      ['lab', 'run', 'h1', 'c1', '--tenant', 'acme', '--net', 'red'],
-      ['lab', 'run', 'h1', 'o1', '--tenant', 'other', '--net', 'red'],
-    ]);
-    c2ip = (await t.ok('lab', 'run', 'h2', 'c2', '--tenant', 'acme', '--net', 'red')).trim();
+    const ips = await lab.up(['acme', 'other'], [['h1', 'c1', 'acme'], ['h1', 'o1', 'other'], ['h2', 'c2', 'acme']]);
+    c2ip = ips.get('c2')!;
     // The servers bind after the reconcile that made the gateway addresses: wait for the first answer.
     await waitFor(async () => ((await dig('c1', 'c2')).status === 'NOERROR' ? true : undefined), 60_000, 'the DNS server of acme/red on h1', 300);
   });
-  after(() => t.destroy());
+  after(() => lab.destroy());
 
   it('dig resolves short, qualified and reverse names of a container on the other host', async () => {
     assert.deepEqual((await dig('c1', 'c2')).answers, [`A ${c2ip}`]);
@@ -107,32 +126,49 @@ describe('DNS on every network, served by the agents', { skip: kernelSkip('DNS i
     assert.deepEqual(rows.map((r) => [r.fqdn, r.ip]).sort(), [['c1.red.acme', rows.find((r) => r.fqdn === 'c1.red.acme')!.ip], ['c2.red.acme', c2ip]].sort());
   });
 
-  it('keeps answering across an agent restart (parked sockets, ADR 024), and forgets a removed container', async () => {
-    // One shell loop inside the workload: a dig every ~50 ms (1 s timeout, no retry), each
-    // line "<ns since epoch> <answer>", until the stop file appears (60 s at most).
-    const dir = mkdtempSync(join(tmpdir(), 'tenet-dns-restart-'));
-    const stop = join(dir, 'stop');
-    const log = join(dir, 'log');
-    const loop = `end=$(($(date +%s)+90)); while [ ! -e ${stop} ] && [ $(date +%s) -lt $end ]; do echo "$(date +%s%N) $(dig @${GW} +time=1 +tries=1 +short c2 | tr '\\n' ' ')" >> ${log}; sleep 0.05; done`;
-    const probing = t.tenet('lab', 'exec', 'c1', '--', 'sh', '-c', loop);
-    await waitFor(() => (existsSync(log) && readFileSync(log, 'utf8').includes(c2ip) ? true : undefined), 60_000, 'the dig loop answered', 100);
+  it('DNS and DHCP answer again after the agent is killed with SIGKILL and started anew (nothing parked)', async () => {
+    const dns = probeLoop('c1', `dig @${GW} +time=1 +tries=1 +short c2`, c2ip); // +short prints a timeout on stdout too
+    // A client with no address yet, as in dhcp.test.ts; udhcpc leaves eth0 alone (-s /bin/true):
+    // "ok" when a lease came, paced below the kernel's per-port limit on DHCP from 0.0.0.0 (5/s).
+    await t.ok('lab', 'run', 'h1', 'k1', '--tenant', 'acme', '--net', 'red');
+    assert.equal((await lab.exec('k1', 'ip', 'addr', 'flush', 'dev', 'eth0')).code, 0);
+    const dhcp = probeLoop('k1', '{ busybox udhcpc -i eth0 -f -q -n -t 2 -T 1 -s /bin/true >/dev/null 2>&1 && echo ok; sleep 0.5; }');
+    await Promise.all([dns.answered(), dhcp.answered()]);
+    const { hosts } = await t.json<{ hosts: { name: string; pid: number }[] }>('lab', 'ls');
+    process.kill(hosts.find((h) => h.name === 'h1')!.pid, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 2_000)); // no agent, nothing parked: the probes go unanswered
+    const startedAt = Date.now();
+    await t.ok('lab', 'restart', 'h1');
+    const servingAt = Date.now();
+    await Promise.all([dns.answeredAfter(startedAt), dhcp.answeredAfter(startedAt)]);
+    const [d, h] = [await dns.stop(), await dhcp.stop()];
+    const first = (lines: ProbeLine[]) => lines.find((l) => l.ok && l.at > startedAt)!.at - startedAt;
+    console.log(`# after SIGKILL: new agent started and serving its API in ${servingAt - startedAt} ms; first DNS answer ${Math.round(first(d))} ms, first DHCP lease ${Math.round(first(h))} ms after it was started`);
+    assert.ok(d.some((l) => l.ok && l.at < startedAt), 'positive control: DNS answered before the kill');
+    assert.ok(h.some((l) => l.ok && l.at < startedAt), 'positive control: DHCP answered before the kill');
+    assert.ok(d.some((l) => l.ok && l.at > startedAt), 'DNS answers after the new agent started');
+    assert.ok(h.some((l) => l.ok && l.at > startedAt), 'DHCP answers after the new agent started');
+  });
+
+  it('keeps answering across an agent restart over UDP and TCP (parked sockets, ADR 024), and forgets a removed container', async () => {
+    const udp = probeLoop('c1', `dig @${GW} +time=1 +tries=1 +short c2`, c2ip);
+    const tcp = probeLoop('c1', `dig @${GW} +tcp +time=1 +tries=1 +short c2`, c2ip);
+    await Promise.all([udp.answered(), tcp.answered()]);
     const restartStart = Date.now();
     await t.ok('lab', 'restart', 'h1');
     const restartEnd = Date.now();
     await new Promise((r) => setTimeout(r, 4_000));
-    writeFileSync(stop, '');
-    await probing;
-    const out = readFileSync(log, 'utf8');
-    rmSync(dir, { recursive: true, force: true });
-    const lines = out.split('\n').filter((l) => /^\d+ /.test(l)).map((l) => ({ at: Number(l.slice(0, l.indexOf(' '))) / 1e6, answer: l.slice(l.indexOf(' ') + 1).trim() }));
-    const answered = lines.filter((l) => l.answer === c2ip);
-    let gap = 0;
-    for (let i = 1; i < answered.length; i++) gap = Math.max(gap, answered[i]!.at - answered[i - 1]!.at);
-    const lost = lines.filter((l) => l.answer !== c2ip && l.at >= restartStart && l.at <= restartEnd).length;
-    console.log(`# DNS across an agent restart (${restartEnd - restartStart} ms): ${lines.length} queries, ${answered.length} answered, ${lost} unanswered during it; longest gap between answers ${Math.round(gap)} ms`);
-    assert.ok(answered.some((l) => l.at < restartStart), `positive control: answered before the restart: ${out.slice(-300)}`);
-    assert.ok(answered.some((l) => l.at > restartEnd), `answered after the restart: ${out.slice(-300)}`);
-    assert.ok(answered.some((l) => l.at > restartStart && l.at < restartEnd), 'answered while the agent restarted (the parker)');
+    for (const [proto, probe] of [['UDP', udp], ['TCP', tcp]] as const) {
+      const lines = await probe.stop();
+      const answered = lines.filter((l) => l.ok);
+      let gap = 0;
+      for (let i = 1; i < answered.length; i++) gap = Math.max(gap, answered[i]!.at - answered[i - 1]!.at);
+      const lost = lines.filter((l) => !l.ok && l.at >= restartStart && l.at <= restartEnd).length;
+      console.log(`# DNS over ${proto} across an agent restart (${restartEnd - restartStart} ms): ${lines.length} queries, ${answered.length} answered, ${lost} unanswered during it; longest gap between answers ${Math.round(gap)} ms`);
+      assert.ok(answered.some((l) => l.at < restartStart), `${proto} positive control: answered before the restart`);
+      assert.ok(answered.some((l) => l.at > restartEnd), `${proto}: answered after the restart`);
+      assert.ok(answered.some((l) => l.at > restartStart && l.at < restartEnd), `${proto}: answered while the agent restarted (the parker)`);
+    }
 
     const removedAt = performance.now();
     await t.ok('lab', 'rm', 'c2');
