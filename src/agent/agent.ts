@@ -254,14 +254,22 @@ export class Agent {
     });
   }
 
-  /** What markDirty scheduled; a full one reads the workloads first, outside the queue. */
-  private async reconcileDirty(): Promise<SetResult> {
-    const reads = this.dirty === 'all' ? await this.readWorkloads() : undefined;
+  /**
+   * What markDirty scheduled; a full one reads the workloads first, outside the queue. One
+   * made full after this was queued (the resync timer while a watch event's reconcile
+   * waits: usual under a stream of attaches) reads them first too: it is scheduled again.
+   */
+  private async reconcileDirty(): Promise<SetResult | undefined> {
+    const read = this.dirty === 'all';
+    const reads = read ? await this.readWorkloads() : undefined; // undefined after a failure: set() reads them
     return this.queue.run(() => {
       this.scheduled = false;
       const dirty = this.dirty;
+      if (dirty === 'all' && !read) {
+        this.markDirty('all');
+        return Promise.resolve(undefined);
+      }
       this.dirty = new Set();
-      // Made full while reading: without reads, set() reads the workloads itself, as before.
       return dirty === 'all' ? this.reconcile(undefined, undefined, reads) : this.reconcile(dirty);
     });
   }
@@ -320,9 +328,13 @@ export class Agent {
   private async converge(tenants?: Set<string>, completing?: string, reads?: WorkloadReads): Promise<SetResult> {
     // Only the tenants in question (a full reconcile: every tenant with an endpoint here),
     // from the cache's indexes: an attach costs what its tenant holds, not what the cache does.
+    const t0 = performance.now();
+    const took: Record<string, number> = {}; // where a reconcile's time went (the debug log)
+    const mark = (stage: string) => (took[stage] = Math.round(performance.now() - t0));
     const inScope = tenants ?? this.cache.tenantsOn(this.host);
     const scope = this.cache.scopeOf(inScope);
     const { live, stale, held, checked } = await splitByNamespace(this.host, scope.endpoints, this.namespaces, tenants);
+    mark('namespaces');
     const plan = buildPlan({
       host: this.host,
       vtep: this.opts.underlay.vtep,
@@ -334,7 +346,9 @@ export class Agent {
       hosts: scope.hosts,
       policyFor: (tenant) => this.policyFor(tenant),
     });
+    mark('plan');
     const result = await this.opts.datapath.set(plan, tenants, held, tenants ? undefined : reads);
+    mark('kernel');
     this.rememberConverged(inScope, live, plan, result);
     if (!tenants) {
       Object.assign(this.reconciles, { full: this.reconciles.full + 1, lastFullAt: new Date().toISOString(), lastFullChanged: result.changed });
@@ -342,9 +356,13 @@ export class Agent {
     }
     this.realization.record(result, tenants && [...tenants].map((t) => tenantNs(this.opts.nsPrefix, t)));
     await collectStale(stale, this.cache, this.opts.controller, this.opts.logger);
+    mark('stale');
     await this.realizePorts();
+    mark('ports');
     if (this.listed) for (const f of this.followers) f.reconciled();
     const candidates = await this.status.report(this.host, plan, result, tenants, completing);
+    mark('status');
+    this.opts.logger.debug({ tenants: tenants && [...tenants], endpoints: live.length, ms: took }, 'reconcile stages');
     Object.assign(this.lastReconcile, { planInputs: scope.networks.length + live.length + scope.hosts.length, statusCandidates: candidates, namespaceChecks: checked });
     return result;
   }
