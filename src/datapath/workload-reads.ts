@@ -21,8 +21,12 @@ export interface WorkloadReads {
   states: Map<string, WorkloadState | Error>;
 }
 
-/** Processes a background read runs at once (the attaches beside it need the cores too). */
-export const BACKGROUND_READS = 4;
+/**
+ * Processes a background read runs at once: one. With four, every ADD and DEL running beside
+ * a 200-namespace read slowed several-fold on a loaded 2-core host (docs/benchmarks.md, CNI);
+ * the read has no deadline, the calls beside it do.
+ */
+export const BACKGROUND_READS = 1;
 
 export class WorkloadEpochs {
   private epoch = 0;
