@@ -217,7 +217,9 @@ export class Agent {
     try {
       const { live, held } = await splitByNamespace(this.host, this.cache.endpointsOn(this.host).values(), this.namespaces);
       const paths = live.filter((e) => !held.has(e.id)).map((e) => netnsAttachment(e)?.netns ?? '');
-      return await this.opts.datapath.readWorkloads(paths.filter((p) => p !== ''));
+      // Each read waits for the calls queued before it: it yields to them, they never wait for it.
+      const idle = () => this.queue.run(async () => undefined);
+      return await this.opts.datapath.readWorkloads(paths.filter((p) => p !== ''), idle);
     } catch (err) {
       this.opts.logger.warn({ err: (err as Error).message }, 'could not read the workload namespaces before a full reconcile; it reads them itself');
       return undefined;

@@ -90,8 +90,8 @@ export class Datapath {
    * Reads workload namespaces for a later full set() (`reads`), a few at a time, without
    * holding up the calls that run meanwhile: set() keeps only what no call changed since.
    */
-  readWorkloads(paths: Iterable<string>): Promise<WorkloadReads> {
-    return this.workloads.read(this.runner, paths);
+  readWorkloads(paths: Iterable<string>, before?: () => Promise<unknown>): Promise<WorkloadReads> {
+    return this.workloads.read(this.runner, paths, before);
   }
 
   /** Identities of the namespaces Tenet made: nothing may be attached into them. */

@@ -22,9 +22,9 @@ export interface WorkloadReads {
 }
 
 /**
- * Processes a background read runs at once: one. With four, every ADD and DEL running beside
- * a 200-namespace read slowed several-fold on a loaded 2-core host (docs/benchmarks.md, CNI);
- * the read has no deadline, the calls beside it do.
+ * Processes a background read runs at once: one, each started when the agent's queue is idle.
+ * With four at once, every ADD and DEL running beside a 200-namespace read slowed several-fold
+ * on a loaded 2-core host (docs/benchmarks.md, CNI); the read has no deadline, they do.
  */
 export const BACKGROUND_READS = 1;
 
@@ -45,9 +45,10 @@ export class WorkloadEpochs {
     for (const p of paths) if (p) this.touched.set(p, this.epoch);
   }
 
-  async read(runner: CommandRunner, paths: Iterable<string>): Promise<WorkloadReads> {
+  /** `before`: resolves when the next process may start (the agent: when its queue is idle). */
+  async read(runner: CommandRunner, paths: Iterable<string>, before?: () => Promise<unknown>): Promise<WorkloadReads> {
     const epoch = this.epoch;
-    return { epoch, states: await observeWorkloads(runner, paths, BACKGROUND_READS) };
+    return { epoch, states: await observeWorkloads(runner, paths, BACKGROUND_READS, before) };
   }
 
   /** The reads of `paths` still good to diff against; the rest count as not read. */

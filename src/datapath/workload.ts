@@ -42,17 +42,18 @@ export const WORKLOAD_READ = 'addr show\nroute show default\n';
 export const workloadReadArgv = (netns: string): string[] => ['nsenter', `--net=${netns}`, 'ip', '-j', '-d', '-batch', '-'];
 
 /**
- * Reads every given workload namespace once, in parallel (at most `limit` processes at a time:
- * a background read of hundreds of namespaces must not starve the attaches running beside
- * it); a failed read is an Error in the map.
+ * Reads every given workload namespace once, in parallel (at most `limit` processes at a time,
+ * each after `before` resolves: a background read of hundreds of namespaces must not starve
+ * the attaches running beside it); a failed read is an Error in the map.
  */
-export async function observeWorkloads(runner: CommandRunner, paths: Iterable<string>, limit = Infinity): Promise<Map<string, WorkloadState | Error>> {
+export async function observeWorkloads(runner: CommandRunner, paths: Iterable<string>, limit = Infinity, before?: () => Promise<unknown>): Promise<Map<string, WorkloadState | Error>> {
   const unique = [...new Set(paths)].sort(); // a stable order for the transcript
   const reads: (WorkloadState | Error)[] = new Array(unique.length);
   let next = 0;
   const worker = async () => {
     while (next < unique.length) {
       const i = next++;
+      await before?.();
       reads[i] = await readWorkload(runner, unique[i]!);
     }
   };
