@@ -24,6 +24,7 @@ const ME = 'h1';
 const nullDatapath = {
   set: async (): Promise<SetResult> => ({ failedPorts: new Map(), failedNamespaces: new Map(), changed: [] }),
   ownedIdentities: async () => [],
+  readWorkloads: async () => ({ epoch: 0, states: new Map() }),
 } as unknown as Datapath;
 
 async function attachCost(tenantCount: number) {
@@ -61,7 +62,8 @@ async function attachCost(tenantCount: number) {
   await agent.reconcileAll();
   const allLocal = [...agent.cache.endpoints.values()].filter((e) => e.host === ME).length;
   assert.equal(agent.lastReconcile.statusCandidates, allLocal, 'a full reconcile weighs every local endpoint');
-  assert.equal(checks.identity, allLocal, 'and checks every local namespace');
+  // Twice: before its workload reads, taken outside the queue (agent.ts readWorkloads), and in it.
+  assert.equal(checks.identity, 2 * allLocal, 'and checks every local namespace');
   agent.stop();
   return attach;
 }

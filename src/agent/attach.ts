@@ -148,9 +148,12 @@ export async function remove(agent: Agent, id: string, logger: Logger, overlap =
   const ep = await localEndpoint(agent, id);
   const undo = agent.cache.forgetLocalEndpoint(id, ep);
   const tenants = new Set([ep.tenant]);
-  const converging = overlap ? agent.reconcileTenants(tenants) : undefined;
+  const ms = since(performance.now());
+  const took: Record<string, number> = {}; // for the log: where a DEL's time went
+  const converging = overlap ? agent.reconcileTenants(tenants).finally(() => (took.kernel = ms())) : undefined;
   try {
     await agent.opts.controller.deleteEndpoint(id);
+    took.controller = ms();
   } catch (err) {
     const gone = err instanceof TenetError && err.code === 'ENDPOINT_NOT_FOUND';
     if (!(overlap && gone)) undo(); // deleted meanwhile by another: its removal stands
@@ -161,8 +164,11 @@ export async function remove(agent: Agent, id: string, logger: Logger, overlap =
     throw err;
   }
   await (converging ?? agent.reconcileTenants(tenants));
-  logger.info({ tenant: ep.tenant, network: ep.network, endpoint: id }, 'endpoint removed');
+  logger.info({ tenant: ep.tenant, network: ep.network, endpoint: id, ms: { ...took, total: ms() } }, 'endpoint removed');
 }
+
+/** Milliseconds since `t0`, rounded (the log's stage timings). */
+const since = (t0: number) => (): number => Math.round(performance.now() - t0);
 
 /** An endpoint this agent may change: attached here, or not attached anywhere. */
 async function localEndpoint(agent: Agent, id: string): Promise<Endpoint> {

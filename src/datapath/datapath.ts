@@ -33,6 +33,7 @@ import { knownRules } from './nft.js';
 import type { FlowPredicate, HostPlan, TenantPlan } from './plan.js';
 import { applyWorkloadDrift, holdPorts, observeWorkloads, type WorkloadState } from './workload.js';
 import type { CommandRunner } from './runner.js';
+import { WorkloadEpochs, type WorkloadReads } from './workload-reads.js';
 
 export interface SetResult {
   /** Endpoint id → why its port could not be created. */
@@ -54,6 +55,8 @@ export class Datapath {
   private readonly uncut = new Set<string>();
   /** The bridges' ifindexes, which make a port in one process (bridge-index.ts). */
   private readonly bridges: BridgeIndexes;
+  /** Which workload namespaces each set() changed, to judge reads taken outside it (workload-reads.ts). */
+  private readonly workloads = new WorkloadEpochs();
 
   /**
    * `hostNs`: the namespace holding the underlay, when it is not the agent's own (tests drive
@@ -85,6 +88,14 @@ export class Datapath {
     if (endpointId === undefined || known?.ports.some((p) => p.endpointId === endpointId)) this.converged.delete(ns);
   }
 
+  /**
+   * Reads workload namespaces for a later full set() (`reads`), a few at a time, without
+   * holding up the calls that run meanwhile: set() keeps only what no call changed since.
+   */
+  readWorkloads(paths: Iterable<string>, before?: () => Promise<unknown>): Promise<WorkloadReads> {
+    return this.workloads.read(this.runner, paths, before);
+  }
+
   /** Identities of the namespaces Tenet made: nothing may be attached into them. */
   ownedIdentities(): Promise<NamespaceIdentity[]> {
     return this.ownership.ownedIdentities();
@@ -94,9 +105,13 @@ export class Datapath {
    * Converges the namespaces of `plan`. With `onlyTenants`, only those tenants are looked at
    * (an attach or detach touches one tenant); without it, every Tenet namespace is.
    * `held`: endpoint id → why its workload namespace must not be entered (workload.ts holdPorts).
+   * `reads` (a full set only): workload namespaces readWorkloads() read beforehand, instead of
+   * reading them here; one it does not hold, or that a call changed since, counts as not read
+   * (not repaired this time: the next full set looks again).
    */
-  async set(plan: HostPlan, onlyTenants?: Set<string>, held: ReadonlyMap<string, string> = new Map()): Promise<SetResult> {
+  async set(plan: HostPlan, onlyTenants?: Set<string>, held: ReadonlyMap<string, string> = new Map(), reads?: WorkloadReads): Promise<SetResult> {
     if (!/^[a-z0-9][a-z0-9-]*-$/.test(plan.nsPrefix)) throw new Error(`unsafe namespace prefix ${JSON.stringify(plan.nsPrefix)}`);
+    this.workloads.begin();
     const result: SetResult = { failedPorts: new Map(), failedNamespaces: new Map(), changed: [] };
     if (!onlyTenants) this.verified.clear();
     const existing = new Set(await (this.opts.listNamespaces ?? listNamespaces)());
@@ -120,7 +135,7 @@ export class Datapath {
     for (const tenant of targets) {
       await this.guard(tenant.ns, result, async () => {
         if (existing.has(tenant.ns) && !(await this.isOurs(tenant.ns))) throw notOurs(tenant.ns);
-        const steps = await this.cleanUp(tenant, existing.has(tenant.ns), onlyTenants !== undefined, held, result);
+        const steps = await this.cleanUp(tenant, existing.has(tenant.ns), onlyTenants !== undefined, held, result, reads);
         if (steps) pending.push(steps);
       });
     }
@@ -159,9 +174,9 @@ export class Datapath {
    * its veth with it). The tenant is then read back and planned again, once, instead of
    * failing the attach that happened to come next.
    */
-  private async cleanUp(tenant: TenantPlan, exists: boolean, targeted: boolean, held: ReadonlyMap<string, string>, result: SetResult): Promise<TenantSteps | undefined> {
+  private async cleanUp(tenant: TenantPlan, exists: boolean, targeted: boolean, held: ReadonlyMap<string, string>, result: SetResult, reads?: WorkloadReads): Promise<TenantSteps | undefined> {
     const fast = targeted && exists && this.converged.has(tenant.ns);
-    let steps = await this.stepsFor(tenant, exists, targeted, held, result);
+    let steps = await this.stepsFor(tenant, exists, targeted, held, result, reads);
     if (isNoop(steps)) return undefined;
     try {
       await this.runCleanup(steps);
@@ -216,29 +231,31 @@ export class Datapath {
   /**
    * A targeted call may diff against the known state (fastpath.ts) and reads no workload; a
    * full set() reads the tenant namespace and, in parallel, every workload namespace of its
-   * ports (workload.ts), and repairs their drift too.
+   * ports (workload.ts; or takes what readWorkloads read before it), and repairs their drift too.
    */
-  private async stepsFor(tenant: TenantPlan, exists: boolean, targeted: boolean, held: ReadonlyMap<string, string>, result: SetResult): Promise<TenantSteps> {
+  private async stepsFor(tenant: TenantPlan, exists: boolean, targeted: boolean, held: ReadonlyMap<string, string>, result: SetResult, reads?: WorkloadReads): Promise<TenantSteps> {
     for (const p of tenant.ports) {
       const why = held.get(p.endpointId);
       if (why) result.failedPorts.set(p.endpointId, new TenetError('DATAPATH_FAILED', `endpoint ${p.endpointId}: ${why}`, 'make the namespace readable to the agent, or detach the endpoint'));
     }
     const prev = this.converged.get(tenant.ns);
     const known = targeted && exists && prev !== undefined;
-    const steps = known ? diffTenant(tenant.ns, tenant, { ...knownState(prev), ...knownRules(prev) }) : await this.readAndDiff(tenant, exists, targeted, held, result);
+    const steps = known ? diffTenant(tenant.ns, tenant, { ...knownState(prev), ...knownRules(prev) }) : await this.readAndDiff(tenant, exists, targeted, held, result, reads);
     // The kernel holds prev's policy (known state), and this one denies nothing it allowed.
     if (known && tenant.loosens !== undefined && tenant.loosens === prev.policy?.hash && !this.uncut.has(tenant.ns)) delete steps.recheckFlows;
     holdPorts(steps, tenant, held);
+    this.workloads.touch([...steps.newPorts.map((p) => p.plan.netns), ...steps.workloadFixes.map((f) => f.plan.netns)]);
     this.bridges.forgetRemade(steps);
     return steps;
   }
 
-  private async readAndDiff(tenant: TenantPlan, exists: boolean, targeted: boolean, held: ReadonlyMap<string, string>, result: SetResult): Promise<TenantSteps> {
+  private async readAndDiff(tenant: TenantPlan, exists: boolean, targeted: boolean, held: ReadonlyMap<string, string>, result: SetResult, reads?: WorkloadReads): Promise<TenantSteps> {
     // A handoff port's workload end is wherever its runtime moved it: nothing to read (handoff.ts).
     const readable = tenant.ports.filter((p) => p.handoff === undefined && !held.has(p.endpointId)).map((p) => p.netns);
+    const wanted = !targeted && exists && readable.length > 0;
     const [state, workloads] = await Promise.all([
       observeTenant(this.runner, tenant.ns, exists),
-      !targeted && exists && readable.length ? observeWorkloads(this.runner, readable) : new Map<string, WorkloadState | Error>(),
+      !wanted ? new Map<string, WorkloadState | Error>() : reads ? this.workloads.fresh(reads, readable) : observeWorkloads(this.runner, readable),
     ]);
     this.bridges.learn(tenant.ns, state.bridgeIndexes);
     const steps = diffTenant(tenant.ns, tenant, state);

@@ -41,21 +41,34 @@ export const WORKLOAD_READ = 'addr show\nroute show default\n';
 
 export const workloadReadArgv = (netns: string): string[] => ['nsenter', `--net=${netns}`, 'ip', '-j', '-d', '-batch', '-'];
 
-/** Reads every given workload namespace once, in parallel; a failed read is an Error in the map. */
-export async function observeWorkloads(runner: CommandRunner, paths: Iterable<string>): Promise<Map<string, WorkloadState | Error>> {
+/**
+ * Reads every given workload namespace once, in parallel (at most `limit` processes at a time,
+ * each after `before` resolves: a background read of hundreds of namespaces must not starve
+ * the attaches running beside it); a failed read is an Error in the map.
+ */
+export async function observeWorkloads(runner: CommandRunner, paths: Iterable<string>, limit = Infinity, before?: () => Promise<unknown>): Promise<Map<string, WorkloadState | Error>> {
   const unique = [...new Set(paths)].sort(); // a stable order for the transcript
-  const reads = await Promise.all(
-    unique.map(async (p) => {
-      const r = await runner.run(workloadReadArgv(p), { input: WORKLOAD_READ, allowFail: true });
-      if (r.code !== 0) return new Error(r.stderr.trim().split('\n')[0] || `exit ${r.code}`);
-      try {
-        return parseWorkload(r.stdout);
-      } catch (err) {
-        return new Error(`unreadable answer: ${(err as Error).message}`);
-      }
-    }),
-  );
+  const reads: (WorkloadState | Error)[] = new Array(unique.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < unique.length) {
+      const i = next++;
+      await before?.();
+      reads[i] = await readWorkload(runner, unique[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, unique.length) }, worker));
   return new Map(unique.map((p, i) => [p, reads[i]!]));
+}
+
+async function readWorkload(runner: CommandRunner, path: string): Promise<WorkloadState | Error> {
+  const r = await runner.run(workloadReadArgv(path), { input: WORKLOAD_READ, allowFail: true });
+  if (r.code !== 0) return new Error(r.stderr.trim().split('\n')[0] || `exit ${r.code}`);
+  try {
+    return parseWorkload(r.stdout);
+  } catch (err) {
+    return new Error(`unreadable answer: ${(err as Error).message}`);
+  }
 }
 
 interface RawIface {
