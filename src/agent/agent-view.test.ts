@@ -15,13 +15,11 @@ import { silentLogger } from '../base/logger.js';
 import { buildControllerApp } from '../controller/app.js';
 import { Datapath } from '../datapath/datapath.js';
 import { FakeKernel } from '../datapath/testing/fake-kernel.js';
-import { fakeIdentity, fakeOwnership } from '../datapath/testing/ownership.js';
-import { TenetError } from '../model/errors.js';
+import { fakeOwnership } from '../datapath/testing/ownership.js';
 import { MemoryStore } from '../store/memory.js';
 import { Agent } from './agent.js';
 import { attach } from './attach.js';
-import type { WorkloadNamespaces } from './namespaces.js';
-import { netnsRequestPath } from './netns-guard.js';
+import { fakeNamespaces } from './testing/fake-namespaces.js';
 
 test('agent view: a tenant arrives with its first endpoint on the host and is forgotten with the last', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'tenet-view-'));
@@ -30,15 +28,7 @@ test('agent view: a tenant arrives with its first endpoint on the host and is fo
   await app.listen({ path: socket });
   const c = new ControllerClient(`unix:${socket}`);
   const k = new FakeKernel();
-  const namespaces: WorkloadNamespaces = {
-    resolve: async (req) => {
-      const path = netnsRequestPath(req);
-      const id = fakeIdentity(k, path)?.identity;
-      if (!id) throw new TenetError('NETNS_NOT_FOUND', `no namespace ${path}`);
-      return { path, identity: id };
-    },
-    identity: async (path) => fakeIdentity(k, path)?.identity,
-  };
+  const namespaces = fakeNamespaces(k);
   const datapath = new Datapath(k, silentLogger, { listNamespaces: () => k.listNamespaces(), ownership: fakeOwnership(k) });
   const agent = new Agent({ host: 'h1', nsPrefix: 'ut-', underlay: { name: 'default', vtep: '10.0.0.1', mtu: 1500 }, controller: c, datapath, logger: silentLogger, namespaces });
   t.after(async () => {

@@ -24,8 +24,7 @@ import type { Endpoint } from '../model/types.js';
 import { MemoryStore } from '../store/memory.js';
 import { Agent } from './agent.js';
 import { attach, attachExisting, idFromKey } from './attach.js';
-import type { WorkloadNamespaces } from './namespaces.js';
-import { netnsRequestPath } from './netns-guard.js';
+import { fakeNamespaces } from './testing/fake-namespaces.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tenet-agent-'));
 const socket = join(dir, 'c.sock');
@@ -38,21 +37,6 @@ const agents: Agent[] = [];
 /** Paths whose identity read fails as an EACCES would (item 4 of issue #5). */
 const unreadable = new Set<string>();
 
-function fakeNamespaces(kernel: FakeKernel): WorkloadNamespaces {
-  return {
-    resolve: async (req) => {
-      const path = netnsRequestPath(req);
-      const id = fakeIdentity(kernel, path)?.identity;
-      if (!id) throw new TenetError('NETNS_NOT_FOUND', `network namespace ${path} does not exist on this host`);
-      return { path, identity: id };
-    },
-    identity: async (path) => {
-      if (unreadable.has(path)) throw new Error(`${path}: permission denied`);
-      return fakeIdentity(kernel, path)?.identity;
-    },
-  };
-}
-
 async function startAgent(claimWindowMs = 60_000, datapath?: Datapath): Promise<Agent> {
   const controller = new ControllerClient(`unix:${socket}`);
   clients.push(controller);
@@ -64,7 +48,7 @@ async function startAgent(claimWindowMs = 60_000, datapath?: Datapath): Promise<
     datapath: datapath ?? new Datapath(k, silentLogger, { listNamespaces: () => k.listNamespaces(), ownership: fakeOwnership(k) }),
     logger: silentLogger,
     claimWindowMs,
-    namespaces: fakeNamespaces(k),
+    namespaces: fakeNamespaces(k, unreadable),
   });
   agents.push(agent);
   await agent.start();

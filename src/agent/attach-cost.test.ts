@@ -20,12 +20,11 @@ import { Datapath } from '../datapath/datapath.js';
 import type { CommandResult, CommandRunner, RunOptions } from '../datapath/runner.js';
 import { CommandError } from '../datapath/runner.js';
 import { FakeKernel } from '../datapath/testing/fake-kernel.js';
-import { fakeIdentity, fakeOwnership } from '../datapath/testing/ownership.js';
-import { TenetError } from '../model/errors.js';
+import { fakeOwnership } from '../datapath/testing/ownership.js';
 import { MemoryStore } from '../store/memory.js';
 import { Agent } from './agent.js';
 import { attach, detach, remove } from './attach.js';
-import { netnsRequestPath } from './netns-guard.js';
+import { fakeNamespaces } from './testing/fake-namespaces.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tenet-attach-cost-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -89,15 +88,7 @@ test('attach cost: one ADD and one DEL into a warm tenant, in processes, rounds 
     controller,
     datapath: new Datapath(runner, silentLogger, { listNamespaces: () => kernel.listNamespaces(), ownership: fakeOwnership(kernel) }),
     logger: silentLogger,
-    namespaces: {
-      resolve: async (req) => {
-        const path = netnsRequestPath(req);
-        const id = fakeIdentity(kernel, path)?.identity;
-        if (!id) throw new TenetError('NETNS_NOT_FOUND', `network namespace ${path} does not exist on this host`);
-        return { path, identity: id };
-      },
-      identity: async (path) => fakeIdentity(kernel, path)?.identity,
-    },
+    namespaces: fakeNamespaces(kernel),
   });
   try {
     await controller.createTenant('acme');

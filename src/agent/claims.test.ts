@@ -24,7 +24,7 @@ import { silentLogger } from '../base/logger.js';
 import { buildControllerApp } from '../controller/app.js';
 import { Datapath } from '../datapath/datapath.js';
 import { FakeKernel } from '../datapath/testing/fake-kernel.js';
-import { fakeIdentity, fakeOwnership } from '../datapath/testing/ownership.js';
+import { fakeOwnership } from '../datapath/testing/ownership.js';
 import { TenetError } from '../model/errors.js';
 import { unavailable } from '../store/etcd-codec.js';
 import { MemoryStore } from '../store/memory.js';
@@ -33,8 +33,7 @@ import { Agent } from './agent.js';
 import { attach, idFromKey } from './attach.js';
 import { mayHaveApplied, UnfinishedAttaches } from './claims.js';
 import type { Endpoint } from '../model/types.js';
-import type { WorkloadNamespaces } from './namespaces.js';
-import { netnsRequestPath } from './netns-guard.js';
+import { fakeNamespaces } from './testing/fake-namespaces.js';
 
 /** A store that applies the next txn writing `dropKeyPart`, then fails the call as etcd's deadline does. */
 class AnswerLosingStore extends MemoryStore {
@@ -84,18 +83,6 @@ const agents: Agent[] = [];
 const clients: ControllerClient[] = [admin];
 const WINDOW_MS = 2_000;
 
-function fakeNamespaces(): WorkloadNamespaces {
-  return {
-    resolve: async (req) => {
-      const path = netnsRequestPath(req);
-      const id = fakeIdentity(k, path)?.identity;
-      if (!id) throw new TenetError('NETNS_NOT_FOUND', `network namespace ${path} does not exist on this host`);
-      return { path, identity: id };
-    },
-    identity: async (path) => fakeIdentity(k, path)?.identity,
-  };
-}
-
 async function startAgent(address: string, host: string): Promise<Agent> {
   const controller = new ControllerClient(address);
   clients.push(controller);
@@ -107,7 +94,7 @@ async function startAgent(address: string, host: string): Promise<Agent> {
     datapath: new Datapath(k, silentLogger, { listNamespaces: () => k.listNamespaces(), ownership: fakeOwnership(k) }),
     logger: silentLogger,
     claimWindowMs: WINDOW_MS,
-    namespaces: fakeNamespaces(),
+    namespaces: fakeNamespaces(k),
   });
   agents.push(agent);
   await agent.start();

@@ -17,14 +17,12 @@ import { silentLogger } from '../base/logger.js';
 import { buildControllerApp } from '../controller/app.js';
 import { Datapath } from '../datapath/datapath.js';
 import { FakeKernel } from '../datapath/testing/fake-kernel.js';
-import { fakeIdentity, fakeOwnership } from '../datapath/testing/ownership.js';
-import { TenetError } from '../model/errors.js';
+import { fakeOwnership } from '../datapath/testing/ownership.js';
 import { MemoryStore } from '../store/memory.js';
 import { Agent } from './agent.js';
 import { attach } from './attach.js';
-import type { WorkloadNamespaces } from './namespaces.js';
-import { netnsRequestPath } from './netns-guard.js';
 import { HostLeaseKeeper } from './host-lease.js';
+import { fakeNamespaces } from './testing/fake-namespaces.js';
 
 const TTL = 600;
 const dir = mkdtempSync(join(tmpdir(), 'tenet-lease-'));
@@ -37,15 +35,7 @@ async function controllerOn(socket: string, store = new MemoryStore()): Promise<
 }
 
 function agentOn(controller: ControllerClient, k: FakeKernel, host = 'h1'): Agent {
-  const namespaces: WorkloadNamespaces = {
-    resolve: async (req) => {
-      const path = netnsRequestPath(req);
-      const id = fakeIdentity(k, path)?.identity;
-      if (!id) throw new TenetError('NETNS_NOT_FOUND', `network namespace ${path} does not exist on this host`);
-      return { path, identity: id };
-    },
-    identity: async (path) => fakeIdentity(k, path)?.identity,
-  };
+  const namespaces = fakeNamespaces(k);
   return new Agent({
     host,
     nsPrefix: 'ul-',
