@@ -8,7 +8,7 @@
  * lower them when the path gets cheaper.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -16,15 +16,12 @@ import { ControllerClient } from '../api/client.js';
 import { waitFor } from '../base/async.js';
 import { silentLogger } from '../base/logger.js';
 import { buildControllerApp } from '../controller/app.js';
-import { Datapath } from '../datapath/datapath.js';
 import type { CommandResult, CommandRunner, RunOptions } from '../datapath/runner.js';
 import { CommandError } from '../datapath/runner.js';
 import { FakeKernel } from '../datapath/testing/fake-kernel.js';
-import { fakeOwnership } from '../datapath/testing/ownership.js';
 import { MemoryStore } from '../store/memory.js';
-import { Agent } from './agent.js';
 import { attach, detach, remove } from './attach.js';
-import { fakeNamespaces } from './testing/fake-namespaces.js';
+import { agentOnFakeKernel, fakeWorkload } from './testing/fake-agent.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tenet-attach-cost-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -75,21 +72,8 @@ test('attach cost: one ADD and one DEL into a warm tenant, in processes, rounds 
   const socket = join(dir, 'c.sock');
   await app.listen({ path: socket });
   const controller = new ControllerClient(`unix:${socket}`);
-  const workload = (name: string) => {
-    const path = join(dir, name);
-    writeFileSync(path, '');
-    kernel.addWorkload(path);
-    return path;
-  };
-  const agent = new Agent({
-    host: 'h1',
-    nsPrefix: 'uc-',
-    underlay: { name: 'default', vtep: '10.0.0.1', mtu: 1500 },
-    controller,
-    datapath: new Datapath(runner, silentLogger, { listNamespaces: () => kernel.listNamespaces(), ownership: fakeOwnership(kernel) }),
-    logger: silentLogger,
-    namespaces: fakeNamespaces(kernel),
-  });
+  const workload = (name: string) => fakeWorkload(kernel, dir, name);
+  const agent = agentOnFakeKernel(kernel, runner, controller, 'uc-');
   try {
     await controller.createTenant('acme');
     await controller.createNetwork('acme', { name: 'red', subnet: '10.9.0.0/24' });

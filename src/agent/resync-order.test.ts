@@ -7,7 +7,7 @@
  * nobody made meanwhile still is repaired (the positive control).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -15,16 +15,12 @@ import { ControllerClient } from '../api/client.js';
 import { waitFor } from '../base/async.js';
 import { silentLogger } from '../base/logger.js';
 import { buildControllerApp } from '../controller/app.js';
-import { Datapath } from '../datapath/datapath.js';
 import { CommandError, type CommandResult, type CommandRunner, type RunOptions } from '../datapath/runner.js';
 import { FakeKernel } from '../datapath/testing/fake-kernel.js';
-import { fakeIdentity, fakeOwnership } from '../datapath/testing/ownership.js';
 import { workloadReadArgv } from '../datapath/workload.js';
-import { TenetError } from '../model/errors.js';
 import { MemoryStore } from '../store/memory.js';
-import { Agent } from './agent.js';
 import { attach, remove } from './attach.js';
-import { netnsRequestPath } from './netns-guard.js';
+import { agentOnFakeKernel, fakeWorkload } from './testing/fake-agent.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tenet-resync-order-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -60,31 +56,8 @@ test('a full reconcile reads the workloads outside the queue: an ADD and a DEL f
   const socket = join(dir, 'c.sock');
   await app.listen({ path: socket });
   const controller = new ControllerClient(`unix:${socket}`);
-  const workload = (name: string) => {
-    const path = join(dir, name);
-    writeFileSync(path, '');
-    kernel.addWorkload(path);
-    return path;
-  };
-  const agent = new Agent({
-    host: 'h1',
-    nsPrefix: 'ro-',
-    underlay: { name: 'default', vtep: '10.0.0.1', mtu: 1500 },
-    controller,
-    datapath: new Datapath(runner, silentLogger, { listNamespaces: () => kernel.listNamespaces(), ownership: fakeOwnership(kernel) }),
-    logger: silentLogger,
-    resyncMs: 3_600_000,
-    reclaimMs: 0,
-    namespaces: {
-      resolve: async (req) => {
-        const path = netnsRequestPath(req);
-        const id = fakeIdentity(kernel, path)?.identity;
-        if (!id) throw new TenetError('NETNS_NOT_FOUND', `network namespace ${path} does not exist on this host`);
-        return { path, identity: id };
-      },
-      identity: async (path) => fakeIdentity(kernel, path)?.identity,
-    },
-  });
+  const workload = (name: string) => fakeWorkload(kernel, dir, name);
+  const agent = agentOnFakeKernel(kernel, runner, controller, 'ro-', { resyncMs: 3_600_000, reclaimMs: 0 });
   const add = (name: string, path: string) => attach(agent, { tenant: 'acme', network: 'red', netns: path, id: name }, silentLogger);
   try {
     await controller.createTenant('acme');
