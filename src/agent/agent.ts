@@ -22,7 +22,7 @@ import type { ControllerClient } from '../api/client.js';
 import type { WatchMessage } from '../api/types.js';
 import { netnsAttachment, type Endpoint, type PublishedPort } from '../model/types.js';
 import { isTenetError } from '../model/errors.js';
-import { SerialQueue } from '../base/async.js';
+import { jittered, SerialQueue } from '../base/async.js';
 import type { Logger } from '../base/logger.js';
 import { Datapath, type SetResult } from '../datapath/datapath.js';
 import { tenantNs } from '../datapath/names.js';
@@ -130,17 +130,15 @@ export class Agent {
   }
 
   /**
-   * The periodic full resync, each period drawn anew between 1 and 1.25 times the base: agents
-   * started together (a lab, a rack after a power cut) would otherwise all re-list and reconcile
-   * in the same second, forever, and a policy change landing then waits behind every host's
-   * full pass at once (Kubernetes' JitterUntil does the same for the same reason).
+   * The periodic full resync, jittered: a policy change landing while every host of a lab or a
+   * rack reconciles at once would wait behind all of their full passes.
    */
   private scheduleResync(): void {
     const base = this.opts.resyncMs ?? 60_000;
     this.resyncTimer = setTimeout(() => {
       this.markDirty('all');
       this.scheduleResync();
-    }, base * (1 + Math.random() / 4));
+    }, jittered(base));
   }
 
   /** Adds a follower (before start); it is stopped with the agent. */

@@ -10,6 +10,7 @@
  * The kernel counter restarts at 0 when the bridge table is replaced (a new namespace, a
  * structure change): a value below the last one seen counts as all new.
  */
+import { jittered } from '../base/async.js';
 import type { Logger } from '../base/logger.js';
 import { DHCP_FLOOD } from '../datapath/nft.js';
 import { NFT_TABLE } from '../datapath/names.js';
@@ -82,7 +83,7 @@ export class DhcpFloodWatch {
       this.timer = undefined;
       void this.poll();
       if (!this.stopped) this.schedule();
-    }, base * (1 + Math.random() / 4)).unref();
+    }, jittered(base)).unref();
   }
 
   /** Every tenant's drops together. */

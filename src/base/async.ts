@@ -61,3 +61,12 @@ export class CoalescedRunner {
       });
   }
 }
+
+/**
+ * A period drawn anew between 1 and 1.25 times `baseMs`, for periodic work every agent does
+ * (resync, counter reads): agents started together would otherwise do it in the same second,
+ * forever (Kubernetes' JitterUntil does the same for the same reason).
+ */
+export function jittered(baseMs: number): number {
+  return baseMs * (1 + Math.random() / 4);
+}
