@@ -15,6 +15,8 @@
  * 2. Same-network cross-host TCP (c1 → c3) with `p` holding rules that apply inside red
  *    (tiers by label, a final deny: br_netfilter and conntrack on every bridged packet) as a
  *    ratio to the same path with no policy in the tenant (br_netfilter off, ADR 013).
+ *    2b: the same path with those rules inside GREEN only (attached to green alone): red's
+ *    bridge keeps br_netfilter off (per bridge, ADR 013), so red pays nothing for green's policy.
  * 3. `policy update` (PATCH returning) until enforced on every host: in each host's tenant
  *    namespace `nft monitor` sees the commit of the reloaded ruleset (bench/lib/nft-watch.ts),
  *    so "enforced" is observed in each kernel, not reported by an agent. Each update replaces
@@ -24,7 +26,7 @@
  *    (h1's tenant namespace, listed) into a scratch namespace, spawn included.
  * 4. Compile + load of 10,000 rules: bench/policy-compile.ts.
  *
- * Rounds of 1 and 2 measure the four configurations in a rotated order; each switch goes
+ * Rounds of 1 and 2 measure the five configurations in a rotated order; each switch goes
  * through the API and waits until realized everywhere (its duration is printed: for 10,000
  * rules it is the full stack's compile-and-load time), then a 1 s iperf3 warm-up. Figures are
  * printed, never asserted. Traffic only between the lab's containers.
@@ -38,6 +40,7 @@ import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitFor } from '../src/base/async.js';
 import { formatTable } from '../src/base/table.js';
+import { bridgeName } from '../src/datapath/names.js';
 import { containerNs } from '../src/lab/config.js';
 import { iperf, type IperfResult, type Side } from './lib/iperf.js';
 import { inNs, now, sh, shMaybe } from './lib/kernel.js';
@@ -53,17 +56,19 @@ const GREEN = { name: 'green', subnet: '10.2.0.0/16' };
 const POLICY = 'p';
 const REALIZE_LIMIT_MS = 120_000;
 
-type Config = 'none' | 'pass-all' | 'rules' | 'in-network';
-const CONFIGS: Config[] = ['none', 'pass-all', 'rules', 'in-network'];
+type Config = 'none' | 'pass-all' | 'rules' | 'in-network' | 'elsewhere';
+const CONFIGS: Config[] = ['none', 'pass-all', 'rules', 'in-network', 'elsewhere'];
 
 interface Stack {
   rig: Rig;
   cleanup: Cleanup;
   tenantNs: string[];
   rules: Record<Exclude<Config, 'none'>, string[]>;
-  /** Rules `p` holds now, and whether red and green have it attached. */
+  /** Rules `p` holds now, and the networks it is attached to. */
   current: string[];
-  attached: boolean;
+  attached: string[];
+  /** Red's bridge, whose br_netfilter the per-bridge configuration checks. */
+  redBridge: string;
 }
 
 runBench('policy-stack', async (cleanup) => {
@@ -76,7 +81,8 @@ runBench('policy-stack', async (cleanup) => {
   printReproduce('policy-stack', `--rounds ${rounds} --seconds ${seconds} --rules ${nRules} --updates ${updates} --update-rules ${updateRules}${only ? ` --only ${only}` : ''}`);
   const rig = await startRig('bs', HOSTS.length, '10.99.0.0/24', cleanup);
   keepLogs(rig, cleanup);
-  for (const n of [RED, GREEN]) await rig.controller.createNetwork(TENANT, { name: n.name, subnet: n.subnet });
+  const red = await rig.controller.createNetwork(TENANT, { name: RED.name, subnet: RED.subnet });
+  await rig.controller.createNetwork(TENANT, { name: GREEN.name, subnet: GREEN.subnet });
   const run = (host: string, name: string, network: string, labels?: Record<string, string>) =>
     rig.lab.run(host, name, { tenant: TENANT, network, ...(labels ? { labels } : {}) }).then((ep) => ({ ns: containerNs(rig.prefix, name), ip: ep.ip }));
   const c1 = await run('h1', 'c1', RED.name, { role: 'client' });
@@ -89,11 +95,12 @@ runBench('policy-stack', async (cleanup) => {
     rig,
     cleanup,
     tenantNs: HOSTS.map((h) => `${rig.prefix}-${h}-${TENANT}`),
-    rules: { 'pass-all': ['allow any from any to any'], rules: lastRuleMatches(nRules, RED.src16, GREEN.name, c1.ip, c2.ip), 'in-network': fenceInside(RED.name) },
+    rules: { 'pass-all': ['allow any from any to any'], rules: lastRuleMatches(nRules, RED.src16, GREEN.name, c1.ip, c2.ip), 'in-network': fenceInside(RED.name), elsewhere: fenceInside(GREEN.name) },
     current: ['allow any from any to any'],
-    attached: false,
+    attached: [],
+    redBridge: bridgeName(red.vni),
   };
-  const paths: Record<Config, { client: Side; server: Side }> = { none: { client: c1, server: c3 }, 'pass-all': { client: c1, server: c2 }, rules: { client: c1, server: c2 }, 'in-network': { client: c1, server: c3 } };
+  const paths: Record<Config, { client: Side; server: Side }> = { none: { client: c1, server: c3 }, 'pass-all': { client: c1, server: c2 }, rules: { client: c1, server: c2 }, 'in-network': { client: c1, server: c3 }, elsewhere: { client: c1, server: c3 } };
 
   if (only !== 'update') {
     const tput = await throughputRounds(stack, paths, rounds, seconds, nRules);
@@ -133,7 +140,8 @@ interface Tput {
 }
 
 async function throughputRounds(s: Stack, paths: Record<Config, { client: Side; server: Side }>, rounds: number, seconds: number, nRules: number): Promise<Tput> {
-  const out: Tput = { samples: { none: [], 'pass-all': [], rules: [], 'in-network': [] }, switches: { none: [], 'pass-all': [], rules: [], 'in-network': [] } };
+  const empty = () => Object.fromEntries(CONFIGS.map((c) => [c, []])) as unknown as Record<Config, never[]>;
+  const out: Tput = { samples: empty(), switches: empty() };
   for (let r = 0; r < rounds; r++) {
     const order = CONFIGS.map((_, i) => CONFIGS[(i + r) % CONFIGS.length]!);
     for (const cfg of order) {
@@ -160,6 +168,7 @@ function label(cfg: Config, nRules: number): string {
     'pass-all': 'cross-net, pass-all (1 rule)',
     rules: `cross-net, ${nRules.toLocaleString('en')} rules, last matches`,
     'in-network': 'same-net, rules inside the network',
+    elsewhere: 'same-net, rules only inside green',
   }[cfg];
 }
 
@@ -167,36 +176,46 @@ function label(cfg: Config, nRules: number): string {
 async function applyConfig(s: Stack, cfg: Config): Promise<void> {
   const c = s.rig.controller;
   if (cfg === 'none') {
-    if (s.attached) for (const n of [RED, GREEN]) await c.updateNetwork(TENANT, n.name, { policies: [] });
-    s.attached = false;
-    await waitFor(() => noPolicyEverywhere(s.tenantNs), REALIZE_LIMIT_MS, 'no policy in force on every host', 20);
+    for (const n of s.attached) await c.updateNetwork(TENANT, n, { policies: [] });
+    s.attached = [];
+    await waitFor(() => noPolicyEverywhere(s), REALIZE_LIMIT_MS, 'no policy in force on every host', 20);
     return;
   }
-  await applyPolicy(s, s.rules[cfg]);
+  await applyPolicy(s, s.rules[cfg], cfg === 'elsewhere' ? [GREEN.name] : [RED.name, GREEN.name]);
 }
 
-/** `p` := `want`, attached to red and green, realized on every host. */
-async function applyPolicy(s: Stack, want: string[]): Promise<void> {
+/** `p` := `want`, attached to `nets` (red and green by default) and no other, realized on every host. */
+async function applyPolicy(s: Stack, want: string[], nets = [RED.name, GREEN.name]): Promise<void> {
   const c = s.rig.controller;
   if (want !== s.current) {
     // Removals first, then additions: one change, one store revision, one realization to wait for.
     await c.updatePolicy(TENANT, POLICY, { removeRules: s.current.map((_, i) => i + 1), addRules: want });
     s.current = want;
   }
-  if (!s.attached) for (const n of [RED, GREEN]) await c.updateNetwork(TENANT, n.name, { policies: [POLICY] });
-  s.attached = true;
+  for (const n of s.attached.filter((x) => !nets.includes(x))) await c.updateNetwork(TENANT, n, { policies: [] });
+  for (const n of nets.filter((x) => !s.attached.includes(x))) await c.updateNetwork(TENANT, n, { policies: [POLICY] });
+  s.attached = nets;
   await waitRealized(s);
+  await waitFor(() => bridgesTracked(s, nets.includes(RED.name)), REALIZE_LIMIT_MS, `red's bridge ${nets.includes(RED.name) ? '' : 'un'}tracked on every host`, 20);
 }
 
 const waitRealized = (s: Stack) =>
   waitFor(async () => ((await s.rig.controller.getPolicy(TENANT, POLICY)).realization.realized ? true : undefined), REALIZE_LIMIT_MS, `policy ${POLICY} realized on every host`, 20);
 
 /** br_netfilter off and a forward chain without the policy mark, in every tenant namespace. */
-async function noPolicyEverywhere(namespaces: string[]): Promise<true | undefined> {
-  for (const ns of namespaces) {
-    const sysctl = await sh(inNs(ns, ['sysctl', '-n', 'net.bridge.bridge-nf-call-iptables']));
-    if (sysctl.stdout.trim() !== '0') return undefined;
-    if ((await forwardHash(ns))?.policy !== false) return undefined;
+async function noPolicyEverywhere(s: Stack): Promise<true | undefined> {
+  if (!(await bridgesTracked(s, false))) return undefined;
+  for (const ns of s.tenantNs) if ((await forwardHash(ns))?.policy !== false) return undefined;
+  return true;
+}
+
+/** Whether br_netfilter on red's bridge is `redTracked` on every host (docs/adr/013: per bridge), the namespace-wide switch off. */
+async function bridgesTracked(s: Stack, redTracked: boolean): Promise<true | undefined> {
+  for (const ns of s.tenantNs) {
+    if ((await sh(inNs(ns, ['sysctl', '-n', 'net.bridge.bridge-nf-call-iptables']))).stdout.trim() !== '0') return undefined;
+    const bridges = JSON.parse((await sh(['ip', '-n', ns, '-j', '-d', 'link', 'show', 'type', 'bridge'])).stdout) as { ifname: string; linkinfo: { info_data: { nf_call_iptables: number } } }[];
+    const on = bridges.find((b) => b.ifname === s.redBridge)?.linkinfo.info_data.nf_call_iptables === 1;
+    if (on !== redTracked) return undefined;
   }
   return true;
 }
@@ -204,7 +223,7 @@ async function noPolicyEverywhere(namespaces: string[]): Promise<true | undefine
 /** The ruleset hash in the forward chain's first rule, and whether it carries a policy. */
 async function forwardHash(ns: string): Promise<{ hash: string; policy: boolean } | undefined> {
   const r = await shMaybe(inNs(ns, ['nft', 'list', 'chain', 'inet', 'tenet', 'forward']));
-  const m = /comment "tenet:([0-9a-f]{16})( policy)?"/.exec(r.stdout);
+  const m = /comment "tenet:([0-9a-f]{16})( policy\/bridges)?"/.exec(r.stdout);
   return m ? { hash: m[1]!, policy: m[2] !== undefined } : undefined;
 }
 
@@ -240,6 +259,7 @@ function reportThroughput(t: Tput, rounds: number, seconds: number, nRules: numb
         ratioRow(`1b. ${nRules} rules cross-net / no policy same-net`, 'rules', 'none'),
         ratioRow('   pass-all cross-net / no policy same-net', 'pass-all', 'none'),
         ratioRow('2. rules inside the network / no policy (goal >= 0.95)', 'in-network', 'none'),
+        ratioRow('2b. rules only inside another network / no policy', 'elsewhere', 'none'),
       ],
     ),
   );

@@ -6,7 +6,8 @@
  * kernel and the check cannot disagree.
  *
  * A tenant with no policy attached to any network gets no fragment (and so no br_netfilter:
- * ADR 013), and only the rate limits of policies in force, which are none.
+ * ADR 013), and only the rate limits of policies in force, which are none. With one, only the
+ * networks whose flows a rule may decide get br_netfilter on their bridge (policy/tracked.ts).
  */
 import { createHash, type Hash } from 'node:crypto';
 import type { FlowPredicate, TenantPolicy } from '../datapath/plan.js';
@@ -15,6 +16,7 @@ import type { Endpoint, Network } from '../model/types.js';
 import { checkFlow } from '../policy/check.js';
 import { compileTenant } from '../policy/compile.js';
 import { renderNft, tableBody } from '../policy/render.js';
+import { trackedNetworks } from '../policy/tracked.js';
 import { resolveRates } from './policy-rates.js';
 
 const CHECKED = new Set(['tcp', 'udp', 'icmp']);
@@ -34,7 +36,9 @@ export function tenantPolicy(networks: Network[], endpoints: Endpoint[], policie
     const proto = flow.proto as 'tcp' | 'udp' | 'icmp';
     return checkFlow(compiled, { src: flow.src, dst: flow.dst, proto, ...(port === undefined ? {} : { port }) }).verdict !== 'allow';
   };
-  return { nft: { sets: declarations, chains: '', forwardRules: fragments.forwardRules, hash }, denies, rates: rates.size ? rates : undefined };
+  const vnis = new Map(networks.map((n) => [n.name, n.vni]));
+  const tracked = trackedNetworks(compiled).flatMap((name) => vnis.get(name) ?? []);
+  return { nft: { sets: declarations, chains: '', forwardRules: fragments.forwardRules, hash, tracked }, denies, rates: rates.size ? rates : undefined };
 }
 
 /**

@@ -289,17 +289,18 @@ export class Datapath {
     await this.ops.batch(['bridge', '-n', s.ns, '-batch', '-'], s.bridge);
     // The rulesets name ports only as strings, so they load while the ports are made: an
     // attach pays for one of the two processes, not both.
-    const rules = s.nft ? this.loadRules(s) : undefined;
+    const rules = s.nft || s.trackOn.length || s.trackOff.length || s.brnfSysctlOff ? this.loadRules(s) : undefined;
     const ports = this.buildPorts(s, result);
     for (const outcome of await Promise.allSettled([rules, ports])) if (outcome.status === 'rejected') throw outcome.reason;
     await this.ops.rates(s.ns, s.rates.filter((r) => !result.failedPorts.has(r.plan.endpointId)));
   }
 
-  /** br_netfilter goes on after a policy's ruleset is in, and off before one without (diff.ts). */
+  /** A bridge's br_netfilter goes off before the ruleset loads, and on after it (diff.ts). */
   private async loadRules(s: TenantSteps): Promise<void> {
-    if (s.brnf === false) await this.ops.bridgeNetfilter(s.ns, false);
-    await this.ops.nft(s.ns, s.nft!);
-    if (s.brnf === true) await this.ops.bridgeNetfilter(s.ns, true);
+    if (s.trackOff.length) await this.ops.bridgeTracking(s.ns, s.trackOff, false);
+    if (s.nft) await this.ops.nft(s.ns, s.nft);
+    if (s.trackOn.length) await this.ops.bridgeTracking(s.ns, s.trackOn, true);
+    if (s.brnfSysctlOff) await this.ops.bridgeNetfilterSysctlOff(s.ns);
     if (s.recheckFlows) await this.cutDenied(s.ns, s.recheckFlows);
   }
 
@@ -374,6 +375,7 @@ function summarize(s: TenantSteps): Record<string, number | boolean> {
     tenant: s.tenant.length,
     fdb: s.bridge.length,
     nft: !!s.nft,
+    tracking: s.trackOn.length + s.trackOff.length,
     newPorts: s.newPorts.length,
     workloadFixes: s.workloadFixes.length,
     rates: s.rates.length,

@@ -37,11 +37,14 @@ export interface TenantSteps {
    */
   nftInPlace?: boolean;
   /**
-   * Set with a whole-ruleset load: br_netfilter on (the tenant has a policy, docs/adr/013) or
-   * off. Switched on after the ruleset loads and off before, so bridged traffic never meets
-   * a forward chain that was not written for it.
+   * br_netfilter per bridge (docs/adr/013): the bridges whose bridged IPv4 stops meeting the
+   * inet hooks, switched before the ruleset loads, and those that start to, after it, so
+   * bridged traffic never meets a forward chain that was not written for it.
    */
-  brnf?: boolean;
+  trackOff: string[];
+  trackOn: string[];
+  /** The namespace-wide switch of an older Tenet is on: off, once the bridges that need it are on. */
+  brnfSysctlOff?: boolean;
   /** The ruleset changed with a policy in it or out of it: cut the established flows this denies (conntrack.ts). */
   recheckFlows?: FlowPredicate;
   /** Ports whose rate limits change (tc.ts), applied after the ports are made. */
@@ -63,11 +66,12 @@ export interface PortSteps {
 }
 
 export function isNoop(s: TenantSteps): boolean {
-  return !s.createNs && !s.cleanup.length && !s.host.length && !s.tenant.length && !s.bridge.length && !s.nft && !s.newPorts.length && !s.workloadFixes.length && !s.rates.length;
+  const tracking = s.trackOn.length || s.trackOff.length || s.brnfSysctlOff;
+  return !s.createNs && !s.cleanup.length && !s.host.length && !s.tenant.length && !s.bridge.length && !s.nft && !tracking && !s.newPorts.length && !s.workloadFixes.length && !s.rates.length;
 }
 
 export function diffTenant(ns: string, plan: TenantPlan, state: TenantState): TenantSteps {
-  const steps: TenantSteps = { ns, createNs: !state.exists, cleanup: [], host: [], tenant: [], bridge: [], newPorts: [], workloadFixes: [], rates: [] };
+  const steps: TenantSteps = { ns, createNs: !state.exists, cleanup: [], host: [], tenant: [], bridge: [], trackOn: [], trackOff: [], newPorts: [], workloadFixes: [], rates: [] };
   const dying = staleLinks(plan, state);
   steps.cleanup.push(...[...dying].map((name) => `link del ${name}`));
   for (const net of plan.networks) {
@@ -88,13 +92,18 @@ export function diffTenant(ns: string, plan: TenantPlan, state: TenantState): Te
     if (link.mtu !== port.mtu) steps.workloadFixes.push({ plan: port, commands: port.handoff !== undefined ? handoffMtuFix(port) : [`link set ${port.ifname} mtu ${port.mtu}`] });
   }
   const nft = rulesetScript(plan, { base: state.nftBase, objects: state.nftObjects, texts: state.nftTexts, pinned: state.pinned });
-  const whole = nft.hash !== state.nftHash;
+  // An older Tenet's ruleset is reloaded once, so its comment stops saying the sysctl is on.
+  const whole = nft.hash !== state.nftHash || state.brnfSysctl === true;
   steps.nft = whole ? nft.script : elementsScript(pinElements(plan), state.pinned);
   if (!whole && steps.nft) steps.nftInPlace = true;
-  // A new namespace is made with br_netfilter off; otherwise it is switched with the policy's presence.
-  const policy = plan.policy !== undefined;
-  if (whole && policy !== (state.exists ? !!state.policy : false)) steps.brnf = policy;
-  if (whole && state.exists && (policy || state.policy)) steps.recheckFlows = plan.denies ?? betweenNetworks(plan);
+  // A new namespace and a new bridge are made with br_netfilter off; the plan says which bridges need it.
+  for (const net of plan.networks) {
+    const tracked = state.links.get(net.bridge)?.tracked === true;
+    if (net.tracked && !tracked) steps.trackOn.push(net.bridge);
+    if (!net.tracked && tracked) steps.trackOff.push(net.bridge);
+  }
+  if (state.brnfSysctl) steps.brnfSysctlOff = true;
+  if (whole && state.exists && (plan.policy !== undefined || state.policy)) steps.recheckFlows = plan.denies ?? betweenNetworks(plan);
   steps.rates = rateSteps(plan, { ...state, links: new Map([...state.links].filter(([name]) => !dying.has(name))) });
   return steps;
 }

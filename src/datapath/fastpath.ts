@@ -19,7 +19,7 @@ export function knownState(plan: TenantPlan): TenantState {
   const fdb: FdbEntry[] = [];
   const neigh: NeighEntry[] = [];
   for (const n of plan.networks) {
-    links.set(n.bridge, { name: n.bridge, kind: 'bridge', mtu: n.mtu, mac: n.gatewayMac, up: true, addrs: [n.gatewayCidr] });
+    links.set(n.bridge, { name: n.bridge, kind: 'bridge', mtu: n.mtu, mac: n.gatewayMac, up: true, addrs: [n.gatewayCidr], ...(n.tracked ? { tracked: true as const } : {}) });
     links.set(n.vxlan, {
       name: n.vxlan,
       kind: 'vxlan',

@@ -57,7 +57,7 @@ async function record(k: FakeKernel, networks: Network[], endpoints: Endpoint[],
   // Port names hash the workload path; show the names the /run/netns paths would give.
   for (const e of [c1, c2, c3, c4, d1]) text = text.replaceAll(portOf(e)!, portOf(withNetns(e, `/run/netns/${e.id}`))!);
   // The ruleset hash covers those port names too (through the pinning set): show it masked.
-  text = text.replace(/comment "tenet:[0-9a-f]{16}( policy)?"/g, 'comment "tenet:<hash of both tables>$1"');
+  text = text.replace(/comment "tenet:[0-9a-f]{16}( policy\/bridges)?"/g, 'comment "tenet:<hash of both tables>$1"');
   return { result, text: text.replaceAll(`${dir}/`, '/run/netns/') + '\n' };
 }
 

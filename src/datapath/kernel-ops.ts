@@ -43,9 +43,14 @@ export class KernelOps {
     await this.runner.run(['nsenter', `--net=${NETNS_DIR}/${ns}`, 'nft', '-f', '-'], { input: script });
   }
 
-  /** Bridged IPv4 through the inet hooks (and conntrack) of this tenant namespace, or not (docs/adr/013). */
-  async bridgeNetfilter(ns: string, on: boolean): Promise<void> {
-    await this.runner.run(['ip', 'netns', 'exec', ns, 'sysctl', '-q', '-w', `net.bridge.bridge-nf-call-iptables=${on ? 1 : 0}`]);
+  /** Bridged IPv4 of these bridges through the inet hooks (and conntrack) of the tenant namespace, or not (docs/adr/013). */
+  async bridgeTracking(ns: string, bridges: string[], on: boolean): Promise<void> {
+    await this.batch(['ip', '-n', ns, '-batch', '-'], bridges.map((b) => `link set ${b} type bridge nf_call_iptables ${on ? 1 : 0}`));
+  }
+
+  /** Off, the namespace-wide switch an older Tenet turned on with a policy (docs/adr/013). */
+  async bridgeNetfilterSysctlOff(ns: string): Promise<void> {
+    await this.runner.run(['ip', 'netns', 'exec', ns, 'sysctl', '-q', '-w', 'net.bridge.bridge-nf-call-iptables=0']);
   }
 
   /**

@@ -76,5 +76,7 @@ export const isOurs = (name: string): boolean => isBridge(name) || isVxlan(name)
 
 export const NFT_TABLE = 'tenet';
 /** After the hash in the ruleset's comment when it carries a policy (nft.ts, observe.ts). */
-export const POLICY_MARK = 'policy';
+export const POLICY_MARK = 'policy/bridges';
+/** The mark of a Tenet that switched br_netfilter on per namespace, not per bridge (docs/adr/013). */
+export const LEGACY_POLICY_MARK = 'policy';
 export const VXLAN_PORT = 4789;

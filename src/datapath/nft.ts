@@ -8,10 +8,10 @@
  * replaced (add, delete, re-add). The pinning set's elements are compared one by one and
  * updated in place.
  *
- * `inet tenet`: br_netfilter is off in tenant namespaces (datapath.ts), so its hooks see
- * routed traffic only: traffic between two networks, and traffic to the gateway itself.
- * Forwarding between networks is dropped until a policy (a later issue) allows it; a
- * workload may talk to the gateway of its own network only.
+ * `inet tenet`: br_netfilter is off in tenant namespaces except on the bridges of networks a
+ * policy's rules act on (docs/adr/013), so its hooks see routed traffic, traffic to the gateway
+ * itself and the bridged traffic of those networks only. Forwarding between networks is
+ * dropped until a policy allows it; a workload may talk to the gateway of its own network only.
  *
  * `bridge tenet`: port pinning. A frame from a workload's port must carry that endpoint's
  * MAC, and its IPv4 or ARP sender address must be the endpoint's: no spoofing of another

@@ -5,7 +5,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import type { CommandRunner } from './runner.js';
-import { isBridge, isOurs, isVxlan, NFT_TABLE, POLICY_MARK } from './names.js';
+import { isBridge, isOurs, isVxlan, LEGACY_POLICY_MARK, NFT_TABLE, POLICY_MARK } from './names.js';
 import type { FdbEntry, LinkState, NeighEntry, TenantState } from './state.js';
 import { emptyTenantState } from './state.js';
 
@@ -66,6 +66,7 @@ export function parseLinks(json: string, keep: (name: string) => boolean = isOur
       // Only what tc.ts uses, so states without rate limits compare as before.
       ...(raw.qdisc === 'tbf' ? { qdisc: 'tbf' } : {}),
       ...(raw.ifalias ? { alias: raw.ifalias } : {}),
+      ...(data.nf_call_iptables === 1 ? { tracked: true as const } : {}),
       addrs: (raw.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`),
       vxlan:
         raw.linkinfo?.info_kind === 'vxlan'
@@ -132,7 +133,7 @@ interface RawRulesetItem {
  * The hash in Tenet's rule comment, the port-pinning set's elements, and for an in-place
  * update the structure mark and the policy's objects in `inet tenet` (`nft -j list ruleset`).
  */
-export function parseRuleset(json: string): { nftHash?: string; policy: boolean; pinned: string[]; nftBase?: string; nftObjects: string[] } {
+export function parseRuleset(json: string): { nftHash?: string; policy: boolean; brnfSysctl?: boolean; pinned: string[]; nftBase?: string; nftObjects: string[] } {
   const items = ((JSON.parse(json || '{}') as { nftables?: RawRulesetItem[] }).nftables ?? []);
   const ours = (x: { family: string; table: string }, family: string) => x.family === family && x.table === NFT_TABLE;
   const comment = items.map((i) => i.rule).find((r) => r && ours(r, 'inet') && r.comment?.startsWith('tenet:'))?.comment;
@@ -145,7 +146,8 @@ export function parseRuleset(json: string): { nftHash?: string; policy: boolean;
     if (i.map && ours(i.map, 'inet')) return [`map ${i.map.name}`];
     return i.chain && ours(i.chain, 'inet') && !i.chain.hook ? [`chain ${i.chain.name}`] : [];
   });
-  return { nftHash: hash || undefined, policy: marker === POLICY_MARK, pinned: pinned.sort(), ...(base ? { nftBase: base } : {}), nftObjects: objects };
+  const legacy = marker === LEGACY_POLICY_MARK;
+  return { nftHash: hash || undefined, policy: marker === POLICY_MARK || legacy, ...(legacy ? { brnfSysctl: true } : {}), pinned: pinned.sort(), ...(base ? { nftBase: base } : {}), nftObjects: objects };
 }
 
 function parseJsonArray<T>(text: string): T[] {

@@ -42,6 +42,12 @@ export interface PolicyFragment {
   forwardRules: string;
   /** The compiled policy's version, for logs and realization. */
   hash: string;
+  /**
+   * VNIs of the networks whose bridged IPv4 must meet the forward chain and conntrack
+   * (src/policy/tracked.ts): br_netfilter goes on for their bridges only (docs/adr/013).
+   * Absent: every network of the tenant (a fragment made by hand, in tests).
+   */
+  tracked?: number[];
 }
 
 /** Bits per second, from the endpoint's point of view (model/policy.ts RateLimit). */
@@ -90,6 +96,8 @@ export interface NetworkPlan {
   remotes: RemoteEndpoint[];
   /** VTEPs of other hosts with endpoints in this network: head-end replication for BUM. */
   floodVteps: string[];
+  /** br_netfilter on for this bridge (PolicyFragment.tracked): its bridged IPv4 meets conntrack. */
+  tracked?: true;
 }
 
 export interface PortPlan {
@@ -118,7 +126,7 @@ export interface TenantPlan {
   ns: string;
   networks: NetworkPlan[];
   ports: PortPlan[];
-  /** A compiled policy: br_netfilter is then on in this namespace (docs/adr/013). */
+  /** A compiled policy: br_netfilter is then on for the bridges of its tracked networks (docs/adr/013). */
   policy?: PolicyFragment;
   /** TenantPolicy.denies: not kernel state, used after a policy change only (datapath.ts). */
   denies?: FlowPredicate;
@@ -173,12 +181,18 @@ function tenantPlan(input: PlanInput, tenant: string): TenantPlan {
   return {
     tenant,
     ns: tenantNs(input.nsPrefix, tenant),
-    networks: networks.map((n) => networkPlan(input, n)),
+    networks: networks.map((n) => withTracking(networkPlan(input, n), policy?.nft)),
     ports,
     ...(policy?.nft ? { policy: policy.nft } : {}),
     ...(policy?.denies ? { denies: policy.denies } : {}),
     ...(policy?.loosens ? { loosens: policy.loosens } : {}),
   };
+}
+
+/** Only a tracked network's plan says so, so plans without a policy compare as before. */
+function withTracking(net: NetworkPlan, policy: PolicyFragment | undefined): NetworkPlan {
+  const tracked = policy !== undefined && (policy.tracked?.includes(net.vni) ?? true);
+  return tracked ? { ...net, tracked: true } : net;
 }
 
 /** Only positive limits count; a port with none has no `rate` at all (plans compare deeply). */

@@ -24,28 +24,49 @@ test('a policy fragment lands after the conntrack rule, then the same-network de
   const { script } = rulesetScript(planWith({ nft: FRAGMENT }));
   const inet = script.slice(script.indexOf('table inet tenet {'), script.indexOf('table bridge'));
   assert.match(inet, /\n  set s \{ type ipv4_addr; \}\n  chain p \{\n  ip saddr @s drop\n  \}\n  chain forward \{/);
-  assert.match(inet, /ct state established,related accept comment "tenet:[0-9a-f]{16} policy"\n    ct status dnat accept\n    jump p\n    ip saddr \. ip daddr \{ 192\.168\.10\.0\/24 \. 192\.168\.10\.0\/24, 192\.168\.20\.0\/24 \. 192\.168\.20\.0\/24 \} accept\n  \}/);
+  assert.match(inet, /ct state established,related accept comment "tenet:[0-9a-f]{16} policy\/bridges"\n    ct status dnat accept\n    jump p\n    ip saddr \. ip daddr \{ 192\.168\.10\.0\/24 \. 192\.168\.10\.0\/24, 192\.168\.20\.0\/24 \. 192\.168\.20\.0\/24 \} accept\n  \}/);
   assert.doesNotMatch(rulesetScript(planWith()).script, /policy"|jump|ip saddr \./, 'no policy: the ruleset of issue 2');
 });
 
-test('br_netfilter follows the policy; established flows are rechecked when a policy comes, changes or goes', () => {
+test('br_netfilter follows the policy per bridge; established flows are rechecked when a policy comes, changes or goes', () => {
   const none = planWith();
   const v1 = planWith({ nft: FRAGMENT });
   const v2 = planWith({ nft: { ...FRAGMENT, forwardRules: 'jump p\nip daddr @s drop' } });
+  const [r, g] = ['tnbr4101', 'tnbr4102'];
   const fresh = diffTenant('tn-acme', v1, emptyTenantState());
-  assert.equal(fresh.brnf, true);
+  assert.deepEqual([fresh.trackOn, fresh.trackOff], [[r, g], []], 'no tracked list: every network');
   assert.equal(fresh.recheckFlows, undefined, 'a new namespace has no flows');
-  assert.equal(diffTenant('tn-acme', none, emptyTenantState()).brnf, undefined, 'made with br_netfilter off');
+  assert.deepEqual(diffTenant('tn-acme', none, emptyTenantState()).trackOn, [], 'made with br_netfilter off');
   const on = diffTenant('tn-acme', v1, knownState(none));
-  assert.equal(on.brnf, true);
+  assert.deepEqual(on.trackOn, [r, g]);
   assert.ok(on.recheckFlows);
   const changed = diffTenant('tn-acme', v2, knownState(v1));
-  assert.equal(changed.brnf, undefined, 'already on');
+  assert.deepEqual([changed.trackOn, changed.trackOff], [[], []], 'already on');
   assert.ok(changed.recheckFlows);
   const off = diffTenant('tn-acme', none, knownState(v1));
-  assert.equal(off.brnf, false);
+  assert.deepEqual(off.trackOff, [r, g]);
   assert.ok(off.recheckFlows, 'flows the removed policy allowed between networks are cut');
   assert.ok(isNoop(diffTenant('tn-acme', v1, knownState(v1))));
+});
+
+test('only the bridges of tracked networks get br_netfilter; a change of the list moves it, with no ruleset load', () => {
+  const redOnly = planWith({ nft: { ...FRAGMENT, tracked: [4101] } });
+  const greenOnly = planWith({ nft: { ...FRAGMENT, tracked: [4102] } });
+  assert.deepEqual(redOnly.networks.map((n) => n.tracked ?? false), [true, false]);
+  assert.deepEqual(diffTenant('tn-acme', redOnly, emptyTenantState()).trackOn, ['tnbr4101']);
+  const moved = diffTenant('tn-acme', greenOnly, knownState(redOnly));
+  assert.deepEqual([moved.trackOn, moved.trackOff, moved.nft], [['tnbr4102'], ['tnbr4101'], undefined]);
+  assert.ok(!isNoop(moved));
+  assert.ok(isNoop(diffTenant('tn-acme', greenOnly, knownState(greenOnly))));
+});
+
+test('a namespace where an older Tenet switched br_netfilter on namespace-wide is reloaded once and the switch goes off', () => {
+  const v1 = planWith({ nft: { ...FRAGMENT, tracked: [4101] } });
+  const legacy = { ...knownState(v1), brnfSysctl: true };
+  const steps = diffTenant('tn-acme', v1, legacy);
+  assert.ok(steps.brnfSysctlOff);
+  assert.match(steps.nft!, /comment "tenet:[0-9a-f]{16} policy\/bridges"/, 'the comment no longer says namespace-wide');
+  assert.equal(diffTenant('tn-acme', v1, knownState(v1)).brnfSysctlOff, undefined);
 });
 
 test('a policy change on tables of known structure is loaded in place; anything else replaces both tables', () => {
@@ -61,7 +82,7 @@ test('a policy change on tables of known structure is loaded in place; anything 
   assert.match(diffTenant('tn-acme', v2, { ...known, nftBase: 'other' }).nft!, /delete table inet tenet/, 'another structure: whole');
   const off = diffTenant('tn-acme', planWith(), known);
   assert.match(off.nft!, /delete chain inet tenet p\ndelete set inet tenet s\nadd rule/, 'the policy goes in place too');
-  assert.equal(off.brnf, false);
+  assert.deepEqual(off.trackOff, ['tnbr4101', 'tnbr4102']);
 });
 
 test('rate limits: tbf on the port for what the endpoint receives, ifb + mirred for what it sends; nothing when current', () => {

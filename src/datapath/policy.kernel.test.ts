@@ -1,7 +1,7 @@
 /**
  * The policy datapath of issue 7 on the real kernel, two simulated hosts, with a fixed policy
- * fragment standing in for the compiler's output (src/policy/): br_netfilter on with a policy
- * makes a cross-host routed flow stateful (its reply, routed on the far host, is established
+ * fragment standing in for the compiler's output (src/policy/): br_netfilter on for the bridges of a
+ * policy's networks makes a cross-host routed flow stateful (its reply, routed on the far host, is established
  * there); replacing the ruleset never cuts a running transfer; a change that denies it cuts it
  * within a second (conntrack.ts); rate limits hold both ways (tc.ts); nothing runs twice.
  */
@@ -34,6 +34,7 @@ function fragment(allow: boolean, extra = ''): PolicyFragment {
     chains: ['chain test_pol {', ...(allow ? ['ip saddr @test_red ip daddr 192.168.20.0/24 tcp dport 5201 accept'] : []), extra, '}'].join('\n'),
     forwardRules: 'jump test_pol',
     hash: `${allow}${extra}`,
+    tracked: [4101, 4102],
   };
 }
 const toGreen5201 = (f: { src: string; dst: string; dport?: number }) => f.src.startsWith('192.168.10.') && f.dst.startsWith('192.168.20.') && f.dport === 5201;
@@ -51,8 +52,13 @@ async function setAll(): Promise<string[]> {
   return changed;
 }
 
-const sysctl = async (hostName: string) =>
-  (await u.exec(`${u.prefix}-${hostName}-acme`, ['sysctl', '-n', 'net.bridge.bridge-nf-call-iptables'])).trim();
+/** br_netfilter as the kernel has it: the namespace-wide switch, then red's and green's bridges (docs/adr/013). */
+async function brnf(hostName: string): Promise<string> {
+  const ns = `${u.prefix}-${hostName}-acme`;
+  const bridges = JSON.parse(await u.exec(ns, ['ip', '-j', '-d', 'link', 'show', 'type', 'bridge'])) as { ifname: string; linkinfo: { info_data: { nf_call_iptables: number } } }[];
+  const of = (name: string) => bridges.find((b) => b.ifname === name)?.linkinfo.info_data.nf_call_iptables;
+  return [(await u.exec(ns, ['sysctl', '-n', 'net.bridge.bridge-nf-call-iptables'])).trim(), of('tnbr4101'), of('tnbr4102')].join(' ');
+}
 
 /** Bytes arrived after t0 + 1 s: a cut transfer has none, a living one keeps arriving. */
 const lateArrivals = (arrivals: number[], t0: number) => arrivals.filter((t) => t > t0 + 1).length;
@@ -74,13 +80,13 @@ describe('policy datapath on the kernel', { skip: kernelSkip('policy datapath on
   });
 
   it('a policy turns br_netfilter on; a cross-host routed flow and its reply pass, statefully', async () => {
-    assert.equal(await sysctl('h2'), '0', 'no policy: br_netfilter off');
+    assert.equal(await brnf('h2'), '0 0 0', 'no policy: br_netfilter off');
     const ping = (from: string, to: string) => u.ping(from, to);
     await assertIsolated(ping, 'no policy: red and green isolated', { from: 'c1', to: '192.168.20.2', control: { from: 'c1', to: '192.168.10.3' } });
     policy = { nft: fragment(true), denies: (f) => f.proto === 'tcp' && !toGreen5201(f) && f.src.slice(0, 10) !== f.dst.slice(0, 10) };
     await setAll();
-    assert.equal(await sysctl('h1'), '1');
-    assert.equal(await sysctl('h2'), '1');
+    assert.equal(await brnf('h1'), '0 1 1', 'on for the bridges of the tracked networks, never namespace-wide');
+    assert.equal(await brnf('h2'), '0 1 1');
     // TCP 5201 red -> green is allowed: the SYN is routed on h1 and bridged on h2; the SYN-ACK,
     // routed green -> red on h2, passes only because h2's conntrack saw the SYN.
     const t = await startTransfer(u.runner, u.workloadNs('c1'), u.workloadNs('c3'), '192.168.20.2', 5201, 1);
@@ -136,7 +142,7 @@ describe('policy datapath on the kernel', { skip: kernelSkip('policy datapath on
     await setAll();
     assert.doesNotMatch(await u.exec(h1, ['ip', '-br', 'link']), /tnq/);
     assert.doesNotMatch(await u.exec(h1, ['tc', 'qdisc', 'show']), /tbf|ingress/);
-    assert.equal(await sysctl('h1'), '0', 'no policy: br_netfilter off again');
+    assert.equal(await brnf('h1'), '0 0 0', 'no policy: br_netfilter off again');
     assert.deepEqual(await setAll(), []);
   });
 });

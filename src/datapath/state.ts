@@ -26,6 +26,8 @@ export interface LinkState {
   qdisc?: string;
   /** The interface alias: where tc.ts records the rate limits it applied to a port. */
   alias?: string;
+  /** A bridge that passes bridged IPv4 to the inet hooks (its nf_call_iptables option, docs/adr/013). */
+  tracked?: true;
 }
 
 /** "remote": `self` entry with a VTEP dst on a VXLAN device; "bridge": `master static` entry. */
@@ -49,8 +51,13 @@ export interface TenantState {
   neigh: NeighEntry[];
   /** Hash recorded in the comment of Tenet's nftables rules; undefined when there are none. */
   nftHash?: string;
-  /** Whether the loaded ruleset carries a policy (br_netfilter was switched on with it, docs/adr/013). */
+  /** Whether the loaded ruleset carries a policy (docs/adr/013). */
   policy?: boolean;
+  /**
+   * Loaded by a Tenet that switched br_netfilter on for the whole namespace (a sysctl) with a
+   * policy, before it went per bridge: the next load switches the sysctl off (docs/adr/013).
+   */
+  brnfSysctl?: boolean;
   /** The structure of Tenet's tables (nft.ts baseHash), from the input chain's comment: undefined, replace them whole. */
   nftBase?: string;
   /** The policy's sets, maps and chains in `inet tenet` (`set NAME`…): what an in-place update deletes. */

@@ -177,6 +177,7 @@ export class KernelModel {
 
   private linkSet(ns: FakeNs, words: string[]): void {
     const name = words[2]!;
+    if (words[3] === 'type') return this.bridgeOption(ns, words);
     const flags: string[] = words.slice(3).filter((w) => w === 'up' || w === 'down');
     const opts = options(words.slice(3).filter((w) => !flags.includes(w)), ['netns', 'master', 'address', 'mtu', 'name']);
     const link = ns.links.get(name);
@@ -195,6 +196,14 @@ export class KernelModel {
     if (flags.length) link.up = flags.at(-1) === 'up';
     if (!link.up) dropUnreachableRoutes(ns, link); // the kernel removes a downed device's routes
     if (target && target !== ns) this.move(ns, link, target);
+  }
+
+  /** `link set BRIDGE type bridge nf_call_iptables 0|1`, the one bridge option Tenet sets. */
+  private bridgeOption(ns: FakeNs, words: string[]): void {
+    const link = ns.links.get(words[2]!);
+    if (!link) throw NO_DEVICE(words[2]!);
+    if (link.kind !== 'bridge' || words.length !== 7 || words[4] !== 'bridge' || words[5] !== 'nf_call_iptables' || !/^[01]$/.test(words[6]!)) throw unsupported(words);
+    link.nfCallIptables = words[6] === '1';
   }
 
   /** `link set X name Y`, alone on its line (what the drift tests do to a workload's interface). */

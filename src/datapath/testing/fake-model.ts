@@ -41,6 +41,8 @@ export interface FakeLink {
   bridgeFdb: Map<string, string>;
   /** Neighbours on this device: IP → MAC (all permanent). */
   neigh: Map<string, string>;
+  /** On a bridge, its nf_call_iptables option (br_netfilter for this bridge, docs/adr/013). */
+  nfCallIptables?: boolean;
 }
 
 export interface FakeNs {
@@ -103,10 +105,17 @@ export function addrJson(ns: FakeNs, kind?: string): string {
     operstate: l.up ? 'UP' : 'DOWN',
     ...(l.master ? { master: l.master } : {}),
     address: l.mac,
-    ...(l.kind === 'loopback' ? {} : { linkinfo: { info_kind: l.kind, ...(l.vxlan ? { info_data: vxlanJson(l.vxlan) } : {}) } }),
+    ...(l.kind === 'loopback' ? {} : { linkinfo: { info_kind: l.kind, ...infoData(l) } }),
     addr_info: l.addrs.map((a) => ({ family: 'inet', local: a.split('/')[0], prefixlen: Number(a.split('/')[1]), scope: 'global', label: l.name })),
   }));
   return JSON.stringify(out);
+}
+
+/** What `ip -j -d` shows of a device's kind-specific settings, as far as Tenet reads them. */
+function infoData(l: FakeLink): { info_data?: Record<string, unknown> } {
+  if (l.vxlan) return { info_data: vxlanJson(l.vxlan) };
+  if (l.kind === 'bridge') return { info_data: { nf_call_iptables: l.nfCallIptables ? 1 : 0, nf_call_ip6tables: 0, nf_call_arptables: 0 } };
+  return {};
 }
 
 function vxlanJson(v: FakeVxlan): Record<string, unknown> {
