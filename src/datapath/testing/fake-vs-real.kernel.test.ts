@@ -141,6 +141,7 @@ describe('the fake kernel against the real one', { skip: kernelSkip('fake kernel
       [['ip', '-n', beta, 'link', 'set', port, 'down']],
       [['bridge', '-n', acme, '-batch', '-'], 'fdb del 00:00:00:00:00:00 dev tnvx4101 dst 10.0.0.2 self\nfdb append 00:00:00:00:00:00 dev tnvx4101 dst 10.9.9.9 self permanent\n'],
       [['nsenter', `--net=/run/netns/${acme}`, 'nft', '-f', '-'], 'delete table inet tenet\n'],
+      [['ip', '-n', acme, 'link', 'set', 'tnbr4102', 'type', 'bridge', 'nf_call_iptables', '1']], // br_netfilter on green, with no policy
     ];
     for (const d of WORKLOAD_DRIFTS) edits.push([['nsenter', `--net=${wl(d.workload)}`, 'ip', '-batch', '-'], d.commands.join('\n') + '\n']);
     for (const [argv, input] of edits) {
@@ -151,8 +152,11 @@ describe('the fake kernel against the real one', { skip: kernelSkip('fake kernel
     const edited = await observeAll(u.runner, namespaces);
     assert.deepEqual(await observeAll(fake, namespaces), edited, 'the edits read back differently (actual: fake, expected: real)');
     assert.deepEqual((edited[WORKLOADS[0]!] as { defaults: string[] }).defaults, [], 'the drift took a1\'s default route (the comparison is not vacuous)');
+    assert.match(JSON.stringify(edited[acme]), /"name":"tnbr4102"[^}]*"tracked":true/, "green's bridge reads back tracked (not vacuous)");
     const [r, f] = [await real.set(plan), await fakeDp.set(plan)];
     assert.deepEqual([f.changed, [...f.failedPorts.keys()]], [r.changed, [...r.failedPorts.keys()]]);
-    assert.deepEqual(await observeAll(fake, namespaces), await observeAll(u.runner, namespaces), 'the repair differs (actual: fake, expected: real)');
+    const repaired = await observeAll(u.runner, namespaces);
+    assert.deepEqual(await observeAll(fake, namespaces), repaired, 'the repair differs (actual: fake, expected: real)');
+    assert.doesNotMatch(JSON.stringify(repaired[acme]), /"tracked":true/, 'no policy: br_netfilter off again on every bridge');
   });
 });
