@@ -35,6 +35,7 @@ import type {
   PolicyRateRequest,
   PolicyCheckRequest,
   PolicyCheckResult,
+  BridgedTraffic,
   PolicyDetail,
 } from './types.js';
 import type { Policy } from '../model/policy.js';
@@ -146,6 +147,8 @@ export class ControllerClient {
     this.transport.request<Network[]>('GET', tenant ? `/v1/tenants/${enc(tenant)}/networks` : '/v1/networks');
   getNetwork = (tenant: string, name: string) =>
     this.transport.request<Network>('GET', `/v1/tenants/${enc(tenant)}/networks/${enc(name)}`);
+  getBridgedTraffic = (tenant: string, name: string) =>
+    this.transport.request<BridgedTraffic>('GET', `/v1/tenants/${enc(tenant)}/networks/${enc(name)}/bridged-traffic`);
   createNetwork = (tenant: string, req: CreateNetworkRequest) =>
     this.transport.request<Network>('POST', `/v1/tenants/${enc(tenant)}/networks`, req);
   deleteNetwork = (tenant: string, name: string) =>

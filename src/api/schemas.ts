@@ -48,6 +48,7 @@ import type {
   PolicyCheckRequest,
   PolicyCheckResult,
   PolicyRealization,
+  BridgedTraffic,
   PolicyDetail,
 } from './types.js';
 
@@ -162,6 +163,13 @@ export const ReclaimedEndpointSchema = Type.Object(
 const HostStateSchema = Type.Union([Type.Literal('up'), Type.Literal('down')]);
 const HostRealizedSchema = Type.Object({ host: Str(), state: HostStateSchema, realizedRevision: Int(), realized: Type.Boolean() });
 export const PolicyRealizationSchema = Type.Object({ policy: Str(), revision: Int(), realized: Type.Boolean(), hosts: Type.Array(HostRealizedSchema) }, { title: 'PolicyRealization' });
+export const BridgedTrafficSchema = Type.Object(
+  {
+    conntrack: Type.Boolean({ description: 'the agents turn br_netfilter on for its bridges: its bridged traffic meets the rules, statefully (docs/adr/013)' }),
+    policies: Type.Array(Str(), { description: 'the policies whose rules act on its bridged traffic; empty when conntrack is false' }),
+  },
+  { title: 'BridgedTraffic' },
+);
 export const PolicyDetailSchema = Type.Object({ policy: PolicySchema, networks: Type.Array(Str()), realization: PolicyRealizationSchema }, { title: 'PolicyDetail' });
 export const PolicyCheckResultSchema = Type.Object(
   {
@@ -230,6 +238,7 @@ assertType<Matches<typeof HealthSchema, Health>>();
 assertType<Matches<typeof SnapshotSchema, Snapshot>>();
 assertType<Matches<typeof PolicyRealizationSchema, PolicyRealization>>();
 assertType<Matches<typeof PolicyDetailSchema, PolicyDetail>>();
+assertType<Matches<typeof BridgedTrafficSchema, BridgedTraffic>>();
 assertType<Matches<typeof PolicyCheckResultSchema, PolicyCheckResult>>();
 assertType<Accepts<typeof UpdateNetworkBody, UpdateNetworkRequest>>();
 assertType<Accepts<typeof CreatePolicyBody, CreatePolicyRequest>>();

@@ -107,6 +107,17 @@ export interface PolicyRealization {
   hosts: { host: string; state: HostState; realizedRevision: number; realized: boolean }[];
 }
 
+/**
+ * GET /v1/tenants/:tenant/networks/:network/bridged-traffic: how a network's bridged traffic
+ * is filtered (docs/adr/013, per bridge). `conntrack`: the agents turn br_netfilter on for its
+ * bridges, so its bridged traffic meets the policies' rules statefully (and pays for it);
+ * `policies`: whose rules make it so (empty when off).
+ */
+export interface BridgedTraffic {
+  conntrack: boolean;
+  policies: string[];
+}
+
 /** GET /v1/tenants/:tenant/policies/:name. */
 export interface PolicyDetail {
   policy: Policy;

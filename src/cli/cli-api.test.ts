@@ -22,6 +22,7 @@ type Reply = { status: number; body?: unknown };
 const now = new Date().toISOString();
 const tenant: Tenant = { id: 't-1', name: 'admin', createdAt: now };
 const red: Network = { id: 'n-1', tenant: 'admin', name: 'red', subnet: '192.168.10.0/24', gateway: '192.168.10.1', mtu: 0, vni: 4097, createdAt: now };
+const bridged = { conntrack: true, policies: ['web-db'] };
 const ep: Endpoint = {
   id: 'ep-1', tenant: 'admin', network: 'red', networkId: 'n-1', host: 'h1', name: 'c1', labels: { app: 'web' },
   attachment: { kind: 'netns', netns: '/run/netns/c1', netnsId: { dev: 4, ino: 4026532001 }, ifname: 'eth0' },
@@ -52,6 +53,7 @@ function route(method: string, url: string): Reply {
     'POST /v1/tenants/ghost/networks': notFound('TENANT_NOT_FOUND', 'no tenant "ghost": create it with `tenet tenant create ghost`'),
     'GET /v1/networks': { status: 200, body: [red] },
     'GET /v1/tenants/admin/networks/red': { status: 200, body: red },
+    'GET /v1/tenants/admin/networks/red/bridged-traffic': { status: 200, body: bridged },
     'GET /v1/endpoints?tenant=admin&network=red': { status: 200, body: [ep] },
     'GET /v1/endpoints?host=h1': { status: 200, body: [ep] },
     'GET /v1/hosts': { status: 200, body: [host, gone] },
@@ -145,9 +147,10 @@ test('net show prints the network fields and its endpoints', async () => {
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /^name: +red$/m);
   assert.match(r.out, /^vni: +4097$/m);
+  assert.match(r.out, /^bridged traffic: +conntrack: rules of web-db act on it$/m);
   assert.match(r.out, /^ep-1\s+c1\s+admin\s+red\s+h1\s+192\.168\.10\.2\/24\s+0a:58:c0:a8:0a:02\s+\/run\/netns\/c1\s+up\s+8080:80\/tcp\s+app=web$/m);
   const json = await tenet('-o', 'json', 'net', 'show', 'red', '--tenant', 'admin');
-  assert.deepEqual(JSON.parse(json.out), { network: red, endpoints: [ep] });
+  assert.deepEqual(JSON.parse(json.out), { network: red, bridgedTraffic: bridged, endpoints: [ep] });
 });
 
 test('ep show says whether every host has realized the endpoint', async () => {

@@ -1,6 +1,6 @@
 /** `tenet net create|ls|show|update|rm`: a tenant's networks (subnet, gateway, VNI, MTU, policies, DNS forwarder). */
 import { Option, type Command } from 'commander';
-import type { CreateNetworkRequest, UpdateNetworkRequest } from '../api/types.js';
+import type { BridgedTraffic, CreateNetworkRequest, UpdateNetworkRequest } from '../api/types.js';
 import { formatAge, formatFields, formatJson, tableOf } from '../base/table.js';
 import { TenetError } from '../model/errors.js';
 import type { Endpoint, Network } from '../model/types.js';
@@ -44,14 +44,14 @@ export function addNetCommands(program: Command): void {
 
   net
     .command('show')
-    .description('show a network and its endpoints')
+    .description('show a network, how its bridged traffic is filtered, and its endpoints')
     .argument('<name>', 'network name')
     .addOption(tenantOption())
     .action(async (name: string, opts: { tenant: string }, cmd: Command) => {
-      const [network, endpoints] = await withController(cmd, (c) =>
-        Promise.all([c.getNetwork(opts.tenant, name), c.listEndpoints({ tenant: opts.tenant, network: name })]),
+      const [network, bridged, endpoints] = await withController(cmd, (c) =>
+        Promise.all([c.getNetwork(opts.tenant, name), c.getBridgedTraffic(opts.tenant, name), c.listEndpoints({ tenant: opts.tenant, network: name })]),
       );
-      print(cmd, globals(cmd).output === 'json' ? formatJson({ network, endpoints }) : showText(network, endpoints));
+      print(cmd, globals(cmd).output === 'json' ? formatJson({ network, bridgedTraffic: bridged, endpoints }) : showText(network, bridged, endpoints));
     });
 
   net
@@ -80,7 +80,7 @@ export function addNetCommands(program: Command): void {
     });
 }
 
-function showText(n: Network, endpoints: Endpoint[]): string {
+function showText(n: Network, bridged: BridgedTraffic, endpoints: Endpoint[]): string {
   const fields = formatFields([
     ['name', n.name],
     ['tenant', n.tenant],
@@ -90,9 +90,15 @@ function showText(n: Network, endpoints: Endpoint[]): string {
     ['vni', n.vni],
     ['mtu', mtuText(n.mtu)],
     ['policies', n.policies?.join(', ') || '- (isolated)'],
+    ['bridged traffic', bridgedText(bridged)],
     ['dns upstream', n.dnsUpstream ?? '- (other names: REFUSED)'],
     ['created', `${n.createdAt} (${formatAge(n.createdAt)})`],
   ]);
   const list = endpoints.length ? `\n${tableOf(endpoints, endpointColumns)}` : '\nno endpoints\n';
   return fields + list;
+}
+
+/** Why this network pays for conntrack, or that it does not (docs/adr/013, per bridge). */
+function bridgedText(b: BridgedTraffic): string {
+  return b.conntrack ? `conntrack: rules of ${b.policies.join(', ')} act on it` : 'plain bridge: no rule acts on it';
 }

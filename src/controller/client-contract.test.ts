@@ -15,6 +15,7 @@ test('client contract: every ControllerClient method is served', async () => {
     assert.equal((await c.listTenants()).length, 1);
     const net = await c.createNetwork('acme', { name: 'web', subnet: '10.0.0.0/24' });
     assert.deepEqual(await c.getNetwork('acme', 'web'), net);
+    assert.deepEqual(await c.getBridgedTraffic('acme', 'web'), { conntrack: false, policies: [] });
     assert.deepEqual(await c.listNetworks('acme'), [net]);
     assert.deepEqual(await c.listNetworks(), [net]);
     assert.equal((await c.registerHost('h1', { vtep: '192.0.2.1', underlayMtu: 1500 })).host.name, 'h1');

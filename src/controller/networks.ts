@@ -7,6 +7,7 @@ import { withDeleteGuard } from './guard.js';
 import { parseReservation } from './ipam.js';
 import { requireNetwork, requireTenant } from './lookups.js';
 import { createNetwork } from './network-create.js';
+import { bridgedTraffic } from './bridged-traffic.js';
 import { internalKeys, listObjs, retrying, RETRY, type Ctx } from './repo.js';
 
 type TenantParams = { Params: { tenant: string } };
@@ -27,6 +28,8 @@ export function networkRoutes(app: FastifyInstance, ctx: Ctx): void {
   app.get<NetworkParams>('/v1/tenants/:tenant/networks/:network', async (req) =>
     (await requireNetwork(ctx.store, req.params.tenant, req.params.network)).obj,
   );
+
+  app.get<NetworkParams>('/v1/tenants/:tenant/networks/:network/bridged-traffic', async (req) => bridgedTraffic(ctx, req.params.tenant, req.params.network));
 
   app.delete<NetworkParams>('/v1/tenants/:tenant/networks/:network', async (req, reply) => {
     await deleteNetwork(ctx, req.params.tenant, req.params.network);

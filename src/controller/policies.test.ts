@@ -41,6 +41,23 @@ test('policies: create parses every rule, lists, shows; the walkthrough attaches
   await t.app.close();
 });
 
+test('bridged traffic: which networks meet conntrack where bridged, and the policies that make them (as the agents decide)', async () => {
+  const t = await setup();
+  const bridged = async (net: string) => (await t.call('GET', `${T}/networks/${net}/bridged-traffic`)).body;
+  const off = { conntrack: false, policies: [] };
+  assert.deepEqual([await bridged('red'), await bridged('green')], [off, off], 'no policy anywhere');
+  await t.call('POST', POL, { name: 'fence', rules: ['deny icmp from net:red to net:red'] });
+  await t.call('POST', POL, { name: 'inside', rules: ['allow tcp from net:green to net:green port 80'] });
+  await t.call('PATCH', `${T}/networks/red`, { policies: ['fence'] });
+  await t.call('PATCH', `${T}/networks/green`, { policies: ['inside'] });
+  assert.deepEqual([await bridged('red'), await bridged('green')], [{ conntrack: true, policies: ['fence'] }, off], 'an allow inside green allows what is allowed anyway');
+  await t.call('POST', POL, { name: 'link', rules: ['allow tcp from net:red to net:green port 5432'] });
+  await t.call('PATCH', `${T}/networks/green`, { policies: ['inside', 'link'] });
+  assert.deepEqual([await bridged('red'), await bridged('green')], [{ conntrack: true, policies: ['fence', 'link'] }, { conntrack: true, policies: ['link'] }]);
+  assertError(await t.call('GET', `${T}/networks/blue/bridged-traffic`), 'NETWORK_NOT_FOUND');
+  await t.app.close();
+});
+
 test('policies: one bad rule creates nothing, and the error names the rule, position and word', async () => {
   const t = await setup();
   const rev = await t.store.revision();

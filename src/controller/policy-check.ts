@@ -10,6 +10,7 @@ import { TenetError } from '../model/errors.js';
 import { keys } from '../model/keys.js';
 import type { Policy } from '../model/policy.js';
 import { checkFlow } from '../policy/check.js';
+import type { CompileInput } from '../policy/compile.js';
 import type { Endpoint, Network } from '../model/types.js';
 import { quoteValue } from '../model/validate.js';
 import { bodyObject } from './body.js';
@@ -37,15 +38,21 @@ function parseCheck(body: unknown): { from: string; to: string; proto: Flow['pro
 export async function checkPolicy(ctx: Ctx, tenant: string, body: unknown): Promise<PolicyCheckResult> {
   const req = parseCheck(body);
   await requireTenant(ctx.store, tenant);
+  const { networks, endpoints, policies } = await compileInputs(ctx, tenant);
+  const src = endpointOf(endpoints, tenant, req.from, 'from').ip;
+  const dst = parseIp(req.to) !== undefined ? req.to : endpointOf(endpoints, tenant, req.to, 'to').ip;
+  const v = checkFlow({ networks, endpoints, policies }, { src, dst, proto: req.proto, ...(req.port === undefined ? {} : { port: req.port }) });
+  return { verdict: v.verdict, rule: v.rule ?? null, reason: v.reason };
+}
+
+/** What the compiler reads of a tenant: the same objects the agents compile from. */
+export async function compileInputs(ctx: Ctx, tenant: string): Promise<CompileInput> {
   const [networks, endpoints, policies] = await Promise.all([
     listObjs<Network>(ctx.store, keys.networksOf(tenant)).then((l) => l.items),
     listObjs<Endpoint>(ctx.store, keys.endpoints()).then((l) => l.items.filter((e) => e.tenant === tenant)),
     listObjs<Policy>(ctx.store, keys.policiesOf(tenant)).then((l) => l.items),
   ]);
-  const src = endpointOf(endpoints, tenant, req.from, 'from').ip;
-  const dst = parseIp(req.to) !== undefined ? req.to : endpointOf(endpoints, tenant, req.to, 'to').ip;
-  const v = checkFlow({ networks, endpoints, policies }, { src, dst, proto: req.proto, ...(req.port === undefined ? {} : { port: req.port }) });
-  return { verdict: v.verdict, rule: v.rule ?? null, reason: v.reason };
+  return { networks, endpoints, policies };
 }
 
 function endpointOf(endpoints: Endpoint[], tenant: string, id: string, field: string): Endpoint {

@@ -63,6 +63,7 @@ export const CONTROLLER_ROUTES: RouteSchemas = {
   [`GET ${NETWORKS}`]: { params: tenant, response: { 200: list(NetworkSchema) } },
   [`POST ${NETWORKS}`]: { params: tenant, body: W.CreateNetworkBody, response: { 201: NetworkSchema } },
   [`GET ${NETWORKS}/:network`]: { params: network, response: { 200: NetworkSchema } },
+  [`GET ${NETWORKS}/:network/bridged-traffic`]: { summary: "Whether the network's bridged traffic meets conntrack and the rules (br_netfilter on its bridges), and which policies make it so", params: network, response: { 200: W.BridgedTrafficSchema } },
   [`DELETE ${NETWORKS}/:network`]: { params: network, response: NO_CONTENT },
   [`PATCH ${NETWORKS}/:network`]: {
     summary: "Attach exactly these policies to the network, in order ([] detaches all; POLICY_NOT_FOUND names a missing one); set the DNS forwarder for names outside the tenant zone (dnsUpstream, '' removes it)",

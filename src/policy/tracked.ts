@@ -16,24 +16,38 @@
  * An untracked network's bridged traffic passes no netfilter hook at all, even in a tenant
  * with policies elsewhere. When a network becomes tracked, its running flows meet conntrack
  * as new (TCP pick-up) and so the rules: a flow the change denies stops at its next packet.
+ * The agents switch the bridges (src/agent/policy.ts); `tenet net show` says why (controller).
  */
 import { pairKey } from './compile.js';
-import type { Chain, CompiledPolicy } from './types.js';
+import type { CompiledPolicy, Step } from './types.js';
 
 /** Names of the networks whose bridges must pass bridged IPv4 to the inet hooks, sorted. */
 export function trackedNetworks(c: CompiledPolicy): string[] {
-  const out = new Set<string>([...Object.keys(c.toOutside), ...Object.keys(c.fromOutside)]);
+  return [...trackingPolicies(c).keys()].sort();
+}
+
+/** Tracked network → the policies whose rules make it so, sorted. */
+export function trackingPolicies(c: CompiledPolicy): Map<string, string[]> {
+  const why = new Map<string, Set<string>>();
+  const add = (net: string, steps: Step[]) => {
+    const names = why.get(net) ?? new Set<string>();
+    for (const s of steps) for (const e of s.elements) names.add(c.rules[e.rule]!.policy);
+    why.set(net, names);
+  };
+  for (const [net, chain] of [...Object.entries(c.toOutside), ...Object.entries(c.fromOutside)]) add(net, c.chains[chain]!.steps);
   for (const src of c.networks) {
     for (const dst of c.networks) {
       const target = c.pairs[pairKey(src.name, dst.name)];
       const chain = target && 'chain' in target ? c.chains[target.chain] : undefined;
-      if (chain && changesBridged(chain, src === dst)) out.add(src.name).add(dst.name);
+      const acting = chain ? chain.steps.filter((s) => changesBridged(s, src === dst)) : [];
+      if (acting.length) [src.name, dst.name].forEach((n) => add(n, acting));
     }
   }
-  return [...out].sort();
+  return new Map([...why].map(([net, names]) => [net, [...names].sort()]));
 }
 
-/** Whether a chain can do to a bridged flow what its network's default would not. */
-function changesBridged(chain: Chain, sameNetwork: boolean): boolean {
-  return chain.steps.some((s) => (sameNetwork ? s.verdict !== 'allow' || s.log !== undefined : s.verdict === 'allow'));
+/** Whether a step can do to a bridged flow what its network's default would not. */
+function changesBridged(s: Step, sameNetwork: boolean): boolean {
+  return sameNetwork ? s.verdict !== 'allow' || s.log !== undefined : s.verdict === 'allow';
 }
+

@@ -32,6 +32,16 @@ async function tracked(): Promise<string> {
   return out.join(' | ');
 }
 
+/** What the API (`tenet net show`) says of each network's bridged traffic, in the same words. */
+async function says(): Promise<string> {
+  const out: string[] = [];
+  for (const n of NETS) {
+    const b = await c.controller.getBridgedTraffic('acme', n);
+    if (b.conntrack) out.push(`${n} (${b.policies.join(', ')})`);
+  }
+  return out.join(' ');
+}
+
 const trackedBecomes = (want: string) => waitFor(async () => ((await tracked()) === want ? true : undefined), 8000, `br_netfilter on ${want}`).catch(async (err: Error) => {
   throw new Error(`${err.message}; the kernel has ${await tracked()}`);
 });
@@ -63,6 +73,7 @@ describe('policy: br_netfilter only on the bridges a rule acts on', { skip: kern
     await c.controller.createPolicy('acme', { name: 'fence', rules: ['deny icmp from net:blue to net:blue'] });
     await c.controller.updateNetwork('acme', 'blue', { policies: ['fence'] });
     await trackedBecomes('h1: blue | h2: blue');
+    assert.deepEqual(await says(), 'blue (fence)', '`tenet net show` says what the hosts do');
     await assertIsolated(ping, 'blue b1 -> b2 (denied inside blue)', { from: 'b1', to: ip.b2!, control: { from: 'r1', to: ip.r2! } });
     assert.equal(await ping('g1', ip.g2!), true, 'green, untouched, still talks across hosts');
   });
@@ -71,6 +82,7 @@ describe('policy: br_netfilter only on the bridges a rule acts on', { skip: kern
     await c.controller.createPolicy('acme', { name: 'link', rules: ['allow icmp from net:red to net:green'] });
     await c.controller.updateNetwork('acme', 'red', { policies: ['link'] });
     await trackedBecomes('h1: red green blue | h2: red green blue');
+    assert.deepEqual(await says(), 'red (link) green (link) blue (fence)');
     // Routed on h1, bridged into green on h2, whose reply (routed there) must find the flow tracked.
     await reachable('r1', ip.g2!, 'red r1 -> green g2 (allowed) and its reply');
     await assertIsolated(ping, 'green g2 -> red r1 (no rule allows it)', { from: 'g2', to: ip.r1!, control: { from: 'r1', to: ip.g2! } });
