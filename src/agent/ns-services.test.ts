@@ -34,6 +34,13 @@ function fakeBind(held: Set<string>, calls: string[][]) {
   };
 }
 
+/** A server wanting a UDP socket (required) and a TCP one (optional), keys `udp KEY` and `tcp KEY`. */
+const udpAndOptionalTcp = (key: string): WantedServer => ({
+  key,
+  ns: NS,
+  requests: [{ key: `udp ${key}`, proto: 'udp', address: '0.0.0.0', port: 1 }, { key: `tcp ${key}`, proto: 'tcp', address: '0.0.0.0', port: 1, optional: true }],
+});
+
 describe('NamespaceServers with an optional socket', { skip: kernelSkip('a namespace to serve in', ['ip']) }, () => {
   before(() => execFileSync('ip', ['netns', 'add', NS]));
   after(() => execFileSync('ip', ['netns', 'del', NS]));
@@ -43,7 +50,7 @@ describe('NamespaceServers with an optional socket', { skip: kernelSkip('a names
     const calls: string[][] = [];
     const started: FakeServer[] = [];
     let completed = 0;
-    const wanted: WantedServer = { key: 'a', ns: NS, requests: [{ key: 'udp a', proto: 'udp', address: '0.0.0.0', port: 1 }, { key: 'tcp a', proto: 'tcp', address: '0.0.0.0', port: 1, optional: true }] };
+    const wanted = udpAndOptionalTcp('a');
     const servers = new NamespaceServers<WantedServer, FakeServer>({
       name: 'TEST',
       logger: silentLogger,
@@ -71,7 +78,7 @@ describe('NamespaceServers with an optional socket', { skip: kernelSkip('a names
   it('a failed required socket keeps the server from starting (control)', async () => {
     const calls: string[][] = [];
     let started = 0;
-    const wanted: WantedServer = { key: 'b', ns: NS, requests: [{ key: 'udp b', proto: 'udp', address: '0.0.0.0', port: 1 }, { key: 'tcp b', proto: 'tcp', address: '0.0.0.0', port: 1, optional: true }] };
+    const wanted = udpAndOptionalTcp('b');
     const servers = new NamespaceServers<WantedServer, FakeServer>({
       name: 'TEST',
       logger: silentLogger,

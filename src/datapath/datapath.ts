@@ -20,7 +20,7 @@
 import type { Logger } from '../base/logger.js';
 import { BridgeIndexes } from './bridge-index.js';
 import { isTenetError, TenetError } from '../model/errors.js';
-import { diffTenant, isNoop, type TenantSteps } from './diff.js';
+import { diffTenant, isNoop, touchesRules, type TenantSteps } from './diff.js';
 import { createHandoffPort, fixHandoffHost, sweepHostHandoffs } from './handoff.js';
 import { KernelOps } from './kernel-ops.js';
 import type { NamespaceIdentity } from './ns-identity.js';
@@ -289,7 +289,7 @@ export class Datapath {
     await this.ops.batch(['bridge', '-n', s.ns, '-batch', '-'], s.bridge);
     // The rulesets name ports only as strings, so they load while the ports are made: an
     // attach pays for one of the two processes, not both.
-    const rules = s.nft || s.trackOn.length || s.trackOff.length || s.brnfSysctlOff ? this.loadRules(s) : undefined;
+    const rules = touchesRules(s) ? this.loadRules(s) : undefined;
     const ports = this.buildPorts(s, result);
     for (const outcome of await Promise.allSettled([rules, ports])) if (outcome.status === 'rejected') throw outcome.reason;
     await this.ops.rates(s.ns, s.rates.filter((r) => !result.failedPorts.has(r.plan.endpointId)));

@@ -66,8 +66,12 @@ export interface PortSteps {
 }
 
 export function isNoop(s: TenantSteps): boolean {
-  const tracking = s.trackOn.length || s.trackOff.length || s.brnfSysctlOff;
-  return !s.createNs && !s.cleanup.length && !s.host.length && !s.tenant.length && !s.bridge.length && !s.nft && !tracking && !s.newPorts.length && !s.workloadFixes.length && !s.rates.length;
+  return !s.createNs && !s.cleanup.length && !s.host.length && !s.tenant.length && !s.bridge.length && !touchesRules(s) && !s.newPorts.length && !s.workloadFixes.length && !s.rates.length;
+}
+
+/** Whether the steps load rules or switch br_netfilter (what Datapath.loadRules does). */
+export function touchesRules(s: TenantSteps): boolean {
+  return !!s.nft || s.trackOn.length > 0 || s.trackOff.length > 0 || s.brnfSysctlOff === true;
 }
 
 export function diffTenant(ns: string, plan: TenantPlan, state: TenantState): TenantSteps {
