@@ -116,15 +116,21 @@ function startDocker(cfg: AgentConfig, agent: Agent, controller: ControllerClien
   return startDockerDriver({ ...cfg.docker!, stateDir: cfg.stateDir, grantHost: joined ? agent.host : undefined }, { controller, agent: local }, logger.child({ component: 'docker' }));
 }
 
-/** The controller may start after the agent (or restart): wait for it rather than die. */
-async function untilReachable<T>(step: () => Promise<T>, logger: Logger): Promise<T> {
+/**
+ * The controller may start after the agent (or restart), and its store (etcd) may be without
+ * quorum for a moment: wait for them rather than die. Registration is idempotent, so trying
+ * again is safe; anything else (a refused token, bad flags) still ends the agent at once.
+ */
+export async function untilReachable<T>(step: () => Promise<T>, logger: Logger): Promise<T> {
   for (let delay = 200; ; delay = Math.min(delay * 2, 5000)) {
     try {
       return await step();
     } catch (err) {
-      if (!(err instanceof TenetError) || err.code !== 'CONTROLLER_UNREACHABLE') throw err;
+      if (!(err instanceof TenetError) || !WAIT_FOR.has(err.code)) throw err;
       logger.warn({ err: err.message, retryInMs: delay }, 'cannot register with the controller yet');
       await new Promise((r) => setTimeout(r, delay));
     }
   }
 }
+
+const WAIT_FOR: ReadonlySet<string> = new Set(['CONTROLLER_UNREACHABLE', 'STORE_UNAVAILABLE']);

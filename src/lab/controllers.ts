@@ -12,7 +12,7 @@ import { waitFor } from '../base/async.js';
 import { TenetError } from '../model/errors.js';
 import { TENET_ENTRY, type ResolvedConfig } from './config.js';
 import { freePort } from './etcd.js';
-import { readCmdline } from './procs.js';
+import { logTail, readCmdline } from './procs.js';
 import type { LabController } from './state.js';
 
 export const MAX_CONTROLLERS = 5;
@@ -57,7 +57,7 @@ export async function waitControllerHealthy(c: ResolvedConfig, ctl: LabControlle
   let missing = 0;
   const probe = async () => {
     missing = controllerAlive(c, ctl.pid) ? 0 : missing + 1;
-    if (missing >= 3) throw new TenetError('LAB_ERROR', `controller ${ctl.name} exited while starting`, `see ${ctl.log}`);
+    if (missing >= 3) throw new TenetError('LAB_ERROR', `controller ${ctl.name} exited while starting: ${logTail(ctl.log)}`, `see ${ctl.log}`);
     return missing ? undefined : client.health().then((h) => h.ok || undefined, () => undefined);
   };
   try {

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { sleep } from '../base/async.js';
 import { TenetError } from '../model/errors.js';
-import { readCmdline, stopProcesses } from './procs.js';
+import { logTail, readCmdline, stopProcesses } from './procs.js';
 
 const run = promisify(execFile);
 const PLUGIN_DIR = '/run/docker/plugins';
@@ -101,17 +101,9 @@ async function waitReady(p: DockerdPlan, pid: number, readyMs: number): Promise<
   for (let missing = 0; Date.now() < deadline; await sleep(200)) {
     if (await pingDockerd(p.socket)) return;
     missing = readCmdline(pid) ? 0 : missing + 1;
-    if (missing >= 3) throw new TenetError('LAB_ERROR', `dockerd exited while starting: ${lastLines(p.log)}`, `see ${p.log}`);
+    if (missing >= 3) throw new TenetError('LAB_ERROR', `dockerd exited while starting: ${logTail(p.log)}`, `see ${p.log}`);
   }
   throw new TenetError('LAB_ERROR', `dockerd did not answer on ${p.socket} within ${readyMs / 1000} s`, `see ${p.log}`);
-}
-
-function lastLines(path: string): string {
-  try {
-    return readFileSync(path, 'utf8').trim().split('\n').slice(-2).join(' | ').slice(-400);
-  } catch {
-    return 'no log';
-  }
 }
 
 /** A dockerd recognised by its data root: PIDs are reused, a stale record must not kill another process. */

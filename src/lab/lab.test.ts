@@ -99,10 +99,10 @@ test('up refuses before building anything when the controller is unreachable', a
   assert.ok(!existsSync(lab.config.statePath));
 });
 
-test('an agent that dies at start fails up with its log named, and the lab is removed', async (t) => {
-  const dies = (h: HostPlan) => [process.execPath, '-e', 'process.exit(3)', 'agent', '--ns-prefix', h.nsPrefix];
+test('an agent that dies at start fails up with its last words and its log named, and the lab is removed', async (t) => {
+  const dies = (h: HostPlan) => [process.execPath, '-e', 'console.error("tenet: the store is unavailable"); process.exit(3)', 'agent', '--ns-prefix', h.nsPrefix];
   const { lab, runner, prefix } = await setUp(t, { argv: dies });
-  await assert.rejects(lab.up(1), { code: 'LAB_ERROR', message: new RegExp(`agent of h1 exited while starting: see .*${prefix}-h1\\.log`) });
+  await assert.rejects(lab.up(1), { code: 'LAB_ERROR', message: new RegExp(`agent of h1 exited while starting: tenet: the store is unavailable: see .*${prefix}-h1\\.log`) });
   assert.ok(!existsSync(lab.config.statePath));
   assert.match(runner.transcript(), new RegExp(`netns del ${prefix}-h1`));
 });

@@ -85,3 +85,15 @@ export async function stopProcesses(pids: number[], stillOurs: (pid: number) => 
   await waitGone(stubborn, stillOurs, 2000);
   return ours;
 }
+
+/**
+ * The last two lines of a process's log, in one short line: what a process that exited while
+ * starting said last, so the error (and a CI transcript) carries the cause, not only a path.
+ */
+export function logTail(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').trim().split('\n').slice(-2).join(' | ').slice(-400) || 'empty log';
+  } catch {
+    return 'no log';
+  }
+}

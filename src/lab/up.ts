@@ -17,7 +17,7 @@ import { planCluster, startCluster } from './cluster.js';
 import { controllersAddress } from './controllers.js';
 import { labDown } from './down.js';
 import { addNamespaces, buildUnderlay, listNamespaces } from './netns.js';
-import { agentAlive, isLabAgent, launchDetached } from './procs.js';
+import { agentAlive, isLabAgent, launchDetached, logTail } from './procs.js';
 import { saveState, updateState, type LabHost, type LabState } from './state.js';
 
 const execTool = promisify(execFile);
@@ -146,7 +146,7 @@ export async function waitHealthy(c: ResolvedConfig, h: LabHost): Promise<void> 
   const probe = async () => {
     missing = agentAlive(h.pid, h.nsPrefix) ? 0 : missing + 1;
     if (missing >= 3) {
-      throw new TenetError('LAB_ERROR', `the agent of ${h.name} exited while starting`, `see ${h.log}`);
+      throw new TenetError('LAB_ERROR', `the agent of ${h.name} exited while starting: ${logTail(h.log)}`, `see ${h.log}`);
     }
     return missing ? undefined : client.health().then(() => true, () => undefined);
   };
